@@ -1,0 +1,10 @@
+/** The arm registry: every arm a suite may name. */
+import { Registry } from '../suite/registry.js';
+import { baselineArm } from './baseline.js';
+import { selfDistillArm, uniformTopkArm } from './fixed-smoothing.js';
+import type { ArmDefinition } from './types.js';
+
+export const armRegistry = new Registry<ArmDefinition>('arm');
+armRegistry.register(baselineArm);
+armRegistry.register(uniformTopkArm);
+armRegistry.register(selfDistillArm);

@@ -1,0 +1,72 @@
+/** The `vpt` command line. */
+import { Command, InvalidArgumentError } from 'commander';
+import { join, resolve } from 'node:path';
+import { armRegistry } from '../arms/index.js';
+import { BACKENDS } from '../engine/backend.js';
+import { REPO_ROOT } from '../results/version.js';
+import { SuiteError, suiteHash } from '../suite/define.js';
+import { expandCells } from '../suite/expand.js';
+import { listSuiteFiles, loadSuite } from '../suite/load.js';
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+const program = new Command('vpt')
+  .description('V-pretraining harness: declared suites of arms over seeds, real tfjs training, comparison tables')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run every cell of a suite and print the table')
+  .argument('<suite>', 'suite name (suites/<name>.suite.ts) or path')
+  .option('-w, --workers <n>', 'cells in parallel (one process each)', int('--workers'), 1)
+  .option('--resume', 'keep cells that already completed with the same config', false)
+  .option('--out <dir>', 'results folder (default runs/<suite>)')
+  .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
+  .option('--set <key=value>', 'override a suite key (repeatable), e.g. --set train.steps=20', collect, [])
+  .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .option('--cell-timeout <s>', 'per-cell wall-clock limit in seconds (0 = none)', int('--cell-timeout'), 0)
+  .action(async (ref: string, o: { workers: number; resume: boolean; out?: string; cache: string; set: string[]; backend?: string; cellTimeout: number }) => {
+    const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
+    const { suite } = await loadSuite(ref, sets);
+    const { runSuite } = await import('../runner/run.js');
+    const outDir = resolve(o.out ?? join('runs', suite.name));
+    const res = await runSuite(suite, { outDir, cacheDir: resolve(o.cache), workers: Math.max(1, o.workers), resume: o.resume, cellTimeoutS: o.cellTimeout });
+    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\n`);
+    if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
+  });
+
+program
+  .command('validate')
+  .description('check a suite declaration and list its cells')
+  .argument('<suite>', 'suite name or path')
+  .option('--set <key=value>', 'override a suite key (repeatable)', collect, [])
+  .action(async (ref: string, o: { set: string[] }) => {
+    const { suite, path } = await loadSuite(ref, o.set);
+    const cells = expandCells(suite);
+    process.stdout.write(`${path}: valid (config ${suiteHash(suite)}), ${cells.length} cells\n`);
+    for (const c of cells) process.stdout.write(`  ${c.id}\n`);
+  });
+
+program
+  .command('ls')
+  .description('list suites and registered arms')
+  .action(async () => {
+    process.stdout.write('suites:\n');
+    for (const f of listSuiteFiles()) {
+      const { suite } = await loadSuite(f);
+      process.stdout.write(`  ${suite.name.padEnd(16)} ${expandCells(suite).length} cells  ${suite.description}\n`);
+    }
+    process.stdout.write('arms:\n');
+    for (const n of armRegistry.names()) process.stdout.write(`  ${n.padEnd(16)} ${armRegistry.get(n).description}\n`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof SuiteError) process.stderr.write(`vpt: ${e.message}\n`);
+  else process.stderr.write(`vpt: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,38 @@
+/** Seeded batch order over packed rows: a fresh permutation each epoch, drawn from the cell's RNG. */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../engine/rng.js';
+import { selectRows, type TokenRows } from '../data/pack.js';
+
+export class BatchSampler {
+  private order: number[] = [];
+  private pos = 0;
+
+  constructor(private readonly rows: TokenRows, readonly batchSize: number, private readonly rng: Rng) {
+    if (rows.rows < batchSize) throw new Error(`only ${rows.rows} rows of data for a batch of ${batchSize}`);
+  }
+
+  next(): TokenRows {
+    if (this.pos + this.batchSize > this.order.length) {
+      this.order = this.rng.shuffle(Array.from({ length: this.rows.rows }, (_, i) => i));
+      this.pos = 0;
+    }
+    const idx = this.order.slice(this.pos, this.pos + this.batchSize);
+    this.pos += this.batchSize;
+    return selectRows(this.rows, idx);
+  }
+}
+
+/** Tensors for a batch: ids [B,T] int32, targets [B*T] int32, mask [B*T] float32. */
+export interface BatchTensors {
+  ids: tf.Tensor2D;
+  targets: tf.Tensor1D;
+  mask: tf.Tensor1D;
+}
+
+export function toTensors(b: TokenRows): BatchTensors {
+  return {
+    ids: tf.tensor2d(b.inputs, [b.rows, b.seqLen], 'int32'),
+    targets: tf.tensor1d(b.targets, 'int32'),
+    mask: tf.tensor1d(b.mask, 'float32'),
+  };
+}

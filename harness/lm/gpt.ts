@@ -1,0 +1,148 @@
+/**
+ * The learner: a GPT (pre-LayerNorm, causal multi-head attention, GELU MLP) written functionally over a
+ * parameter dictionary, so the same code runs on trainable variables, on perturbed copies (the value
+ * estimator's finite differences) and from a cached hidden state (reusing activations below the subset S).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../engine/rng.js';
+import { embed, gelu, layerNorm, linear } from '../engine/ops.js';
+
+/** Shape of a GPT. */
+export interface GptConfig {
+  /** Vocabulary size. */
+  vocabSize: number;
+  /** Longest context (positions). */
+  blockSize: number;
+  /** Transformer blocks. */
+  nLayer: number;
+  /** Attention heads; must divide nEmbd. */
+  nHead: number;
+  /** Width. */
+  nEmbd: number;
+}
+
+export type Params = Record<string, tf.Tensor>;
+
+export function parameterShapes(cfg: GptConfig): Record<string, number[]> {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: D } = cfg;
+  const shapes: Record<string, number[]> = { wte: [V, D], wpe: [T, D] };
+  for (let i = 0; i < L; i++) {
+    const p = `h.${i}.`;
+    Object.assign(shapes, {
+      [`${p}ln1.g`]: [D], [`${p}ln1.b`]: [D],
+      [`${p}attn.wq`]: [D, D], [`${p}attn.wk`]: [D, D], [`${p}attn.wv`]: [D, D],
+      [`${p}attn.wo`]: [D, D], [`${p}attn.bo`]: [D],
+      [`${p}ln2.g`]: [D], [`${p}ln2.b`]: [D],
+      [`${p}mlp.w1`]: [D, 4 * D], [`${p}mlp.b1`]: [4 * D],
+      [`${p}mlp.w2`]: [4 * D, D], [`${p}mlp.b2`]: [D],
+    });
+  }
+  Object.assign(shapes, { 'ln_f.g': [D], 'ln_f.b': [D], 'head.w': [D, V] });
+  return shapes;
+}
+
+/** Initial values (GPT-2 scheme: N(0, 0.02²), residual projections scaled by 1/√(2L)), drawn from `rng`. */
+export function initParams(cfg: GptConfig, rng: Rng): Record<string, { shape: number[]; data: Float32Array }> {
+  if (cfg.nEmbd % cfg.nHead !== 0) throw new Error(`nEmbd ${cfg.nEmbd} is not divisible by nHead ${cfg.nHead}`);
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const resid = 0.02 / Math.sqrt(2 * cfg.nLayer);
+  for (const [name, shape] of Object.entries(parameterShapes(cfg))) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name.endsWith('.g')) data = new Float32Array(n).fill(1);
+    else if (name.endsWith('.b') || /\.b[o12]$/.test(name)) data = new Float32Array(n);
+    else data = rng.normals(n, name.endsWith('attn.wo') || name.endsWith('mlp.w2') ? resid : 0.02);
+    out[name] = { shape, data };
+  }
+  return out;
+}
+
+/** Names of the parameters in S: the last `nBlocks` blocks plus the final norm and the head. */
+export function subsetNames(cfg: GptConfig, nBlocks: number): string[] {
+  const from = Math.max(0, cfg.nLayer - nBlocks);
+  return Object.keys(parameterShapes(cfg)).filter((n) => {
+    const m = /^h\.(\d+)\./.exec(n);
+    return m ? Number(m[1]) >= from : n.startsWith('ln_f.') || n.startsWith('head.');
+  });
+}
+
+function p(params: Params, name: string): tf.Tensor {
+  const t = params[name];
+  if (!t) throw new Error(`missing parameter '${name}'`);
+  return t;
+}
+
+const maskCache = new Map<number, tf.Tensor2D>();
+function causalMask(T: number): tf.Tensor2D {
+  let m = maskCache.get(T);
+  if (!m) {
+    const data = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
+    m = tf.keep(tf.tensor2d(data, [T, T]));
+    maskCache.set(T, m);
+  }
+  return m;
+}
+
+/** Token + position embeddings: ids [B,T] -> hidden [B*T, D]. */
+export function embedTokens(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  if (T > cfg.blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${cfg.blockSize}`);
+  const tok = embed(ids.reshape([B * T]) as tf.Tensor1D, p(params, 'wte') as tf.Tensor2D);
+  const pos = tf.slice(p(params, 'wpe'), [0, 0], [T, cfg.nEmbd]);
+  return tf.add(tok.reshape([B, T, cfg.nEmbd]), pos).reshape([B * T, cfg.nEmbd]) as tf.Tensor2D;
+}
+
+function block(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  const D = cfg.nEmbd;
+  const H = cfg.nHead;
+  const dh = D / H;
+  const pre = `h.${i}.`;
+  const g = (n: string): tf.Tensor => p(params, pre + n);
+  const a = layerNorm(x, g('ln1.g') as tf.Tensor1D, g('ln1.b') as tf.Tensor1D);
+  const heads = (w: string, perm: number[]): tf.Tensor4D =>
+    tf.transpose(linear(a, g(w) as tf.Tensor2D).reshape([B, T, H, dh]), perm) as tf.Tensor4D;
+  const q = heads('attn.wq', [0, 2, 1, 3]);
+  const kT = heads('attn.wk', [0, 2, 3, 1]);
+  const v = heads('attn.wv', [0, 2, 1, 3]);
+  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)), causalMask(T));
+  const y = tf.matMul(tf.softmax(scores), v);
+  const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, D]) as tf.Tensor2D;
+  x = tf.add(x, linear(merged, g('attn.wo') as tf.Tensor2D, g('attn.bo') as tf.Tensor1D));
+  const m = layerNorm(x, g('ln2.g') as tf.Tensor1D, g('ln2.b') as tf.Tensor1D);
+  const hdn = gelu(linear(m, g('mlp.w1') as tf.Tensor2D, g('mlp.b1') as tf.Tensor1D)) as tf.Tensor2D;
+  return tf.add(x, linear(hdn, g('mlp.w2') as tf.Tensor2D, g('mlp.b2') as tf.Tensor1D));
+}
+
+/** Runs blocks [from, to) on hidden [B*T, D]. */
+export function runBlocks(cfg: GptConfig, params: Params, x: tf.Tensor2D, B: number, T: number, from: number, to: number): tf.Tensor2D {
+  for (let i = from; i < to; i++) x = block(cfg, params, i, x, B, T);
+  return x;
+}
+
+/** Final norm and head: hidden [N, D] -> logits [N, V]. */
+export function headLogits(params: Params, x: tf.Tensor2D): tf.Tensor2D {
+  const f = layerNorm(x, p(params, 'ln_f.g') as tf.Tensor1D, p(params, 'ln_f.b') as tf.Tensor1D);
+  return linear(f, p(params, 'head.w') as tf.Tensor2D);
+}
+
+/** Full forward: ids [B,T] -> logits [B*T, V]. */
+export function forward(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return headLogits(params, runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, cfg.nLayer));
+}
+
+/** Forward from the hidden state entering block `from`: the part of the network that S spans. */
+export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
+  return headLogits(params, runBlocks(cfg, params, hidden, B, T, from, cfg.nLayer));
+}
+
+/** Hidden state entering block `upTo` (the activations below S, computed once and reused). */
+export function hiddenBelow(cfg: GptConfig, params: Params, ids: tf.Tensor2D, upTo: number): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, upTo);
+}
+
+export function countParams(cfg: GptConfig): number {
+  return Object.values(parameterShapes(cfg)).reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
+}

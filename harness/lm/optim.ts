@@ -1,0 +1,87 @@
+/**
+ * AdamW (decoupled weight decay) with global-norm gradient clipping and a warmup + cosine schedule, over a
+ * dictionary of variables. Written out because tfjs ships Adam without decoupled decay or clipping.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { globalNorm } from '../engine/ops.js';
+
+/** Optimiser settings. */
+export interface AdamWConfig {
+  /** Peak learning rate. */
+  lr: number;
+  /** Default 0.9. */
+  beta1: number;
+  /** Default 0.95. */
+  beta2: number;
+  /** Default 1e-8. */
+  eps: number;
+  /** Decoupled weight decay, applied to matrices only (not norms, biases). Default 0.1. */
+  weightDecay: number;
+  /** Clip the global gradient norm to this value; 0 disables. Default 1.0. */
+  gradClip: number;
+  /** Linear warmup steps. */
+  warmupSteps: number;
+  /** Total steps of the cosine schedule. */
+  totalSteps: number;
+  /** Final learning rate as a fraction of the peak. Default 0.1. */
+  minLrRatio: number;
+}
+
+/** Learning rate at step (0-based): linear warmup to `lr`, then cosine down to `lr·minLrRatio`. */
+export function scheduledLr(cfg: AdamWConfig, step: number): number {
+  if (cfg.warmupSteps > 0 && step < cfg.warmupSteps) return (cfg.lr * (step + 1)) / cfg.warmupSteps;
+  const span = Math.max(1, cfg.totalSteps - cfg.warmupSteps);
+  const t = Math.min(1, (step - cfg.warmupSteps) / span);
+  const min = cfg.lr * cfg.minLrRatio;
+  return min + 0.5 * (cfg.lr - min) * (1 + Math.cos(Math.PI * t));
+}
+
+export class AdamW {
+  private readonly m: Record<string, tf.Variable> = {};
+  private readonly v: Record<string, tf.Variable> = {};
+  private t = 0;
+
+  constructor(readonly cfg: AdamWConfig, private readonly vars: Record<string, tf.Variable>) {
+    for (const [name, x] of Object.entries(vars)) {
+      this.m[name] = tf.variable(tf.zerosLike(x), false);
+      this.v[name] = tf.variable(tf.zerosLike(x), false);
+    }
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /**
+   * Applies one update from `grads` (not disposed here). Returns the pre-clip gradient norm as a tensor,
+   * so the caller decides when to read it (reading forces a sync).
+   */
+  apply(grads: Record<string, tf.Tensor>): tf.Scalar {
+    const lr = scheduledLr(this.cfg, this.t);
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2 = 1 - beta2 ** this.t;
+    const names = Object.keys(grads);
+    const norm = tf.keep(globalNorm(names.map((n) => grads[n] as tf.Tensor)));
+    tf.tidy(() => {
+      const scale = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : tf.scalar(1);
+      for (const name of names) {
+        const g = tf.mul(grads[name] as tf.Tensor, scale);
+        const x = this.vars[name] as tf.Variable;
+        const m = this.m[name] as tf.Variable;
+        const v = this.v[name] as tf.Variable;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        const decayed = x.shape.length >= 2 && weightDecay > 0 ? tf.mul(x, 1 - lr * weightDecay) : x;
+        x.assign(tf.sub(decayed, tf.mul(update, lr)));
+      }
+    });
+    return norm;
+  }
+
+  dispose(): void {
+    for (const t of [...Object.values(this.m), ...Object.values(this.v)]) t.dispose();
+  }
+}

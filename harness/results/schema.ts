@@ -1,0 +1,47 @@
+/** The cell result record (cell.json). Bump RESULT_SCHEMA_VERSION on any incompatible change. */
+import type { EngineInfo } from '../engine/backend.js';
+import type { MetricValue } from '../eval/gsm8k/evaluate.js';
+import type { CurvePoint } from '../lm/trainer.js';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+export type CellStatus = 'completed' | 'errored' | 'timedout' | 'skipped';
+
+/** Whether larger or smaller values of a metric are better, by metric name (before the comma). */
+export const HIGHER_IS_BETTER: Record<string, boolean> = {
+  'pass@1': true,
+  answer_nll: false,
+  value_mean: true,
+  probe_r: true,
+};
+
+export interface CellResult {
+  schemaVersion: number;
+  harnessVersion: string;
+  gitSha: string;
+  configHash: string;
+  dataHashes: Record<string, string>;
+  evalVersions: Record<string, number>;
+  armVersion: number;
+  suite: string;
+  arm: string;
+  armId: string;
+  seed: number;
+  id: string;
+  status: CellStatus;
+  error?: string;
+  /** Keyed "<metric>,<filter>". */
+  metrics: Record<string, MetricValue>;
+  higherIsBetter: Record<string, boolean>;
+  /** Arm diagnostics (mean value, gate statistics, probe r, ...). */
+  diagnostics: Record<string, number>;
+  engine?: EngineInfo;
+  steps: { planned: number; done: number };
+  timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
+  /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */
+  decontamination?: Record<string, unknown>;
+  config: unknown;
+  curves: { train: CurvePoint[] };
+  startedAt: string;
+  finishedAt: string;
+}

@@ -1,0 +1,79 @@
+/**
+ * The base-pretraining stage: tokenizer + GPT trained on the base stream, cached by config hash under
+ * `<cache>/base/<hash>/` so every arm and seed continues from the same checkpoint. The base model is also
+ * evaluated once, giving the reference row the arms are compared with.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../engine/rng.js';
+import type { LoadedData } from '../data/sources.js';
+import { packDocs } from '../data/pack.js';
+import { evaluateGsm8k, GSM8K_EVAL_VERSION, type MetricValue } from '../eval/gsm8k/evaluate.js';
+import { oneHotTargets } from '../lm/loss.js';
+import { LanguageModel } from '../lm/model.js';
+import { Tokenizer } from '../lm/tokenizer.js';
+import { trainLM, type CurvePoint } from '../lm/trainer.js';
+import { writeJsonAtomic } from '../results/atomic.js';
+import { configHash } from '../suite/hash.js';
+import type { Suite } from '../suite/schema.js';
+
+export interface BaseInfo {
+  dir: string;
+  hash: string;
+  metrics: Record<string, MetricValue>;
+  curve: CurvePoint[];
+  msPerStep: number;
+}
+
+export function baseHash(s: Suite, data: LoadedData): string {
+  return configHash({ v: 1, model: s.model, base: s.base, data: data.hashes, eval: s.eval, evalVersion: GSM8K_EVAL_VERSION });
+}
+
+export function baseDir(s: Suite, data: LoadedData, cacheDir: string): string {
+  return join(cacheDir, 'base', baseHash(s, data));
+}
+
+export function readBase(s: Suite, data: LoadedData, cacheDir: string): BaseInfo | undefined {
+  const dir = baseDir(s, data, cacheDir);
+  const f = join(dir, 'base.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BaseInfo) : undefined;
+}
+
+export function ensureBase(
+  s: Suite,
+  data: LoadedData,
+  cacheDir: string,
+  onStep?: (done: number, total: number) => void,
+): BaseInfo {
+  const have = readBase(s, data, cacheDir);
+  if (have) return have;
+  const dir = baseDir(s, data, cacheDir);
+  const tok = Tokenizer.build(
+    data.base.map((d) => d.prompt + d.answer),
+    { maxPieces: s.model.maxPieces, maxNumber: s.model.maxNumber },
+  );
+  const { maxPieces: _p, maxNumber: _n, ...shape } = s.model;
+  const rng = new Rng(s.base.seed);
+  const model = LanguageModel.init({ ...shape, vocabSize: tok.vocabSize }, tok, rng.fork('init'));
+  try {
+    const rows = packDocs(tok, data.base, s.model.blockSize);
+    const res = trainLM({
+      model,
+      rows,
+      steps: s.base.steps,
+      batchSize: s.base.batchSize,
+      optim: { ...s.base, totalSteps: s.base.steps },
+      rng: rng.fork('data'),
+      rule: { targets: (b) => oneHotTargets(b.targets, tok.vocabSize) },
+      logEvery: s.base.logEvery,
+      onLog: (p) => onStep?.(p.step + 1, s.base.steps),
+    });
+    const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
+    model.save(dir, { stage: 'base', hash: baseHash(s, data) });
+    const info: BaseInfo = { dir, hash: baseHash(s, data), metrics: ev.metrics, curve: res.curve, msPerStep: res.msPerStep };
+    writeJsonAtomic(join(dir, 'base.json'), info);
+    return info;
+  } finally {
+    model.dispose();
+  }
+}

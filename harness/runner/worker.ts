@@ -1,0 +1,68 @@
+/**
+ * Worker process entry: runs one job (the base stage or one cell) described by a JSON file, reporting
+ * progress as `@@vpt {json}` lines on stdout. A failure is recorded in cell.json with status "errored".
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../results/atomic.js';
+import { RESULT_SCHEMA_VERSION } from '../results/schema.js';
+import { gitSha, harnessVersion } from '../results/version.js';
+import type { CellSpec } from '../suite/expand.js';
+import { suiteHash } from '../suite/define.js';
+import type { Suite } from '../suite/schema.js';
+import { prepareBase, runCell } from './cell.js';
+
+export interface WorkerJob {
+  kind: 'base' | 'cell';
+  suite: Suite;
+  cell?: CellSpec;
+  dir: string;
+  cacheDir: string;
+}
+
+export const PROGRESS_PREFIX = '@@vpt ';
+
+function emit(msg: Record<string, unknown>): void {
+  process.stdout.write(PROGRESS_PREFIX + JSON.stringify(msg) + '\n');
+}
+
+/** wasm reports running past its 4 GB heap as an out-of-bounds access; say what it means. */
+export function explainError(e: unknown, s: Suite): string {
+  const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  if (/memory access out of bounds|Out of memory|Cannot enlarge memory/i.test(msg)) {
+    return `out of memory on the tfjs heap (wasm caps it at 4 GB) with model ${JSON.stringify(s.model)} and ` +
+      `batch ${s.train.batchSize}: lower model size, batchSize or blockSize.\n${msg}`;
+  }
+  return msg;
+}
+
+async function main(): Promise<void> {
+  const path = process.argv[2];
+  if (!path) throw new Error('usage: worker <job.json>');
+  const job = JSON.parse(readFileSync(path, 'utf8')) as WorkerJob;
+  const progress = (e: { phase: string; done: number; total: number }): void => emit({ type: 'progress', ...e });
+  if (job.kind === 'base') {
+    await prepareBase(job.suite, job.cacheDir, progress);
+    emit({ type: 'done', status: 'completed' });
+    return;
+  }
+  const cell = job.cell as CellSpec;
+  try {
+    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir }, progress);
+    emit({ type: 'done', status: r.status, metrics: r.metrics });
+  } catch (e) {
+    const error = explainError(e, job.suite);
+    writeJsonAtomic(join(job.dir, 'cell.json'), {
+      schemaVersion: RESULT_SCHEMA_VERSION, harnessVersion: harnessVersion(), gitSha: gitSha(), configHash: suiteHash(job.suite),
+      suite: cell.suite, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, id: cell.id,
+      status: 'errored', error, metrics: {}, finishedAt: new Date().toISOString(),
+    });
+    emit({ type: 'done', status: 'errored', error: error.split('\n')[0] });
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

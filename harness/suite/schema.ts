@@ -1,0 +1,160 @@
+/**
+ * The suite schema. Suites are plain typed data: every object is strict (an unknown key is an error naming
+ * it), every field has a documented default, and the parsed result is what gets hashed and recorded.
+ */
+import { z } from 'zod';
+
+const int = (min: number) => z.number().int().min(min);
+const frac = z.number().min(0).max(1);
+
+/** Where the data comes from: the embedded generator (default) or files in the published formats. */
+export const DataSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded'),
+    /** Generator seed; the same for all training seeds so every seed sees the same data. Default 1234. */
+    seed: int(0).default(1234),
+    trainSize: int(1).default(2048),
+    testSize: int(1).default(200),
+    baseSize: int(1).default(6000),
+    streamSize: int(1).default(4000),
+    relevantFraction: frac.default(0.7),
+    /** Fraction of wrong worked solutions in the continued-pretraining stream. Default 0. */
+    corruptFraction: frac.default(0),
+    leakFraction: frac.default(0.02),
+  }),
+  z.strictObject({
+    kind: z.literal('files'),
+    /** GSM8K train JSONL (feedback pool, few-shot pool). */
+    gsm8kTrain: z.string(),
+    /** GSM8K test JSONL. */
+    gsm8kTest: z.string(),
+    /** NuminaMath-CoT continued-pretraining stream (.jsonl or .parquet). */
+    cptStream: z.string(),
+    /** Base-pretraining stream (.jsonl or .parquet); defaults to the continued-pretraining stream. */
+    baseStream: z.string().optional(),
+    /** MATH test JSONL (`problem` field) used by decontamination. */
+    mathTest: z.string().optional(),
+    /** Use at most this many stream documents (0 = all). Default 0. */
+    streamLimit: int(0).default(0),
+  }),
+]);
+
+export const ModelSchema = z.strictObject({
+  nLayer: int(1).default(2),
+  nHead: int(1).default(4),
+  nEmbd: int(8).default(128),
+  /** Context length; packed rows have this many positions. Default 128. */
+  blockSize: int(8).default(128),
+  /** Tokenizer: most corpus pieces in the vocabulary. Default 512. */
+  maxPieces: int(0).default(512),
+  /** Tokenizer: whole numbers 0..maxNumber are single tokens. Default 200. */
+  maxNumber: int(0).default(200),
+});
+
+export const OptimSchema = z.strictObject({
+  steps: int(0),
+  batchSize: int(1).default(16),
+  lr: z.number().positive().default(1e-3),
+  warmupSteps: int(0).default(10),
+  minLrRatio: frac.default(0.1),
+  weightDecay: z.number().min(0).default(0.1),
+  gradClip: z.number().min(0).default(1),
+  beta1: frac.default(0.9),
+  beta2: frac.default(0.95),
+  eps: z.number().positive().default(1e-8),
+  /** Read losses every this many steps. Default 10. */
+  logEvery: int(1).default(10),
+});
+
+export const BaseSchema = OptimSchema.extend({
+  /** Seed of the base model (shared by every arm and training seed). Default 0. */
+  seed: int(0).default(0),
+  steps: int(0).default(300),
+  lr: z.number().positive().default(3e-3),
+});
+
+export const EvalSchema = z.strictObject({
+  gsm8k: z
+    .strictObject({
+      numFewshot: int(0).default(0),
+      fewshotSeed: int(0).default(1234),
+      maxNewTokens: int(1).default(96),
+      limit: int(0).default(0),
+    })
+    .prefault({}),
+});
+
+/** Language task-design settings (top-K soft targets and the designer). */
+export const DesignSchema = z.strictObject({
+  /** Candidate set size K (true token + top-(K−1) of the detached learner). Paper 64. Default 16. */
+  topK: int(2).default(16),
+  /** Largest mixing weight α_max. Default 0.5. */
+  alphaMax: frac.default(0.5),
+  /** Meta step every r learner steps. Default 8. */
+  metaEvery: int(1).default(8),
+  /** Learner steps before the first designer update. Default 8. */
+  burnIn: int(0).default(8),
+  /** Parameter subset S = last n blocks + final norm + head. Default 2. */
+  subsetBlocks: int(1).default(2),
+  /** Feedback problems drawn from the train split (disjoint from test). Default 1024. */
+  feedbackSize: int(1).default(1024),
+  /** Feedback batch per meta step. Default 32. */
+  feedbackBatch: int(1).default(32),
+  /** 'dot' (default) or 'cosine' value. */
+  value: z.enum(['dot', 'cosine']).default('dot'),
+  /** Central finite-difference step ε along ĝ_down (parameter units). Default 1e-2. */
+  fdEpsilon: z.number().positive().default(1e-2),
+  /** Designer width, layers, heads. */
+  designerWidth: int(8).default(32),
+  designerLayers: int(1).default(1),
+  designerHeads: int(1).default(2),
+  designerLr: z.number().positive().default(3e-3),
+  /** Held-out probe batches for the one-step probe (0 disables). Default 8. */
+  probeBatches: int(0).default(8),
+  /** Plain step size η used by the one-step probe. Default 1e-3. */
+  probeLr: z.number().positive().default(1e-3),
+});
+
+export const DecontamSchema = z.strictObject({
+  /** Word n-gram size. Default 5. */
+  ngram: int(1).default(5),
+  /** MinHash permutations = bands × rows. Default 128. */
+  permutations: int(1).default(128),
+  /** LSH bands. Default 32. */
+  bands: int(1).default(32),
+  /** Jaccard threshold on word n-grams for removal. Default 0.5. */
+  threshold: frac.default(0.5),
+});
+
+export const ArmEntrySchema = z.strictObject({
+  /** Registered arm name (baseline, v-pretraining, random-feedback, uniform-topk, self-distill). */
+  arm: z.string(),
+  /** Row id in tables and cell ids; defaults to the arm name (+ "+decontam"). */
+  id: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'ids may hold letters, digits and _ . + -').optional(),
+  /** Train on the decontaminated stream. Default false. */
+  decontaminate: z.boolean().default(false),
+});
+
+export const SuiteSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'suite names are lower-case letters, digits, - and _'),
+  description: z.string().default(''),
+  /** Training seeds; each (arm, seed) is one cell. */
+  seeds: z.array(int(0)).min(1),
+  data: DataSchema.prefault({ kind: 'embedded' }),
+  model: ModelSchema.prefault({}),
+  base: BaseSchema.prefault({}),
+  train: OptimSchema.extend({ steps: int(0).default(60) }).prefault({}),
+  eval: EvalSchema.prefault({}),
+  design: DesignSchema.prefault({}),
+  decontamination: DecontamSchema.prefault({}),
+  arms: z.array(ArmEntrySchema).min(1),
+  /** Backend preference; 'auto' picks the best available. Default 'auto'. */
+  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+});
+
+export type SuiteInput = z.input<typeof SuiteSchema>;
+export type Suite = z.output<typeof SuiteSchema>;
+export type ArmEntry = z.output<typeof ArmEntrySchema>;
+export type DataConfig = z.output<typeof DataSchema>;
+export type DesignConfig = z.output<typeof DesignSchema>;
+export type DecontamConfig = z.output<typeof DecontamSchema>;
