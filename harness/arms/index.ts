@@ -1,6 +1,7 @@
 /** The arm registry: every arm a suite may name. */
 import { Registry } from '../suite/registry.js';
 import { baselineArm } from './baseline.js';
+import { randomFeedbackArm, vPretrainingArm } from './designer-arms.js';
 import { selfDistillArm, uniformTopkArm } from './fixed-smoothing.js';
 import type { ArmDefinition } from './types.js';
 
@@ -8,3 +9,5 @@ export const armRegistry = new Registry<ArmDefinition>('arm');
 armRegistry.register(baselineArm);
 armRegistry.register(uniformTopkArm);
 armRegistry.register(selfDistillArm);
+armRegistry.register(vPretrainingArm);
+armRegistry.register(randomFeedbackArm);

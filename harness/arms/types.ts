@@ -1,6 +1,7 @@
 /** What an arm is: a named, versioned rule for turning an unlabeled batch into a prediction problem. */
 import type { Rng } from '../engine/rng.js';
 import type { Gsm8kItem } from '../data/gsm8k.js';
+import type { TokenRows } from '../data/pack.js';
 import type { LanguageModel } from '../lm/model.js';
 import type { TargetRule } from '../lm/trainer.js';
 import type { DesignConfig } from '../suite/schema.js';
@@ -14,6 +15,8 @@ export interface ArmContext {
   feedback: readonly Gsm8kItem[];
   /** Learner updates planned for the cell. */
   steps: number;
+  /** Held-out unlabeled rows for the one-step probe (never trained on). */
+  probeRows?: TokenRows;
 }
 
 export interface ArmDefinition {

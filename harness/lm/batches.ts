@@ -22,11 +22,13 @@ export class BatchSampler {
   }
 }
 
-/** Tensors for a batch: ids [B,T] int32, targets [B*T] int32, mask [B*T] float32. */
+/** Tensors for a batch: ids [B,T] int32, targets [B*T] int32, mask and wrong-flag [B*T] float32. */
 export interface BatchTensors {
   ids: tf.Tensor2D;
   targets: tf.Tensor1D;
   mask: tf.Tensor1D;
+  /** 1 on targets inside a deliberately wrong result (embedded stream), else 0. */
+  wrong: tf.Tensor1D;
 }
 
 export function toTensors(b: TokenRows): BatchTensors {
@@ -34,5 +36,10 @@ export function toTensors(b: TokenRows): BatchTensors {
     ids: tf.tensor2d(b.inputs, [b.rows, b.seqLen], 'int32'),
     targets: tf.tensor1d(b.targets, 'int32'),
     mask: tf.tensor1d(b.mask, 'float32'),
+    wrong: tf.tensor1d(Float32Array.from(b.wrong), 'float32'),
   };
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  tf.dispose([b.ids, b.targets, b.mask, b.wrong]);
 }

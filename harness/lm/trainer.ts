@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
 import type { TokenRows } from '../data/pack.js';
-import { BatchSampler, toTensors, type BatchTensors } from './batches.js';
+import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from './batches.js';
 import { forward, type Params } from './gpt.js';
 import { softCrossEntropy } from './loss.js';
 import type { LanguageModel } from './model.js';
@@ -91,7 +91,7 @@ export function trainLM(o: TrainOptions): TrainResult {
         loss.dispose();
         norm.dispose();
       } finally {
-        tf.dispose([batch.ids, batch.targets, batch.mask]);
+        disposeBatch(batch);
       }
     }
   } finally {

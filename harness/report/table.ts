@@ -107,7 +107,7 @@ function fmt(s: Stat | undefined, c: Column): string {
 function best(t: TableModel): Record<string, Set<string>> {
   const out: Record<string, Set<string>> = {};
   for (const c of t.columns) {
-    const vals = t.rows.filter((r) => r.values[c.key]).map((r) => [r.id, (r.values[c.key] as Stat).mean] as const);
+    const vals = t.rows.filter((r) => r.values[c.key] && !r.note).map((r) => [r.id, (r.values[c.key] as Stat).mean] as const);
     if (!vals.length) continue;
     const target = c.higherIsBetter ? Math.max(...vals.map((v) => v[1])) : Math.min(...vals.map((v) => v[1]));
     out[c.key] = new Set(vals.filter((v) => v[1] === target).map((v) => v[0]));

@@ -8,7 +8,7 @@ import { Rng } from '../engine/rng.js';
 import { armRegistry } from '../arms/index.js';
 import { decontaminateStream } from '../data/decontam.js';
 import { loadData, type LoadedData } from '../data/sources.js';
-import { packDocs } from '../data/pack.js';
+import { packDocs, selectRows } from '../data/pack.js';
 import { evaluateGsm8k, GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
 import { LanguageModel } from '../lm/model.js';
 import { trainLM } from '../lm/trainer.js';
@@ -63,9 +63,13 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
   }
   const feedbackRng = rng.fork('feedback');
   const feedback = feedbackRng.sample(data.train.length, s.design.feedbackSize).map((i) => data.train[i]!);
-  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps });
+  // Probe rows are held out of every arm's training stream, so all arms train on the same rows.
+  const packed = packDocs(model.tokenizer, cpt, s.model.blockSize);
+  const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
+  const rows = selectRows(packed, range(0, packed.rows - probeCount));
+  const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
+  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}) });
   try {
-    const rows = packDocs(model.tokenizer, cpt, s.model.blockSize);
     const train = trainLM({
       model,
       rows,
@@ -82,7 +86,15 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
     const evalMs = performance.now() - te;
     writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
-    const diagnostics = { ...(rule.summary?.() ?? {}), 'base_answer_nll': base.metrics['answer_nll,none']?.value ?? NaN };
+    const diagnostics: Record<string, number> = { ...(rule.summary?.() ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? NaN };
+    const metaMs = diagnostics.meta_ms_mean;
+    const metaSteps = diagnostics.meta_steps;
+    if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
+      // Meta-step cost relative to one learner step (learner steps timed without the meta work).
+      const metaTotal = metaMs * metaSteps;
+      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / s.train.steps);
+      diagnostics.meta_share_of_time = metaTotal / train.wallMs;
+    }
     const result: CellResult = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       harnessVersion: harnessVersion(),
@@ -115,4 +127,8 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     rule.dispose?.();
     model.dispose();
   }
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
 }

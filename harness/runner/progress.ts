@@ -58,12 +58,13 @@ export class ProgressDisplay {
     }
   }
 
-  finish(id: string, status: string, detail = ''): void {
+  /** Ends a running item; `counted` false for preparation work that is not a cell (the base stage). */
+  finish(id: string, status: string, detail = '', counted = true): void {
     const c = this.running.get(id);
     this.running.delete(id);
-    if (c) this.durations.push(Date.now() - c.startedAt);
-    if (status === 'completed') this.finished++;
-    else this.failed++;
+    if (counted && c) this.durations.push(Date.now() - c.startedAt);
+    if (counted && status === 'completed') this.finished++;
+    else if (counted) this.failed++;
     this.log(`${status === 'completed' ? 'done' : status.toUpperCase()} ${id}${detail ? ` ${detail}` : ''} [${this.summary()}]`);
   }
 

@@ -14,7 +14,7 @@ import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
-import { PROGRESS_PREFIX, type WorkerJob } from './worker.js';
+import { PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 import type { BaseInfo } from './base.js';
 
 export interface RunOptions {
@@ -100,14 +100,15 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   try {
     if (todo.length) {
       display.start('base');
+      // One base checkpoint (cached by config hash) is shared by every cell, so it is built once, first.
       const base = await runJob({ kind: 'base', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir }, join(jobsDir, 'base.json'), 0, {
         onProgress: (p, d, t) => display.update('base', p, d, t),
       });
       if (!base.ok) {
-        display.finish('base', 'errored');
+        display.finish('base', 'errored', '', false);
         throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
       }
-      display.finish('base', 'completed');
+      display.finish('base', 'completed', '(base checkpoint cached)', false);
     }
     let next = 0;
     const worker = async (): Promise<void> => {

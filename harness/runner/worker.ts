@@ -8,19 +8,10 @@ import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION } from '../results/schema.js';
 import { gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
+import { PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 import { suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { prepareBase, runCell } from './cell.js';
-
-export interface WorkerJob {
-  kind: 'base' | 'cell';
-  suite: Suite;
-  cell?: CellSpec;
-  dir: string;
-  cacheDir: string;
-}
-
-export const PROGRESS_PREFIX = '@@vpt ';
 
 function emit(msg: Record<string, unknown>): void {
   process.stdout.write(PROGRESS_PREFIX + JSON.stringify(msg) + '\n');

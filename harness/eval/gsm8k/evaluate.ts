@@ -9,7 +9,7 @@ import { Rng } from '../../engine/rng.js';
 import type { Gsm8kItem } from '../../data/gsm8k.js';
 import { formatQA } from '../../data/numina.js';
 import { padDocs, selectRows } from '../../data/pack.js';
-import { toTensors } from '../../lm/batches.js';
+import { disposeBatch, toTensors } from '../../lm/batches.js';
 import { forward } from '../../lm/gpt.js';
 import { generateGreedy, GSM8K_STOP } from '../../lm/generate.js';
 import type { LanguageModel } from '../../lm/model.js';
@@ -89,7 +89,7 @@ export function answerNll(model: LanguageModel, items: readonly Gsm8kItem[], bat
       const nll = tf.mul(tf.neg(picked), b.mask).reshape([idx.length, rows.seqLen]);
       return [tf.sum(nll, -1).dataSync(), tf.sum(b.mask.reshape([idx.length, rows.seqLen]), -1).dataSync()];
     });
-    tf.dispose([b.ids, b.targets, b.mask]);
+    disposeBatch(b);
     idx.forEach((_, i) => {
       perItem.push((nllSum[i] as number) / Math.max(1, cnt[i] as number));
       sum += nllSum[i] as number;

@@ -1,0 +1,209 @@
+/**
+ * The designer arms: `v-pretraining` (g_down from the feedback set) and `random-feedback` (g_down replaced by
+ * a Gaussian vector of the same norm, fresh each meta step). Cadence (METHOD.md §2): after `burnIn` learner
+ * steps, every `metaEvery` steps the designer takes one step on −V first; the targets for that batch are then
+ * rebuilt with the new φ and detached, and the learner steps on the same batch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { formatQA } from '../data/numina.js';
+import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
+import { LmDesigner } from '../designer/lm-designer.js';
+import {
+  directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
+} from '../designer/value.js';
+import { globalNorm } from '../engine/ops.js';
+import type { Rng } from '../engine/rng.js';
+import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
+import { forward, forwardFrom, hiddenBelow, subsetNames, type Params } from '../lm/gpt.js';
+import { maskedNll } from '../lm/loss.js';
+import type { TargetRule } from '../lm/trainer.js';
+import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
+import type { ArmContext, ArmDefinition } from './types.js';
+
+type Feedback = 'true' | 'random';
+
+/** A Gaussian direction with the same global norm as `g`. */
+function randomLike(g: Grads, rng: Rng): Grads {
+  const out: Grads = {};
+  for (const [k, t] of Object.entries(g)) out[k] = tf.tensor(rng.normals(t.size, 1), t.shape);
+  return tf.tidy(() => {
+    const scale = tf.div(globalNorm(Object.values(g)), globalNorm(Object.values(out)));
+    const scaled: Grads = {};
+    for (const [k, t] of Object.entries(out)) scaled[k] = tf.mul(t, scale);
+    tf.dispose(Object.values(out));
+    return scaled;
+  });
+}
+
+export class DesignerRule implements TargetRule {
+  readonly designer: LmDesigner;
+  private readonly opt: tf.Optimizer;
+  private readonly subset: Subset;
+  private readonly feedbackRows: TokenRows;
+  private readonly fbRng: Rng;
+  private readonly noiseRng: Rng;
+  /** Σ α·m, Σ m, Σ α·m·wrong, Σ m·wrong, Σ α·m·(1−wrong), Σ m·(1−wrong) over all learner steps. */
+  private readonly gateSums = tf.variable(tf.zeros([6]), false);
+  readonly values: number[] = [];
+  readonly metaMs: number[] = [];
+  private probeR = NaN;
+
+  constructor(private readonly ctx: ArmContext, private readonly feedback: Feedback) {
+    const { model, design } = ctx;
+    this.designer = new LmDesigner(
+      { vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
+      ctx.rng.fork('designer-init'),
+    );
+    this.opt = tf.train.adam(design.designerLr);
+    this.subset = { from: model.cfg.nLayer - design.subsetBlocks, names: subsetNames(model.cfg, design.subsetBlocks) };
+    this.feedbackRows = padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
+    if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
+    this.fbRng = ctx.rng.fork('feedback-batches');
+    this.noiseRng = ctx.rng.fork('random-feedback');
+  }
+
+  private candidates(logits: tf.Tensor2D, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D } {
+    const c = topKCandidates(logits, targets, this.ctx.design.topK);
+    return { c, logp: tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D };
+  }
+
+  targets(b: BatchTensors): tf.Tensor2D {
+    const { model } = this.ctx;
+    const { c, logp } = this.candidates(forward(model.cfg, model.params, b.ids), b.targets);
+    const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
+    const am = tf.mul(out.alpha, b.mask);
+    const mw = tf.mul(b.mask, b.wrong);
+    const mo = tf.sub(b.mask, mw);
+    const sums = tf.stack([tf.sum(am), tf.sum(b.mask), tf.sum(tf.mul(out.alpha, mw)), tf.sum(mw), tf.sum(tf.mul(out.alpha, mo)), tf.sum(mo)]);
+    this.gateSums.assign(tf.add(this.gateSums, sums));
+    return scatterCandidates(c.ids, out.weights, model.cfg.vocabSize);
+  }
+
+  private feedbackBatch(rng: Rng): BatchTensors {
+    const n = Math.min(this.ctx.design.feedbackBatch, this.feedbackRows.rows);
+    return toTensors(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n)));
+  }
+
+  /** g_down for this meta step: from feedback, or a same-norm Gaussian for the random-feedback control. */
+  private gDown(): Grads {
+    const fb = this.feedbackBatch(this.fbRng);
+    const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, fb);
+    loss.dispose();
+    disposeBatch(fb);
+    if (this.feedback === 'true') return grads;
+    const noise = randomLike(grads, this.noiseRng);
+    tf.dispose(Object.values(grads));
+    return noise;
+  }
+
+  beforeStep(b: BatchTensors, step: number): void {
+    const { burnIn, metaEvery, fdEpsilon, value } = this.ctx.design;
+    if (step < burnIn || (step - burnIn) % metaEvery !== 0) return;
+    const t0 = performance.now();
+    const { model } = this.ctx;
+    const gDown = this.gDown();
+    const v = tf.tidy(() => {
+      // Activations below S are computed once and reused by every S-only forward of this meta step.
+      const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
+      const [B, T] = b.ids.shape;
+      const { c, logp } = this.candidates(forwardFrom(model.cfg, model.params, hidden, B, T, this.subset.from), b.targets);
+      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon);
+      const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
+      let objective: () => tf.Scalar;
+      let reported: tf.Scalar;
+      if (value === 'dot') {
+        objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
+        reported = valueOfWeights(weightsOf(), D, b.mask);
+      } else {
+        // Cosine: ∇[V/(‖g_d‖‖g_p‖)] = ∇V/(‖g_d‖‖g_p‖) − V·∇(ḡ_pᵀg_p)/(‖g_d‖‖g_p‖³), ḡ_p detached.
+        const w0 = weightsOf();
+        const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
+        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon);
+        const nd = globalNorm(Object.values(gDown));
+        const np = globalNorm(Object.values(gPre));
+        const v0 = valueOfWeights(w0, D, b.mask);
+        const a = tf.div(1, tf.mul(nd, np));
+        const bCoef = tf.div(v0, tf.mul(nd, tf.pow(np, 3)));
+        objective = () => {
+          const w = weightsOf();
+          return tf.neg(tf.sub(tf.mul(valueOfWeights(w, D, b.mask), a), tf.mul(valueOfWeights(w, Dp, b.mask), bCoef))) as tf.Scalar;
+        };
+        reported = tf.mul(v0, a) as tf.Scalar;
+      }
+      const { grads } = tf.variableGrads(objective, Object.values(this.designer.vars));
+      this.opt.applyGradients(grads);
+      return reported;
+    });
+    this.values.push(v.dataSync()[0] as number);
+    v.dispose();
+    tf.dispose(Object.values(gDown));
+    this.metaMs.push(performance.now() - t0);
+  }
+
+  /**
+   * One-step probe: on held-out batches, predicted decrease η·V against the realised decrease of the
+   * downstream loss after one plain step θ_S ← θ_S − η·g_pre (exact gradients, no finite differences).
+   */
+  probe(rows: TokenRows, batches: number, eta: number, rng: Rng): { predicted: number[]; realised: number[]; r: number } {
+    const { model } = this.ctx;
+    const bs = Math.max(1, Math.floor(rows.rows / batches));
+    const predicted: number[] = [];
+    const realised: number[] = [];
+    for (let j = 0; j < batches && (j + 1) * bs <= rows.rows; j++) {
+      const b = toTensors(selectRows(rows, Array.from({ length: bs }, (_, i) => j * bs + i)));
+      const fb = this.feedbackBatch(rng);
+      const { loss, grads: gDown } = downstreamGrad(model, this.subset, fb);
+      const [pred, real] = tf.tidy(() => {
+        const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
+        const q = this.targets(b);
+        const gPre = pretrainGrad(model, this.subset, b, hidden, q);
+        const stepped: Params = { ...model.params };
+        for (const n of this.subset.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
+        const after = maskedNll(forward(model.cfg, stepped, fb.ids), fb.targets, fb.mask);
+        return [tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after)];
+      });
+      predicted.push(pred.dataSync()[0] as number);
+      realised.push(real.dataSync()[0] as number);
+      tf.dispose([pred, real, loss, ...Object.values(gDown)]);
+      disposeBatch(b);
+      disposeBatch(fb);
+    }
+    this.probeR = pearson(predicted, realised);
+    return { predicted, realised, r: this.probeR };
+  }
+
+  summary(): Record<string, number> {
+    const { probeRows, design } = this.ctx;
+    if (probeRows && design.probeBatches > 0 && Number.isNaN(this.probeR)) {
+      // The probe must not count toward the gate statistics of training.
+      const saved = this.gateSums.dataSync().slice();
+      this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
+      this.gateSums.assign(tf.tensor1d(saved));
+    }
+    const g = this.gateSums.dataSync();
+    const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
+    return {
+      value_mean: mean(this.values),
+      gate_mean: (g[0] as number) / Math.max(1, g[1] as number),
+      gate_wrong: (g[3] as number) > 0 ? (g[2] as number) / (g[3] as number) : NaN,
+      gate_other: (g[4] as number) / Math.max(1, g[5] as number),
+      meta_steps: this.values.length,
+      meta_ms_mean: mean(this.metaMs),
+      probe_r: this.probeR,
+    };
+  }
+
+  dispose(): void {
+    this.designer.dispose();
+    this.opt.dispose();
+    this.gateSums.dispose();
+  }
+}
+
+function designerArm(name: string, feedback: Feedback, description: string): ArmDefinition {
+  return { name, version: 1, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
+}
+
+export const vPretrainingArm = designerArm('v-pretraining', 'true', 'designer-built soft top-K targets, designer trained on V with g_down from feedback');
+export const randomFeedbackArm = designerArm('random-feedback', 'random', 'as v-pretraining, but g_down is a same-norm Gaussian vector, fresh each meta step');
+

@@ -1,0 +1,114 @@
+/**
+ * The value estimator (METHOD.md §2). With S the last blocks + final norm + head:
+ *   V(φ) = g_downᵀ g_pre(φ),  g_pre(φ) = ∇_θS L_pre(θ; q_φ),  L_pre = −(1/M) Σ_t m_t Σ_{c∈C_t} q_φ(t,c) log p_θ(c|t).
+ * L_pre is linear in q, so V(φ) = −(1/M) Σ_t m_t Σ_c q_φ(t,c)·D(t,c), where D(t,c) = g_downᵀ∇_θS log p_θ(c|t)
+ * is a directional derivative that does not depend on φ. D is computed by central differences along ĝ_down
+ * (two forwards of S from cached activations below S), and ∇_φ V by ordinary backprop through the designer.
+ * This is the DARTS finite-difference form of the mixed Hessian-vector product, exact up to O(ε²).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { globalNorm } from '../engine/ops.js';
+import { forwardFrom, hiddenBelow, type Params } from '../lm/gpt.js';
+import { maskedNll, softCrossEntropy } from '../lm/loss.js';
+import type { LanguageModel } from '../lm/model.js';
+import type { BatchTensors } from '../lm/batches.js';
+
+export type Grads = Record<string, tf.Tensor>;
+
+/** Where S starts and which parameters it holds. */
+export interface Subset {
+  from: number;
+  names: string[];
+}
+
+/** ∇_θS of f(params) where only S varies; activations below S come from `hidden` (a constant). */
+export function subsetGrad(model: LanguageModel, s: Subset, loss: (p: Params) => tf.Scalar): { value: tf.Scalar; grads: Grads } {
+  const f = (...xs: tf.Tensor[]): tf.Scalar => {
+    const p: Params = { ...model.params };
+    s.names.forEach((n, i) => (p[n] = xs[i] as tf.Tensor));
+    return loss(p);
+  };
+  const { value, grads } = tf.valueAndGrads(f)(s.names.map((n) => model.params[n] as tf.Tensor));
+  const out: Grads = {};
+  s.names.forEach((n, i) => (out[n] = grads[i] as tf.Tensor));
+  return { value, grads: out };
+}
+
+/** Logits from S given the activations below it. */
+function logitsFromHidden(model: LanguageModel, s: Subset, p: Params, hidden: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return forwardFrom(model.cfg, p, hidden, B, T, s.from);
+}
+
+/** g_down: detached gradient over S of the teacher-forced answer NLL on a feedback batch. */
+export function downstreamGrad(model: LanguageModel, s: Subset, fb: BatchTensors): { loss: tf.Scalar; grads: Grads } {
+  const hidden = tf.tidy(() => hiddenBelow(model.cfg, model.params, fb.ids, s.from));
+  const { value, grads } = subsetGrad(model, s, (p) => maskedNll(logitsFromHidden(model, s, p, hidden, fb.ids), fb.targets, fb.mask));
+  hidden.dispose();
+  return { loss: value, grads };
+}
+
+/** g_pre: gradient over S of the learner's loss against fixed targets q. */
+export function pretrainGrad(model: LanguageModel, s: Subset, b: BatchTensors, hidden: tf.Tensor2D, q: tf.Tensor2D): Grads {
+  const { value, grads } = subsetGrad(model, s, (p) => softCrossEntropy(logitsFromHidden(model, s, p, hidden, b.ids), q, b.mask));
+  value.dispose();
+  return grads;
+}
+
+export function dot(a: Grads, b: Grads): tf.Scalar {
+  return tf.addN(Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)))) as tf.Scalar;
+}
+
+/** log p_θ at the candidates: logp [N, V] picked at ids [N, K] (forward only). */
+export function pickCandidates(logp: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  const [N, V] = logp.shape;
+  const K = ids.shape[1];
+  const rowBase = tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')).expandDims(1);
+  return tf.gather(logp.reshape([-1]), tf.add(ids.toInt(), rowBase).reshape([-1])).reshape([N, K]) as tf.Tensor2D;
+}
+
+/**
+ * D[n,k] = dirᵀ ∇_θS log p_θ(c_k | n), by central differences with step ε along the unit direction:
+ * (log p(θ+εd̂) − log p(θ−εd̂)) / 2ε · ‖dir‖. Runs inside the caller's tidy.
+ */
+export function directionalLogp(
+  model: LanguageModel,
+  s: Subset,
+  hidden: tf.Tensor2D,
+  ids: tf.Tensor2D,
+  candIds: tf.Tensor2D,
+  dir: Grads,
+  eps: number,
+): tf.Tensor2D {
+  const norm = globalNorm(Object.values(dir));
+  const shifted = (sign: number): tf.Tensor2D => {
+    const p: Params = { ...model.params };
+    for (const n of s.names) p[n] = tf.add(model.params[n] as tf.Tensor, tf.mul(dir[n] as tf.Tensor, tf.div(sign * eps, norm)));
+    return pickCandidates(tf.logSoftmax(logitsFromHidden(model, s, p, hidden, ids)), candIds);
+  };
+  return tf.mul(tf.div(tf.sub(shifted(1), shifted(-1)), 2 * eps), norm) as tf.Tensor2D;
+}
+
+/** V(w) = −(1/M) Σ_n m_n Σ_k w[n,k] D[n,k]: the value of candidate weights w given the directional term D. */
+export function valueOfWeights(w: tf.Tensor2D, D: tf.Tensor2D, mask: tf.Tensor1D): tf.Scalar {
+  const perToken = tf.sum(tf.mul(w, D), -1);
+  return tf.neg(tf.div(tf.sum(tf.mul(perToken, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+}
+
+/** Pearson correlation; NaN when either side has no spread. */
+export function pearson(x: readonly number[], y: readonly number[]): number {
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = (x[i] as number) - mx;
+    const dy = (y[i] as number) - my;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
