@@ -1,0 +1,62 @@
+/** Shared test fixtures: a micro suite, a tiny model, paths to ../shared/data. */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectBackend } from '../harness/engine/backend.js';
+import { Rng } from '../harness/engine/rng.js';
+import { LanguageModel } from '../harness/lm/model.js';
+import { Tokenizer } from '../harness/lm/tokenizer.js';
+import { generateEmbedded } from '../harness/data/synth/embedded.js';
+import { formatQA } from '../harness/data/numina.js';
+import { parseSuite } from '../harness/suite/define.js';
+import type { Suite, SuiteInput } from '../harness/suite/schema.js';
+import { REPO_ROOT } from '../harness/results/version.js';
+
+export const SHARED = join(REPO_ROOT, '..', 'shared', 'data');
+export const hasShared = existsSync(join(SHARED, 'gsm8k', 'test.jsonl'));
+
+export async function useWasm(): Promise<void> {
+  await selectBackend('wasm');
+}
+
+export function tmp(prefix = 'vpt-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const MICRO_DATA = { kind: 'embedded' as const, trainSize: 64, testSize: 8, baseSize: 200, streamSize: 240, corruptFraction: 0.3 };
+
+/** A suite small enough for tests: seconds per cell. */
+export function microSuite(over: Partial<SuiteInput> = {}): Suite {
+  return parseSuite({
+    name: 'micro',
+    seeds: [1],
+    data: MICRO_DATA,
+    model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 128, maxPieces: 128 },
+    base: { steps: 4, batchSize: 4, logEvery: 2 },
+    train: { steps: 4, batchSize: 4, warmupSteps: 1, logEvery: 2 },
+    design: { topK: 4, metaEvery: 2, burnIn: 1, feedbackSize: 16, feedbackBatch: 4, designerWidth: 16, probeBatches: 2 },
+    eval: { gsm8k: { limit: 4, maxNewTokens: 8 } },
+    arms: [{ arm: 'baseline' }],
+    ...over,
+  });
+}
+
+/** A tiny randomly initialised LM and a tokenizer built from generated text. */
+export function tinyModel(seed = 1, nLayer = 2): LanguageModel {
+  const d = generateEmbedded({ seed: 7, trainSize: 8, testSize: 4, baseSize: 60, streamSize: 10, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
+  const tok = Tokenizer.build(d.base.map((r) => { const f = formatQA(r.problem, r.solution); return f.prompt + f.answer; }), { maxPieces: 256, maxNumber: 200, minCount: 1 });
+  return LanguageModel.init({ vocabSize: tok.vocabSize, blockSize: 128, nLayer, nHead: 2, nEmbd: 16 }, tok, new Rng(seed));
+}
+
+export function arraysEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function snapshot(vars: Record<string, tf.Tensor>): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(vars)) out[k] = v.dataSync() as Float32Array;
+  return out;
+}
