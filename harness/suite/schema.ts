@@ -102,8 +102,9 @@ export const DesignSchema = z.strictObject({
   feedbackBatch: int(1).default(32),
   /** 'dot' (default) or 'cosine' value. */
   value: z.enum(['dot', 'cosine']).default('dot'),
-  /** Central finite-difference step ε along ĝ_down (parameter units). Default 1e-2. */
-  fdEpsilon: z.number().positive().default(1e-2),
+  /** Central finite-difference step ε along the unit ĝ_down (parameter units). Default 1e-3 (1e-2 was
+   * measured 2% off the exact V on a tiny model; 1e-3 within 0.1%). */
+  fdEpsilon: z.number().positive().default(1e-3),
   /** Designer width, layers, heads. */
   designerWidth: int(8).default(32),
   designerLayers: int(1).default(1),

@@ -1,0 +1,83 @@
+/**
+ * The value estimator against an exact computation on a tiny model: g_pre from explicit gradients of the
+ * learner's loss (full forward, no activation reuse) for two designer settings, V = g_downᵀ g_pre, and
+ * ∇_φ V checked against central differences of the exact V along a random designer direction.
+ * Tolerances: value 1e-3 relative (float32, ε = 1e-3 along the unit ĝ_down); gradient 2e-2 relative (unit δ, h = 3e-2).
+ */
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { topKCandidates, scatterCandidates } from '../harness/arms/topk.js';
+import { generateEmbedded } from '../harness/data/synth/embedded.js';
+import { formatQA } from '../harness/data/numina.js';
+import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
+import { rowToDoc } from '../harness/data/sources.js';
+import { LmDesigner } from '../harness/designer/lm-designer.js';
+import { directionalLogp, valueOfWeights, type Subset } from '../harness/designer/value.js';
+import { Rng } from '../harness/engine/rng.js';
+import { toTensors } from '../harness/lm/batches.js';
+import { forward, hiddenBelow, subsetNames, type Params } from '../harness/lm/gpt.js';
+import { maskedNll, softCrossEntropy } from '../harness/lm/loss.js';
+import { tinyModel, useWasm } from './helpers.js';
+
+describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => {
+  before(useWasm);
+
+  it('matches explicit gradients for two designer settings, and ∇_φV matches differences of the exact V', () => {
+    const model = tinyModel(4, 3);
+    const S: Subset = { from: 1, names: subsetNames(model.cfg, 2) };
+    const d = generateEmbedded({ seed: 9, trainSize: 8, testSize: 2, baseSize: 1, streamSize: 30, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
+    const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 24);
+    const b = toTensors(selectRows(rows, [0, 1]));
+    const fb = toTensors(padDocs(model.tokenizer, d.train.slice(0, 4).map((x) => formatQA(x.question, x.answer))));
+    const designer = new LmDesigner({ vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: 16, layers: 1, heads: 2, alphaMax: 0.5 }, new Rng(8));
+    // Raise the gate so the designer's distribution matters.
+    designer.vars['gate.b']!.assign(tf.tensor1d([1]));
+
+    const withS = (xs: tf.Tensor[]): Params => ({ ...model.params, ...Object.fromEntries(S.names.map((n, i) => [n, xs[i]!])) });
+    const sParams = S.names.map((n) => model.params[n]!);
+    const gDownList = tf.grads((...xs: tf.Tensor[]) => maskedNll(forward(model.cfg, withS(xs), fb.ids), fb.targets, fb.mask))(sParams);
+    const gDown = Object.fromEntries(S.names.map((n, i) => [n, gDownList[i]!]));
+
+    const logits = forward(model.cfg, model.params, b.ids);
+    const c = topKCandidates(logits, b.targets, 6);
+    const logp = tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D;
+    const weights = (p: Params): tf.Tensor2D => designer.apply(p, b.ids, b.targets, c, logp).weights;
+
+    const exactV = (p: Params): number => {
+      const q = scatterCandidates(c.ids, weights(p), model.cfg.vocabSize);
+      const gPre = tf.grads((...xs: tf.Tensor[]) => softCrossEntropy(forward(model.cfg, withS(xs), b.ids), q, b.mask))(sParams);
+      return tf.addN(gPre.map((g, i) => tf.sum(tf.mul(g, gDownList[i]!)))).dataSync()[0]!;
+    };
+    const hidden = hiddenBelow(model.cfg, model.params, b.ids, S.from);
+    const D = directionalLogp(model, S, hidden, b.ids, c.ids, gDown, 1e-3);
+    const estV = (p: Params): number => valueOfWeights(weights(p), D, b.mask).dataSync()[0]!;
+
+    const rng = new Rng(21);
+    const phi1: Params = { ...designer.vars };
+    const phi2: Params = Object.fromEntries(Object.entries(designer.vars).map(([k, v]) => [k, tf.add(v, tf.tensor(rng.normals(v.size, 0.3), v.shape))]));
+    const values: number[] = [];
+    for (const phi of [phi1, phi2]) {
+      const exact = exactV(phi);
+      const est = estV(phi);
+      values.push(exact);
+      expect(Math.abs(est - exact), `V exact ${exact} vs estimate ${est}`).to.be.lessThan(1e-3 * Math.abs(exact) + 1e-6);
+    }
+    expect(values[0]).to.not.be.closeTo(values[1]!, 1e-6);
+
+    // ∇_φ V from the estimator vs central differences of the exact V along a random direction δ.
+    const names = Object.keys(designer.vars);
+    const gradList = tf.grads((...xs: tf.Tensor[]) => valueOfWeights(weights(Object.fromEntries(names.map((n, i) => [n, xs[i]!]))), D, b.mask))(
+      names.map((n) => designer.vars[n]!),
+    );
+    const raw = names.map((n) => tf.tensor(rng.normals(designer.vars[n]!.size, 1), designer.vars[n]!.shape));
+    const rawNorm = Math.sqrt(raw.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0]!, 0));
+    const delta = raw.map((t) => tf.div(t, rawNorm));
+    const analytic = tf.addN(gradList.map((g, i) => tf.sum(tf.mul(g, delta[i]!)))).dataSync()[0]!;
+    const h = 3e-2;
+    const shifted = (s: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(designer.vars[n]!, tf.mul(delta[i]!, s * h))]));
+    const numeric = (exactV(shifted(1)) - exactV(shifted(-1))) / (2 * h);
+    expect(Math.abs(analytic - numeric), `∇V·δ ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
+    designer.dispose();
+    model.dispose();
+  });
+});
