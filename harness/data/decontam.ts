@@ -49,10 +49,11 @@ class MinHasher {
     const sig = new Uint32Array(this.k).fill(0xffffffff);
     for (const x of set) {
       for (let i = 0; i < this.k; i++) {
+        // Keep every intermediate unsigned: a signed value would compare wrongly with the Uint32Array.
         let h = (Math.imul(this.a[i] as number, x) + (this.b[i] as number)) >>> 0;
-        h ^= h >>> 15;
+        h = (h ^ (h >>> 15)) >>> 0;
         h = Math.imul(h, 0x2c1b3c6d) >>> 0;
-        h ^= h >>> 12;
+        h = (h ^ (h >>> 12)) >>> 0;
         if (h < (sig[i] as number)) sig[i] = h;
       }
     }

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../harness/results/version.js';
+import { tmp } from './helpers.js';
+
+const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
+const vpt = (args: string[]) => execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), ...args], { reject: false, cwd: REPO_ROOT, env: { CI: '1' } });
+
+describe('vpt CLI end to end', () => {
+  const out = tmp();
+  const cache = tmp();
+
+  it('runs a micro suite with 2 workers, writes cell.json per cell and prints the table', async () => {
+    const r = await vpt(['run', SUITE, '--workers', '2', '--out', out, '--cache', cache]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/\| arm \| Pass@1 strict \(%\) \| Pass@1 flexible \(%\) \| answer NLL/);
+    expect(r.stdout).to.match(/\| baseline \|/);
+    expect(r.stdout).to.match(/\| v-pretraining\+decontam \|/);
+    expect(r.stdout).to.match(/mean ± sd over n = 2 seeds/);
+    expect(r.stderr).to.match(/done micro\/baseline\/seed-2/);
+    for (const arm of ['baseline', 'v-pretraining+decontam']) {
+      for (const seed of [1, 2]) {
+        const cell = JSON.parse(readFileSync(join(out, 'cells', arm, `seed-${seed}`, 'cell.json'), 'utf8'));
+        expect(cell.status).to.equal('completed');
+        expect(cell.id).to.equal(`micro/${arm}/seed-${seed}`);
+        expect(cell.metrics['pass@1,strict-match'].n).to.equal(4);
+        expect(cell.engine.backend).to.equal('wasm');
+        expect(existsSync(join(out, 'cells', arm, `seed-${seed}`, 'samples.jsonl'))).to.equal(true);
+      }
+    }
+    const decon = JSON.parse(readFileSync(join(out, 'cells', 'v-pretraining+decontam', 'seed-1', 'cell.json'), 'utf8'));
+    expect(decon.decontamination.removed).to.be.a('number');
+    expect(decon.decontamination.threshold).to.equal(0.5);
+    const csv = readFileSync(join(out, 'summary.csv'), 'utf8');
+    expect(csv.split('\n')[0]).to.equal('arm,metric,mean,sd,n,higher_is_better,harness_version,config_hash');
+  });
+
+  it('--resume keeps finished cells', async () => {
+    const r = await vpt(['run', SUITE, '--workers', '2', '--out', out, '--cache', cache, '--resume']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/resume: 4 finished cell\(s\) kept/);
+    expect(r.stderr).to.not.match(/start micro\//);
+  });
+
+  it('validate lists cells; a bad --set is an error naming the key', async () => {
+    const ok = await vpt(['validate', SUITE]);
+    expect(ok.exitCode).to.equal(0);
+    expect(ok.stdout).to.match(/4 cells/);
+    const bad = await vpt(['validate', SUITE, '--set', 'train.stepz=3']);
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr).to.match(/train: Unrecognized key: "stepz"/);
+    const help = await vpt(['run', '--help']);
+    expect(help.stdout).to.match(/--workers <n>/);
+  });
+});

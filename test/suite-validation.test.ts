@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { defineSuite, parseSuite, SuiteError } from '../harness/suite/define.js';
+import { expandCells } from '../harness/suite/expand.js';
+import { applyOverrides } from '../harness/suite/overrides.js';
+import { configHash } from '../harness/suite/hash.js';
+import { armRegistry } from '../harness/arms/index.js';
+
+const ok = { name: 'x', seeds: [1, 2], arms: [{ arm: 'baseline' }, { arm: 'v-pretraining', decontaminate: true }] };
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).to.be.instanceOf(SuiteError);
+    return (e as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('suite declaration and validation', () => {
+  it('fills documented defaults and expands cells as suite/arm/seed-N in declared order', () => {
+    const s = defineSuite(ok);
+    expect(s.design.topK).to.equal(16);
+    expect(s.train.steps).to.equal(60);
+    expect(expandCells(s).map((c) => c.id)).to.deep.equal([
+      'x/baseline/seed-1', 'x/baseline/seed-2', 'x/v-pretraining+decontam/seed-1', 'x/v-pretraining+decontam/seed-2',
+    ]);
+  });
+
+  it('names an unknown key', () => {
+    expect(errorOf(() => parseSuite({ ...ok, train: { stepz: 3 } }))).to.match(/train: Unrecognized key: "stepz"/);
+    expect(errorOf(() => parseSuite({ ...ok, colour: 'red' }))).to.match(/\(top level\): Unrecognized key: "colour"/);
+  });
+
+  it('names a bad value with its path', () => {
+    expect(errorOf(() => parseSuite({ ...ok, model: { nLayer: 'two' } }))).to.match(/model\.nLayer: Invalid input: expected number/);
+    expect(errorOf(() => parseSuite({ ...ok, design: { alphaMax: 1.5 } }))).to.match(/design\.alphaMax/);
+    expect(errorOf(() => parseSuite({ ...ok, seeds: [] }))).to.match(/seeds/);
+    expect(errorOf(() => parseSuite({ ...ok, model: { nEmbd: 30, nHead: 4 } }))).to.match(/model\.nHead: 4 does not divide model\.nEmbd 30/);
+  });
+
+  it('lists the valid arms on a typo, and rejects duplicate arm ids', () => {
+    const msg = errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'v-pretrain' }] }));
+    expect(msg).to.match(/arms\.0\.arm: unknown arm 'v-pretrain'; valid: .*v-pretraining/);
+    expect(errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'baseline' }, { arm: 'baseline' }] }))).to.match(/duplicate arm id 'baseline'/);
+    expect(() => armRegistry.register(armRegistry.get('baseline'))).to.throw(/already registered/);
+  });
+
+  it('applies --set overrides with types checked and unknown keys rejected', () => {
+    const s = defineSuite(ok);
+    expect(parseSuite(applyOverrides(s, ['train.steps=7', 'design.value=cosine'])).train.steps).to.equal(7);
+    expect(errorOf(() => parseSuite(applyOverrides(s, ['train.stepz=7'])))).to.match(/Unrecognized key: "stepz"/);
+    expect(errorOf(() => parseSuite(applyOverrides(s, ['train.steps=many'])))).to.match(/train\.steps/);
+    expect(() => applyOverrides(s, ['nonsense'])).to.throw(/expected key=value/);
+  });
+
+  it('hashes configs independently of key order', () => {
+    expect(configHash({ a: 1, b: { c: 2, d: 3 } })).to.equal(configHash({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(configHash({ a: 1 })).to.not.equal(configHash({ a: 2 }));
+  });
+});
