@@ -1,26 +1,16 @@
 /**
- * The README's main job: a quick version of the lm-ablation suite on the embedded data, with every arm and
- * 2 seeds, sized to finish in minutes on 2 cores. The full version is lm-ablation.suite.ts.
+ * The README's main job: a quick version of lm-ablation.suite.ts (same arms, data and model) with 2 seeds,
+ * fewer steps and a 100-problem test slice, sized to finish in minutes on 2 cores.
  */
 import { defineSuite } from '../harness/suite/define.js';
+import ablation from './lm-ablation.suite.js';
 
 export default defineSuite({
+  ...ablation,
   name: 'quick',
   description: 'quick six-arm ablation on the embedded GSM8K-style data (2 seeds, noisy stream)',
   seeds: [1, 2],
-  data: { kind: 'embedded', corruptFraction: 0.2 },
-  model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 128 },
-  base: { steps: 300, lr: 3e-3 },
-  train: { steps: 60, lr: 1e-3, warmupSteps: 5 },
-  design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 2, feedbackBatch: 32, probeBatches: 6 },
-  eval: { gsm8k: { numFewshot: 0, maxNewTokens: 64, limit: 100 } },
-  arms: [
-    { arm: 'baseline' },
-    { arm: 'v-pretraining' },
-    { arm: 'random-feedback' },
-    { arm: 'uniform-topk' },
-    { arm: 'self-distill' },
-    { arm: 'baseline', decontaminate: true },
-    { arm: 'v-pretraining', decontaminate: true },
-  ],
+  train: { ...ablation.train, steps: 60 },
+  design: { ...ablation.design, probeBatches: 6 },
+  eval: { gsm8k: { ...ablation.eval.gsm8k, limit: 100 } },
 });

@@ -109,11 +109,12 @@ export class DesignerRule implements TargetRule {
       const { c, logp } = this.candidates(forwardFrom(model.cfg, model.params, hidden, B, T, this.subset.from), b.targets);
       const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon);
       const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
+      // The designer minimises −V; `reported` is V (or the cosine) at φ before this update.
       let objective: () => tf.Scalar;
-      let reported: tf.Scalar;
+      let reported: (objectiveValue: tf.Scalar) => tf.Scalar;
       if (value === 'dot') {
         objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
-        reported = valueOfWeights(weightsOf(), D, b.mask);
+        reported = (o) => tf.neg(o);
       } else {
         // Cosine: ∇[V/(‖g_d‖‖g_p‖)] = ∇V/(‖g_d‖‖g_p‖) − V·∇(ḡ_pᵀg_p)/(‖g_d‖‖g_p‖³), ḡ_p detached.
         const w0 = weightsOf();
@@ -128,11 +129,12 @@ export class DesignerRule implements TargetRule {
           const w = weightsOf();
           return tf.neg(tf.sub(tf.mul(valueOfWeights(w, D, b.mask), a), tf.mul(valueOfWeights(w, Dp, b.mask), bCoef))) as tf.Scalar;
         };
-        reported = tf.mul(v0, a) as tf.Scalar;
+        const cosine = tf.mul(v0, a) as tf.Scalar;
+        reported = () => cosine;
       }
-      const { grads } = tf.variableGrads(objective, Object.values(this.designer.vars));
+      const { value: o, grads } = tf.variableGrads(objective, Object.values(this.designer.vars));
       this.opt.applyGradients(grads);
-      return reported;
+      return reported(o);
     });
     this.values.push(v.dataSync()[0] as number);
     v.dispose();

@@ -65,6 +65,20 @@ program
     for (const n of armRegistry.names()) process.stdout.write(`  ${n.padEnd(16)} ${armRegistry.get(n).description}\n`);
   });
 
+program
+  .command('bench')
+  .description('benchmarks (tinybench): learner step per arm, meta step, decontamination of 10,000 items')
+  .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .option('--quick', 'fewer iterations', false)
+  .option('--json <file>', 'also write the results as JSON')
+  .action(async (o: { backend?: string; quick: boolean; json?: string }) => {
+    const { runBenchmarks } = await import('../bench/lm-step.bench.js');
+    const res = await runBenchmarks({ ...(o.backend ? { backend: o.backend } : {}), quick: o.quick });
+    process.stdout.write(`engine: ${JSON.stringify(res.engine)}\n`);
+    for (const r of res.rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
+    if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SuiteError) process.stderr.write(`vpt: ${e.message}\n`);
   else process.stderr.write(`vpt: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -73,7 +73,8 @@ function p(params: Params, name: string): tf.Tensor {
 }
 
 const maskCache = new Map<number, tf.Tensor2D>();
-function causalMask(T: number): tf.Tensor2D {
+/** [T, T] additive mask: −1e9 above the diagonal (cached per length). */
+export function causalMask(T: number): tf.Tensor2D {
   let m = maskCache.get(T);
   if (!m) {
     const data = new Float32Array(T * T);
@@ -93,25 +94,37 @@ export function embedTokens(cfg: GptConfig, params: Params, ids: tf.Tensor2D): t
   return tf.add(tok.reshape([B, T, cfg.nEmbd]), pos).reshape([B * T, cfg.nEmbd]) as tf.Tensor2D;
 }
 
-function block(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
-  const D = cfg.nEmbd;
+/** Per-head projections of block i: q [B,H,T,dh], kᵀ [B,H,dh,T], v [B,H,T,dh] (explicit transposes: fast path). */
+export function attentionInputs(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): { q: tf.Tensor4D; kT: tf.Tensor4D; v: tf.Tensor4D } {
   const H = cfg.nHead;
-  const dh = D / H;
-  const pre = `h.${i}.`;
-  const g = (n: string): tf.Tensor => p(params, pre + n);
+  const dh = cfg.nEmbd / H;
+  const g = (n: string): tf.Tensor => p(params, `h.${i}.${n}`);
   const a = layerNorm(x, g('ln1.g') as tf.Tensor1D, g('ln1.b') as tf.Tensor1D);
   const heads = (w: string, perm: number[]): tf.Tensor4D =>
     tf.transpose(linear(a, g(w) as tf.Tensor2D).reshape([B, T, H, dh]), perm) as tf.Tensor4D;
-  const q = heads('attn.wq', [0, 2, 1, 3]);
-  const kT = heads('attn.wk', [0, 2, 3, 1]);
-  const v = heads('attn.wv', [0, 2, 1, 3]);
-  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)), causalMask(T));
+  return { q: heads('attn.wq', [0, 2, 1, 3]), kT: heads('attn.wk', [0, 2, 3, 1]), v: heads('attn.wv', [0, 2, 1, 3]) };
+}
+
+/** softmax(q·kᵀ/√dh + mask)·v, merged back to [B*Tq, D]. */
+export function attend(q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor2D {
+  const [B, H, Tq, dh] = q.shape;
+  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)), mask);
   const y = tf.matMul(tf.softmax(scores), v);
-  const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, D]) as tf.Tensor2D;
+  return tf.transpose(y, [0, 2, 1, 3]).reshape([B * Tq, H * dh]) as tf.Tensor2D;
+}
+
+/** Output projection, residual, and the MLP half of block i. */
+export function blockOutput(params: Params, i: number, x: tf.Tensor2D, merged: tf.Tensor2D): tf.Tensor2D {
+  const g = (n: string): tf.Tensor => p(params, `h.${i}.${n}`);
   x = tf.add(x, linear(merged, g('attn.wo') as tf.Tensor2D, g('attn.bo') as tf.Tensor1D));
   const m = layerNorm(x, g('ln2.g') as tf.Tensor1D, g('ln2.b') as tf.Tensor1D);
   const hdn = gelu(linear(m, g('mlp.w1') as tf.Tensor2D, g('mlp.b1') as tf.Tensor1D)) as tf.Tensor2D;
   return tf.add(x, linear(hdn, g('mlp.w2') as tf.Tensor2D, g('mlp.b2') as tf.Tensor1D));
+}
+
+function block(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  const { q, kT, v } = attentionInputs(cfg, params, i, x, B, T);
+  return blockOutput(params, i, x, attend(q, kT, v, causalMask(T)));
 }
 
 /** Runs blocks [from, to) on hidden [B*T, D]. */

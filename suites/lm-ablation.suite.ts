@@ -1,0 +1,29 @@
+/**
+ * The language ablation of METHOD.md §5: six arms (baseline, v-pretraining, random-feedback, uniform-topk,
+ * self-distill, and baseline + v-pretraining on the decontaminated stream) over 3 seeds. The stream's fraction
+ * of wrong worked solutions is the suite parameter `data.corruptFraction` (noisy by default; run the clean
+ * stream with `--set data.corruptFraction=0 --set name=lm-ablation-clean`).
+ */
+import { defineSuite } from '../harness/suite/define.js';
+
+export default defineSuite({
+  name: 'lm-ablation',
+  description: 'six-arm language ablation, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
+  seeds: [1, 2, 3],
+  data: { kind: 'embedded', corruptFraction: 0.2 },
+  model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 128 },
+  base: { steps: 300, lr: 3e-3 },
+  train: { steps: 100, lr: 1e-3, warmupSteps: 5 },
+  // S = the last block + final norm + head: with a 2-block learner, n = 2 would make S the whole network.
+  design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 32, probeBatches: 8 },
+  eval: { gsm8k: { numFewshot: 0, maxNewTokens: 64 } },
+  arms: [
+    { arm: 'baseline' },
+    { arm: 'v-pretraining' },
+    { arm: 'random-feedback' },
+    { arm: 'uniform-topk' },
+    { arm: 'self-distill' },
+    { arm: 'baseline', decontaminate: true },
+    { arm: 'v-pretraining', decontaminate: true },
+  ],
+});
