@@ -11,8 +11,8 @@ export default defineSuite({
   description: 'six-arm language ablation, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
   seeds: [1, 2, 3],
   data: { kind: 'embedded', corruptFraction: 0.2 },
-  model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 128 },
-  base: { steps: 300, lr: 3e-3 },
+  model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 96 },
+  base: { steps: 450, lr: 5e-3 },
   train: { steps: 100, lr: 1e-3, warmupSteps: 5 },
   // S = the last block + final norm + head: with a 2-block learner, n = 2 would make S the whole network.
   design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 32, probeBatches: 8 },

@@ -19,6 +19,8 @@ export interface Column {
   /** Multiply for display (1 or 100 for percentages). */
   scale: number;
   digits: number;
+  /** Diagnostics (value, probe, gate) are shown but never ranked or bolded. */
+  diagnostic?: boolean;
 }
 
 export interface Row {
@@ -45,9 +47,11 @@ export const LM_COLUMNS: Column[] = [
   { key: 'pass@1,strict-match', label: 'Pass@1 strict (%)', higherIsBetter: true, scale: 100, digits: 1 },
   { key: 'pass@1,flexible-extract', label: 'Pass@1 flexible (%)', higherIsBetter: true, scale: 100, digits: 1 },
   { key: 'answer_nll,none', label: 'answer NLL', higherIsBetter: false, scale: 1, digits: 3 },
-  { key: 'value_mean,none', label: 'mean V', higherIsBetter: true, scale: 1, digits: 4 },
-  { key: 'probe_r,none', label: 'probe r', higherIsBetter: true, scale: 1, digits: 3 },
-  { key: 'gate_mean,none', label: 'mean α', higherIsBetter: true, scale: 1, digits: 3 },
+  { key: 'value_mean,none', label: 'mean V', higherIsBetter: true, scale: 1, digits: 4, diagnostic: true },
+  { key: 'probe_r,none', label: 'probe r', higherIsBetter: true, scale: 1, digits: 3, diagnostic: true },
+  { key: 'gate_mean,none', label: 'mean α', higherIsBetter: true, scale: 1, digits: 3, diagnostic: true },
+  { key: 'gate_wrong,none', label: 'α on wrong results', higherIsBetter: true, scale: 1, digits: 3, diagnostic: true },
+  { key: 'gate_other,none', label: 'α elsewhere', higherIsBetter: true, scale: 1, digits: 3, diagnostic: true },
 ];
 
 export function stat(xs: readonly number[]): Stat {
@@ -106,7 +110,7 @@ function fmt(s: Stat | undefined, c: Column): string {
 /** Row ids whose mean is best in each column (ties all bold). */
 function best(t: TableModel): Record<string, Set<string>> {
   const out: Record<string, Set<string>> = {};
-  for (const c of t.columns) {
+  for (const c of t.columns.filter((x) => !x.diagnostic)) {
     const vals = t.rows.filter((r) => r.values[c.key] && !r.note).map((r) => [r.id, (r.values[c.key] as Stat).mean] as const);
     if (!vals.length) continue;
     const target = c.higherIsBetter ? Math.max(...vals.map((v) => v[1])) : Math.min(...vals.map((v) => v[1]));

@@ -54,7 +54,7 @@ export interface EmbeddedPaths {
   cptStream: string;
 }
 
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const MAX_NUMBER = 200;
 const DELTAS = [1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6];
 

@@ -1,5 +1,6 @@
 /**
- * GSM8K-style problem families. Each family draws numbers and returns a question plus a plan of arithmetic
+ * GSM8K-style problem families. Numbers are kept small (results up to about 50) so that a tiny model can learn
+ * the arithmetic facts within the quick budget. Each family draws numbers and returns a question plus a plan of arithmetic
  * steps; `render` turns the plan into a worked solution with calculator annotations and a final "#### N",
  * optionally with one intermediate result off by a small amount and the error carried through.
  */
@@ -41,8 +42,8 @@ export const FAMILIES: Family[] = [
     name: 'shopping',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 9), b = rng.int(2, 12);
-      const paid = Math.ceil((a * b + 1) / 10) * 10 + 10 * rng.int(0, 2);
+      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 6), b = rng.int(2, 6);
+      const paid = Math.ceil((a * b + 1) / 10) * 10 + 10 * rng.int(0, 1);
       return {
         family: 'shopping',
         question: `${n} buys ${a} ${t} that cost $${b} each. ${n} pays with $${paid}. How much change does ${n} get?`,
@@ -57,7 +58,7 @@ export const FAMILIES: Family[] = [
     name: 'boxes',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), c = rng.pick(CONTAINERS), a = rng.int(2, 9), b = rng.int(2, 12);
+      const n = rng.pick(NAMES), t = rng.pick(THINGS), c = rng.pick(CONTAINERS), a = rng.int(2, 6), b = rng.int(2, 6);
       const g = rng.int(1, a * b - 1);
       return {
         family: 'boxes',
@@ -73,7 +74,7 @@ export const FAMILIES: Family[] = [
     name: 'wages',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), a = rng.int(2, 15), b = rng.int(2, 9), c = rng.int(1, 40);
+      const n = rng.pick(NAMES), a = rng.int(2, 9), b = rng.int(2, 4), c = rng.int(1, 10);
       return {
         family: 'wages',
         question: `${n} earns $${a} a day for ${b} days and then gets a bonus of $${c}. How much money does ${n} earn in total?`,
@@ -88,7 +89,7 @@ export const FAMILIES: Family[] = [
     name: 'sharing',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), k = rng.int(2, 6), each = rng.int(2, 15);
+      const n = rng.pick(NAMES), t = rng.pick(THINGS), k = rng.int(2, 5), each = rng.int(2, 8);
       const a = rng.int(1, k * each - 1), b = k * each - a;
       return {
         family: 'sharing',
@@ -104,7 +105,7 @@ export const FAMILIES: Family[] = [
     name: 'reading',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), a = rng.int(2, 20), b = rng.int(2, 5);
+      const n = rng.pick(NAMES), a = rng.int(2, 10), b = rng.int(2, 4);
       return {
         family: 'reading',
         question: `${n} reads ${a} pages on Monday and ${b} times as many pages on Tuesday. How many pages does ${n} read in the two days?`,
@@ -119,7 +120,7 @@ export const FAMILIES: Family[] = [
     name: 'stickers',
     relevant: true,
     make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 6), b = rng.int(2, 10), c = rng.int(1, 20);
+      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 5), b = rng.int(2, 6), c = rng.int(1, 10);
       const d = rng.int(1, a * b + c - 1);
       return {
         family: 'stickers',
@@ -136,7 +137,7 @@ export const FAMILIES: Family[] = [
     name: 'sequence',
     relevant: false,
     make(rng) {
-      const start = rng.int(1, 30), d = rng.int(2, 9), len = rng.int(3, 5);
+      const start = rng.int(1, 20), d = rng.int(2, 6), len = rng.int(3, 5);
       const xs = Array.from({ length: len }, (_, i) => start + i * d);
       const last = xs[len - 1] as number;
       return {
@@ -153,7 +154,7 @@ export const FAMILIES: Family[] = [
     name: 'weeks',
     relevant: false,
     make(rng) {
-      const w = rng.int(2, 20), extra = rng.int(1, 6);
+      const w = rng.int(2, 6), extra = rng.int(1, 6);
       return {
         family: 'weeks',
         question: `How many days are there in ${w} weeks and ${extra} days?`,
@@ -168,7 +169,7 @@ export const FAMILIES: Family[] = [
     name: 'perimeter',
     relevant: false,
     make(rng) {
-      const a = rng.int(2, 40), b = rng.int(2, 40);
+      const a = rng.int(2, 20), b = rng.int(2, 20);
       return {
         family: 'perimeter',
         question: `A garden is ${a} meters long and ${b} meters wide. What is the length of the fence around it?`,
