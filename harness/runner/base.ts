@@ -26,7 +26,10 @@ export interface BaseInfo {
 }
 
 export function baseHash(s: Suite, data: LoadedData): string {
-  return configHash({ v: 1, model: s.model, base: s.base, data: data.hashes, eval: s.eval, evalVersion: GSM8K_EVAL_VERSION });
+  // Only what the base stage reads: its stream, and the GSM8K files its reference evaluation uses. Suites
+  // that differ only in the continued-pretraining stream (clean vs noisy) share one base checkpoint.
+  const { baseStream, gsm8kTrain, gsm8kTest } = data.hashes;
+  return configHash({ v: 1, model: s.model, base: s.base, data: { baseStream, gsm8kTrain, gsm8kTest }, eval: s.eval, evalVersion: GSM8K_EVAL_VERSION });
 }
 
 export function baseDir(s: Suite, data: LoadedData, cacheDir: string): string {
