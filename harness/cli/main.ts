@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { join, resolve } from 'node:path';
 import { armRegistry } from '../arms/index.js';
-import { BACKENDS } from '../engine/backend.js';
+import { BACKENDS, type BackendName } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { SuiteError, suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
@@ -68,12 +68,20 @@ program
 program
   .command('bench')
   .description('benchmarks (tinybench): learner step per arm, meta step, decontamination of 10,000 items')
+  .option('--suite <suite>', 'model, batch and design settings to measure', 'lm-ablation')
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--quick', 'fewer iterations', false)
+  .option('--gsm8k <files...>', 'GSM8K JSONL files whose questions are decontamination references')
+  .option('--math <files...>', 'MATH JSONL files whose problems are decontamination references')
   .option('--json <file>', 'also write the results as JSON')
-  .action(async (o: { backend?: string; quick: boolean; json?: string }) => {
+  .action(async (o: { suite: string; backend?: string; quick: boolean; gsm8k?: string[]; math?: string[]; json?: string }) => {
     const { runBenchmarks } = await import('../bench/lm-step.bench.js');
-    const res = await runBenchmarks({ ...(o.backend ? { backend: o.backend } : {}), quick: o.quick });
+    const { loadGsm8k } = await import('../data/gsm8k.js');
+    const { loadMathProblems } = await import('../data/sources.js');
+    const { suite } = await loadSuite(o.suite);
+    const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
+    const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
+    const res = await runBenchmarks({ suite, quick: o.quick, ...(backend ? { backend } : {}), ...(refs.length ? { references: refs } : {}) });
     process.stdout.write(`engine: ${JSON.stringify(res.engine)}\n`);
     for (const r of res.rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
     if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
