@@ -44,6 +44,17 @@ describe('vpt CLI end to end', () => {
     expect(r.stderr).to.not.match(/start micro\//);
   });
 
+  it('records a failing cell as errored, keeps the others, and exits non-zero', async () => {
+    const out2 = tmp();
+    const r = await vpt(['run', SUITE, '--out', out2, '--cache', cache, '--set', 'design.topK=100000', '--set', 'seeds=[1]']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stdout).to.match(/\| baseline \| \*\*/);
+    expect(r.stdout).to.match(/\| v-pretraining\+decontam \(1 failed\) \|/);
+    const bad = JSON.parse(readFileSync(join(out2, 'cells', 'v-pretraining+decontam', 'seed-1', 'cell.json'), 'utf8'));
+    expect(bad.status).to.equal('errored');
+    expect(bad.error).to.match(/topK 100000 exceeds the vocabulary size/);
+  });
+
   it('validate lists cells; a bad --set is an error naming the key', async () => {
     const ok = await vpt(['validate', SUITE]);
     expect(ok.exitCode).to.equal(0);

@@ -4,7 +4,7 @@
  * as a table (Markdown + CSV) next to them.
  */
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
@@ -115,12 +115,14 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
       while (next < todo.length) {
         const cell = todo[next++] as CellSpec;
         const dir = cellDir(opts.outDir, cell);
+        // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
+        rmSync(join(dir, 'cell.json'), { force: true });
         display.start(cell.id);
         const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
           onProgress: (p, d, t) => display.update(cell.id, p, d, t),
         });
         let res = readCell(dir);
-        if (!r.ok && (!res || res.status === 'completed' || res.finishedAt === undefined)) {
+        if (!r.ok && (!res || res.status === 'completed')) {
           // The worker died before recording its failure (killed, timed out, crashed): record it here.
           const status = r.timedOut ? 'timedout' : 'errored';
           writeJsonAtomic(join(dir, 'cell.json'), {
