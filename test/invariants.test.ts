@@ -89,4 +89,12 @@ describe('V-pretraining invariants', () => {
     const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05 };
     expect(sameParams(train('v-pretraining', live, data.train), train('v-pretraining', live, wrongLabels))).to.equal(false);
   });
+
+  it('the cosine value option runs the same cadence and steers the designer differently from the dot product', () => {
+    const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05 };
+    const dot = train('v-pretraining', { ...live, value: 'dot' }, data.train);
+    const cos = train('v-pretraining', { ...live, value: 'cosine' }, data.train);
+    expect(sameParams(dot, cos)).to.equal(false);
+    for (const v of Object.values(cos)) expect(v.every(Number.isFinite)).to.equal(true);
+  });
 });

@@ -12,46 +12,53 @@ import { formatQA } from '../harness/data/numina.js';
 import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
 import { rowToDoc } from '../harness/data/sources.js';
 import { LmDesigner } from '../harness/designer/lm-designer.js';
-import { directionalLogp, valueOfWeights, type Subset } from '../harness/designer/value.js';
+import { cosineLoss, directionalLogp, pretrainGrad, valueOfWeights, type Subset } from '../harness/designer/value.js';
+import { globalNorm } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
 import { toTensors } from '../harness/lm/batches.js';
 import { forward, hiddenBelow, subsetNames, type Params } from '../harness/lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../harness/lm/loss.js';
 import { tinyModel, useWasm } from './helpers.js';
 
+function setup() {
+  const model = tinyModel(4, 3);
+  const S: Subset = { from: 1, names: subsetNames(model.cfg, 2) };
+  const d = generateEmbedded({ seed: 9, trainSize: 8, testSize: 2, baseSize: 1, streamSize: 30, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
+  const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 24);
+  const b = toTensors(selectRows(rows, [0, 1]));
+  const fb = toTensors(padDocs(model.tokenizer, d.train.slice(0, 4).map((x) => formatQA(x.question, x.answer))));
+  const designer = new LmDesigner({ vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: 16, layers: 1, heads: 2, alphaMax: 0.5 }, new Rng(8));
+  // Raise the gate so the designer's distribution matters.
+  designer.vars['gate.b']!.assign(tf.tensor1d([1]));
+
+  const withS = (xs: tf.Tensor[]): Params => ({ ...model.params, ...Object.fromEntries(S.names.map((n, i) => [n, xs[i]!])) });
+  const sParams = S.names.map((n) => model.params[n]!);
+  const gDownList = tf.grads((...xs: tf.Tensor[]) => maskedNll(forward(model.cfg, withS(xs), fb.ids), fb.targets, fb.mask))(sParams);
+  const gDown = Object.fromEntries(S.names.map((n, i) => [n, gDownList[i]!]));
+
+  const logits = forward(model.cfg, model.params, b.ids);
+  const c = topKCandidates(logits, b.targets, 6);
+  const logp = tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D;
+  const weights = (p: Params): tf.Tensor2D => designer.apply(p, b.ids, b.targets, c, logp).weights;
+
+  /** g_pre over S by explicit gradients of a full forward (no activation reuse, no differences). */
+  const exactPre = (p: Params): tf.Tensor[] => {
+    const q = scatterCandidates(c.ids, weights(p), model.cfg.vocabSize);
+    return tf.grads((...xs: tf.Tensor[]) => softCrossEntropy(forward(model.cfg, withS(xs), b.ids), q, b.mask))(sParams);
+  };
+  const exactV = (p: Params): number => tf.addN(exactPre(p).map((g, i) => tf.sum(tf.mul(g, gDownList[i]!)))).dataSync()[0]!;
+  const hidden = hiddenBelow(model.cfg, model.params, b.ids, S.from);
+  const D = directionalLogp(model, S, hidden, b.ids, c.ids, gDown, 1e-3);
+  const estV = (p: Params): number => valueOfWeights(weights(p), D, b.mask).dataSync()[0]!;
+
+  return { model, S, b, designer, gDown, gDownList, c, weights, exactPre, exactV, estV, D, hidden };
+}
+
 describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => {
   before(useWasm);
 
   it('matches explicit gradients for two designer settings, and ∇_φV matches differences of the exact V', () => {
-    const model = tinyModel(4, 3);
-    const S: Subset = { from: 1, names: subsetNames(model.cfg, 2) };
-    const d = generateEmbedded({ seed: 9, trainSize: 8, testSize: 2, baseSize: 1, streamSize: 30, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
-    const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 24);
-    const b = toTensors(selectRows(rows, [0, 1]));
-    const fb = toTensors(padDocs(model.tokenizer, d.train.slice(0, 4).map((x) => formatQA(x.question, x.answer))));
-    const designer = new LmDesigner({ vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: 16, layers: 1, heads: 2, alphaMax: 0.5 }, new Rng(8));
-    // Raise the gate so the designer's distribution matters.
-    designer.vars['gate.b']!.assign(tf.tensor1d([1]));
-
-    const withS = (xs: tf.Tensor[]): Params => ({ ...model.params, ...Object.fromEntries(S.names.map((n, i) => [n, xs[i]!])) });
-    const sParams = S.names.map((n) => model.params[n]!);
-    const gDownList = tf.grads((...xs: tf.Tensor[]) => maskedNll(forward(model.cfg, withS(xs), fb.ids), fb.targets, fb.mask))(sParams);
-    const gDown = Object.fromEntries(S.names.map((n, i) => [n, gDownList[i]!]));
-
-    const logits = forward(model.cfg, model.params, b.ids);
-    const c = topKCandidates(logits, b.targets, 6);
-    const logp = tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D;
-    const weights = (p: Params): tf.Tensor2D => designer.apply(p, b.ids, b.targets, c, logp).weights;
-
-    const exactV = (p: Params): number => {
-      const q = scatterCandidates(c.ids, weights(p), model.cfg.vocabSize);
-      const gPre = tf.grads((...xs: tf.Tensor[]) => softCrossEntropy(forward(model.cfg, withS(xs), b.ids), q, b.mask))(sParams);
-      return tf.addN(gPre.map((g, i) => tf.sum(tf.mul(g, gDownList[i]!)))).dataSync()[0]!;
-    };
-    const hidden = hiddenBelow(model.cfg, model.params, b.ids, S.from);
-    const D = directionalLogp(model, S, hidden, b.ids, c.ids, gDown, 1e-3);
-    const estV = (p: Params): number => valueOfWeights(weights(p), D, b.mask).dataSync()[0]!;
-
+    const { model, b, designer, weights, exactV, estV, D } = setup();
     const rng = new Rng(21);
     const phi1: Params = { ...designer.vars };
     const phi2: Params = Object.fromEntries(Object.entries(designer.vars).map(([k, v]) => [k, tf.add(v, tf.tensor(rng.normals(v.size, 0.3), v.shape))]));
@@ -77,6 +84,37 @@ describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => 
     const shifted = (s: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(designer.vars[n]!, tf.mul(delta[i]!, s * h))]));
     const numeric = (exactV(shifted(1)) - exactV(shifted(-1))) / (2 * h);
     expect(Math.abs(analytic - numeric), `∇V·δ ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
+    designer.dispose();
+    model.dispose();
+  });
+
+  it('the cosine option: value and designer gradient match the exact cosine of explicit gradients', () => {
+    const { model, S, b, designer, gDown, gDownList, c, weights, exactPre, hidden, D } = setup();
+    const norm = (ts: tf.Tensor[]): number => Math.sqrt(ts.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0]!, 0));
+    const nd = norm(gDownList);
+    const exactCos = (p: Params): number => {
+      const gPre = exactPre(p);
+      return tf.addN(gPre.map((g, i) => tf.sum(tf.mul(g, gDownList[i]!)))).dataSync()[0]! / (nd * norm(gPre));
+    };
+    const w0 = weights(designer.vars);
+    const gPre0 = pretrainGrad(model, S, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
+    const Dp = directionalLogp(model, S, hidden, b.ids, c.ids, gPre0, 1e-3);
+    const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre0)));
+    const exact0 = exactCos(designer.vars);
+    expect(Math.abs(cos.cosine.dataSync()[0]! - exact0), `cosine ${exact0}`).to.be.lessThan(1e-3 * Math.abs(exact0) + 1e-6);
+    const names = Object.keys(designer.vars);
+    const grads = tf.grads((...xs: tf.Tensor[]) => tf.neg(cos.loss(weights(Object.fromEntries(names.map((n, i) => [n, xs[i]!]))))))(
+      names.map((n) => designer.vars[n]!),
+    );
+    const rng = new Rng(33);
+    const raw = names.map((n) => tf.tensor(rng.normals(designer.vars[n]!.size, 1), designer.vars[n]!.shape));
+    const rawNorm = norm(raw);
+    const delta = raw.map((t) => tf.div(t, rawNorm));
+    const analytic = tf.addN(grads.map((g, i) => tf.sum(tf.mul(g, delta[i]!)))).dataSync()[0]!;
+    const h = 3e-2;
+    const shifted = (sgn: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(designer.vars[n]!, tf.mul(delta[i]!, sgn * h))]));
+    const numeric = (exactCos(shifted(1)) - exactCos(shifted(-1))) / (2 * h);
+    expect(Math.abs(analytic - numeric), `∇cos·δ ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
     designer.dispose();
     model.dispose();
   });

@@ -9,7 +9,7 @@ import { formatQA } from '../data/numina.js';
 import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
 import { LmDesigner } from '../designer/lm-designer.js';
 import {
-  directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
+  cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
@@ -116,21 +116,12 @@ export class DesignerRule implements TargetRule {
         objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
         reported = (o) => tf.neg(o);
       } else {
-        // Cosine: ∇[V/(‖g_d‖‖g_p‖)] = ∇V/(‖g_d‖‖g_p‖) − V·∇(ḡ_pᵀg_p)/(‖g_d‖‖g_p‖³), ḡ_p detached.
         const w0 = weightsOf();
         const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
         const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon);
-        const nd = globalNorm(Object.values(gDown));
-        const np = globalNorm(Object.values(gPre));
-        const v0 = valueOfWeights(w0, D, b.mask);
-        const a = tf.div(1, tf.mul(nd, np));
-        const bCoef = tf.div(v0, tf.mul(nd, tf.pow(np, 3)));
-        objective = () => {
-          const w = weightsOf();
-          return tf.neg(tf.sub(tf.mul(valueOfWeights(w, D, b.mask), a), tf.mul(valueOfWeights(w, Dp, b.mask), bCoef))) as tf.Scalar;
-        };
-        const cosine = tf.mul(v0, a) as tf.Scalar;
-        reported = () => cosine;
+        const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
+        objective = () => cos.loss(weightsOf());
+        reported = () => cos.cosine;
       }
       const { value: o, grads } = tf.variableGrads(objective, Object.values(this.designer.vars));
       this.opt.applyGradients(grads);

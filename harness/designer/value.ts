@@ -95,6 +95,29 @@ export function valueOfWeights(w: tf.Tensor2D, D: tf.Tensor2D, mask: tf.Tensor1D
   return tf.neg(tf.div(tf.sum(tf.mul(perToken, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
 }
 
+/**
+ * The cosine designer loss −cos(g_down, g_pre(w)) as a function of candidate weights w, exact in value and
+ * gradient at the current weights w0:
+ *   ∇cos = ∇V/(‖g_d‖‖g_p‖) − V·∇(ḡ_pᵀg_p)/(‖g_d‖‖g_p‖³),  ḡ_p = g_pre(w0) detached,
+ * where ḡ_pᵀg_p(w) is the value of w along ḡ_p (directional term `Dpre`, like `D` along g_down).
+ */
+export function cosineLoss(
+  w0: tf.Tensor2D,
+  D: tf.Tensor2D,
+  Dpre: tf.Tensor2D,
+  mask: tf.Tensor1D,
+  normDown: tf.Scalar,
+  normPre: tf.Scalar,
+): { loss: (w: tf.Tensor2D) => tf.Scalar; cosine: tf.Scalar } {
+  const v0 = valueOfWeights(w0, D, mask);
+  const a = tf.div(1, tf.mul(normDown, normPre));
+  const b = tf.div(v0, tf.mul(normDown, tf.pow(normPre, 3)));
+  return {
+    loss: (w) => tf.neg(tf.sub(tf.mul(valueOfWeights(w, D, mask), a), tf.mul(valueOfWeights(w, Dpre, mask), b))) as tf.Scalar,
+    cosine: tf.mul(v0, a) as tf.Scalar,
+  };
+}
+
 /** Pearson correlation; NaN when either side has no spread. */
 export function pearson(x: readonly number[], y: readonly number[]): number {
   const n = x.length;
