@@ -54,6 +54,29 @@ function setup() {
   return { model, S, b, designer, gDown, gDownList, c, weights, exactPre, exactV, estV, D, hidden };
 }
 
+/**
+ * ∇_φ of the estimator along a random unit direction δ against central differences (h = 3e-2) of the exact
+ * quantity; tolerance 2e-2 relative.
+ */
+function expectGradientAlongRandomDirection(
+  vars: Params,
+  estimator: (p: Params) => tf.Scalar,
+  exact: (p: Params) => number,
+  rng: Rng,
+  label: string,
+): void {
+  const names = Object.keys(vars);
+  const grads = tf.grads((...xs: tf.Tensor[]) => estimator(Object.fromEntries(names.map((n, i) => [n, xs[i]!]))))(names.map((n) => vars[n]!));
+  const raw = names.map((n) => tf.tensor(rng.normals(vars[n]!.size, 1), vars[n]!.shape));
+  const rawNorm = Math.sqrt(raw.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0]!, 0));
+  const delta = raw.map((t) => tf.div(t, rawNorm));
+  const analytic = tf.addN(grads.map((g, i) => tf.sum(tf.mul(g, delta[i]!)))).dataSync()[0]!;
+  const h = 3e-2;
+  const shifted = (sgn: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(vars[n]!, tf.mul(delta[i]!, sgn * h))]));
+  const numeric = (exact(shifted(1)) - exact(shifted(-1))) / (2 * h);
+  expect(Math.abs(analytic - numeric), `${label} ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
+}
+
 describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => {
   before(useWasm);
 
@@ -71,19 +94,7 @@ describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => 
     }
     expect(values[0]).to.not.be.closeTo(values[1]!, 1e-6);
 
-    // ∇_φ V from the estimator vs central differences of the exact V along a random direction δ.
-    const names = Object.keys(designer.vars);
-    const gradList = tf.grads((...xs: tf.Tensor[]) => valueOfWeights(weights(Object.fromEntries(names.map((n, i) => [n, xs[i]!]))), D, b.mask))(
-      names.map((n) => designer.vars[n]!),
-    );
-    const raw = names.map((n) => tf.tensor(rng.normals(designer.vars[n]!.size, 1), designer.vars[n]!.shape));
-    const rawNorm = Math.sqrt(raw.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0]!, 0));
-    const delta = raw.map((t) => tf.div(t, rawNorm));
-    const analytic = tf.addN(gradList.map((g, i) => tf.sum(tf.mul(g, delta[i]!)))).dataSync()[0]!;
-    const h = 3e-2;
-    const shifted = (s: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(designer.vars[n]!, tf.mul(delta[i]!, s * h))]));
-    const numeric = (exactV(shifted(1)) - exactV(shifted(-1))) / (2 * h);
-    expect(Math.abs(analytic - numeric), `∇V·δ ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
+    expectGradientAlongRandomDirection(designer.vars, (p) => valueOfWeights(weights(p), D, b.mask), exactV, rng, '∇V·δ');
     designer.dispose();
     model.dispose();
   });
@@ -102,19 +113,7 @@ describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => 
     const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre0)));
     const exact0 = exactCos(designer.vars);
     expect(Math.abs(cos.cosine.dataSync()[0]! - exact0), `cosine ${exact0}`).to.be.lessThan(1e-3 * Math.abs(exact0) + 1e-6);
-    const names = Object.keys(designer.vars);
-    const grads = tf.grads((...xs: tf.Tensor[]) => tf.neg(cos.loss(weights(Object.fromEntries(names.map((n, i) => [n, xs[i]!]))))))(
-      names.map((n) => designer.vars[n]!),
-    );
-    const rng = new Rng(33);
-    const raw = names.map((n) => tf.tensor(rng.normals(designer.vars[n]!.size, 1), designer.vars[n]!.shape));
-    const rawNorm = norm(raw);
-    const delta = raw.map((t) => tf.div(t, rawNorm));
-    const analytic = tf.addN(grads.map((g, i) => tf.sum(tf.mul(g, delta[i]!)))).dataSync()[0]!;
-    const h = 3e-2;
-    const shifted = (sgn: number): Params => Object.fromEntries(names.map((n, i) => [n, tf.add(designer.vars[n]!, tf.mul(delta[i]!, sgn * h))]));
-    const numeric = (exactCos(shifted(1)) - exactCos(shifted(-1))) / (2 * h);
-    expect(Math.abs(analytic - numeric), `∇cos·δ ${analytic} vs ${numeric}`).to.be.lessThan(2e-2 * Math.abs(numeric) + 1e-6);
+    expectGradientAlongRandomDirection(designer.vars, (p) => tf.neg(cos.loss(weights(p))), exactCos, new Rng(33), '∇cos·δ');
     designer.dispose();
     model.dispose();
   });

@@ -47,6 +47,8 @@ export class DesignerRule implements TargetRule {
   readonly values: number[] = [];
   readonly metaMs: number[] = [];
   private probeR = NaN;
+  /** Candidates computed by this step's meta step, handed to the target build of the same step. */
+  private metaCandidates: { step: number; c: Candidates; logp: tf.Tensor2D } | undefined;
 
   constructor(private readonly ctx: ArmContext, private readonly feedback: Feedback) {
     const { model, design } = ctx;
@@ -67,16 +69,28 @@ export class DesignerRule implements TargetRule {
     return { c, logp: tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D };
   }
 
-  targets(b: BatchTensors): tf.Tensor2D {
+  /** Designer-built targets and gates for a batch; `pre` reuses candidates the meta step already computed. */
+  private buildTargets(b: BatchTensors, pre?: { c: Candidates; logp: tf.Tensor2D }): { q: tf.Tensor2D; alpha: tf.Tensor1D } {
     const { model } = this.ctx;
-    const { c, logp } = this.candidates(forward(model.cfg, model.params, b.ids), b.targets);
+    const { c, logp } = pre ?? this.candidates(forward(model.cfg, model.params, b.ids), b.targets);
     const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
-    const am = tf.mul(out.alpha, b.mask);
+    return { q: scatterCandidates(c.ids, out.weights, model.cfg.vocabSize), alpha: out.alpha };
+  }
+
+  targets(b: BatchTensors, step: number): tf.Tensor2D {
+    // θ has not moved since the meta step of this same step, so its candidates are still the learner's.
+    const pre = this.metaCandidates?.step === step ? this.metaCandidates : undefined;
+    const { q, alpha } = this.buildTargets(b, pre);
+    if (pre) {
+      tf.dispose([pre.c.ids, pre.c.logits, pre.logp]);
+      this.metaCandidates = undefined;
+    }
+    const am = tf.mul(alpha, b.mask);
     const mw = tf.mul(b.mask, b.wrong);
     const mo = tf.sub(b.mask, mw);
-    const sums = tf.stack([tf.sum(am), tf.sum(b.mask), tf.sum(tf.mul(out.alpha, mw)), tf.sum(mw), tf.sum(tf.mul(out.alpha, mo)), tf.sum(mo)]);
+    const sums = tf.stack([tf.sum(am), tf.sum(b.mask), tf.sum(tf.mul(alpha, mw)), tf.sum(mw), tf.sum(tf.mul(alpha, mo)), tf.sum(mo)]);
     this.gateSums.assign(tf.add(this.gateSums, sums));
-    return scatterCandidates(c.ids, out.weights, model.cfg.vocabSize);
+    return q;
   }
 
   private feedbackBatch(rng: Rng): BatchTensors {
@@ -107,6 +121,7 @@ export class DesignerRule implements TargetRule {
       const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
       const [B, T] = b.ids.shape;
       const { c, logp } = this.candidates(forwardFrom(model.cfg, model.params, hidden, B, T, this.subset.from), b.targets);
+      this.metaCandidates = { step, c: { ids: tf.keep(c.ids), logits: tf.keep(c.logits) }, logp: tf.keep(logp) };
       const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon);
       const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
       // The designer minimises −V; `reported` is V (or the cosine) at φ before this update.
@@ -148,7 +163,7 @@ export class DesignerRule implements TargetRule {
       const { loss, grads: gDown } = downstreamGrad(model, this.subset, fb);
       const [pred, real] = tf.tidy(() => {
         const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
-        const q = this.targets(b);
+        const { q } = this.buildTargets(b);
         const gPre = pretrainGrad(model, this.subset, b, hidden, q);
         const stepped: Params = { ...model.params };
         for (const n of this.subset.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
@@ -168,10 +183,7 @@ export class DesignerRule implements TargetRule {
   summary(): Record<string, number> {
     const { probeRows, design } = this.ctx;
     if (probeRows && design.probeBatches > 0 && Number.isNaN(this.probeR)) {
-      // The probe must not count toward the gate statistics of training.
-      const saved = this.gateSums.dataSync().slice();
       this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
-      this.gateSums.assign(tf.tensor1d(saved));
     }
     const g = this.gateSums.dataSync();
     const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
@@ -187,6 +199,7 @@ export class DesignerRule implements TargetRule {
   }
 
   dispose(): void {
+    if (this.metaCandidates) tf.dispose([this.metaCandidates.c.ids, this.metaCandidates.c.logits, this.metaCandidates.logp]);
     this.designer.dispose();
     this.opt.dispose();
     this.gateSums.dispose();

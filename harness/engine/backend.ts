@@ -70,7 +70,3 @@ function describeDevice(name: BackendName): string {
   if (name === 'tensorflow-gpu') return `gpu via libtensorflow (${cpu} host)`;
   return `${cpu} (${os.cpus().length} cores), 1 thread per process`;
 }
-
-export function isBackendName(x: string): x is BackendName {
-  return (BACKENDS as readonly string[]).includes(x);
-}

@@ -155,7 +155,3 @@ export function hiddenBelow(cfg: GptConfig, params: Params, ids: tf.Tensor2D, up
   const [B, T] = ids.shape;
   return runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, upTo);
 }
-
-export function countParams(cfg: GptConfig): number {
-  return Object.values(parameterShapes(cfg)).reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
-}

@@ -18,7 +18,6 @@ import { configHash } from '../suite/hash.js';
 import type { Suite } from '../suite/schema.js';
 
 export interface BaseInfo {
-  dir: string;
   hash: string;
   metrics: Record<string, MetricValue>;
   curve: CurvePoint[];
@@ -73,7 +72,7 @@ export function ensureBase(
     });
     const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
     model.save(dir, { stage: 'base', hash: baseHash(s, data) });
-    const info: BaseInfo = { dir, hash: baseHash(s, data), metrics: ev.metrics, curve: res.curve, msPerStep: res.msPerStep };
+    const info: BaseInfo = { hash: baseHash(s, data), metrics: ev.metrics, curve: res.curve, msPerStep: res.msPerStep };
     writeJsonAtomic(join(dir, 'base.json'), info);
     return info;
   } finally {

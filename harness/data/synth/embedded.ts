@@ -7,7 +7,7 @@
  * Test and feedback problems are always correct.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../engine/rng.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../results/atomic.js';
@@ -163,7 +163,8 @@ export function ensureEmbedded(cfg: EmbeddedDataConfig, cacheDir: string): Embed
     cptStream: join(dir, 'numina', 'cpt.jsonl'),
   };
   const stamp = join(dir, 'config.json');
-  if (existsSync(stamp) && JSON.parse(readFileSync(stamp, 'utf8')).hash === embeddedHash(cfg)) return paths;
+  // The folder is named by the hash and config.json is written last, so its presence means complete.
+  if (existsSync(stamp)) return paths;
   mkdirSync(dir, { recursive: true });
   const d = generateEmbedded(cfg);
   writeFileAtomic(paths.gsm8kTrain, jsonl(d.train));

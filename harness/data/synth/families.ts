@@ -182,12 +182,6 @@ export const FAMILIES: Family[] = [
   },
 ];
 
-export function familyByName(name: string): Family {
-  const f = FAMILIES.find((x) => x.name === name);
-  if (!f) throw new Error(`unknown problem family '${name}'; known: ${FAMILIES.map((x) => x.name).join(', ')}`);
-  return f;
-}
-
 function apply(op: Op, a: number, b: number): number {
   switch (op) {
     case '+': return a + b;
