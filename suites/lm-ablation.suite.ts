@@ -1,5 +1,5 @@
 /**
- * The language ablation of METHOD.md §5: six arms (baseline, v-pretraining, random-feedback, uniform-topk,
+ * The language ablation of docs/METHOD.md §4: five arms (baseline, v-pretraining, random-feedback, uniform-topk,
  * self-distill, and baseline + v-pretraining on the decontaminated stream) over 3 seeds. The stream's fraction
  * of wrong worked solutions is the suite parameter `data.corruptFraction` (noisy by default; run the clean
  * stream with `--set data.corruptFraction=0 --set name=lm-ablation-clean`).
@@ -8,7 +8,7 @@ import { defineSuite } from '../harness/suite/define.js';
 
 export default defineSuite({
   name: 'lm-ablation',
-  description: 'six-arm language ablation, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
+  description: 'five-arm language ablation + decontaminated rows, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
   seeds: [1, 2, 3],
   data: { kind: 'embedded', corruptFraction: 0.2 },
   model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 96 },

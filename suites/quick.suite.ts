@@ -8,7 +8,7 @@ import ablation from './lm-ablation.suite.js';
 export default defineSuite({
   ...ablation,
   name: 'quick',
-  description: 'quick six-arm ablation on the embedded GSM8K-style data (2 seeds, noisy stream)',
+  description: 'quick five-arm ablation + decontaminated rows on the embedded GSM8K-style data (2 seeds, noisy stream)',
   seeds: [1, 2],
   train: { ...ablation.train, steps: 60 },
   design: { ...ablation.design, probeBatches: 6 },

@@ -1,12 +1,10 @@
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { tmp } from './helpers.js';
+import { tmp, vpt } from './helpers.js';
 
 const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
-const vpt = (args: string[]) => execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), ...args], { reject: false, cwd: REPO_ROOT, env: { CI: '1' } });
 
 describe('vpt CLI end to end', () => {
   const out = tmp();

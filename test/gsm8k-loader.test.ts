@@ -30,7 +30,20 @@ describe('GSM8K loader', () => {
     const f = join(dir, 'bad.jsonl');
     writeFileSync(f, '{"question":"q","answer":"a #### 1"}\n{"question":3}\n');
     expect(() => loadGsm8k(f)).to.throw(`${f}:2: field 'question' must be a string`);
-    writeFileSync(f, '{"question":"q","answer":"a"}\n{oops\n');
+    writeFileSync(f, '{"question":"q","answer":"a #### 2"}\n{oops\n');
     expect(() => loadGsm8k(f)).to.throw(`${f}:2: invalid JSON`);
+  });
+
+  it('refuses an answer without a final "#### N" (an item that could never be scored), naming file and line', () => {
+    const f = join(tmp(), 'nogold.jsonl');
+    writeFileSync(f, '{"question":"q","answer":"x #### 4"}\n\n{"question":"q2","answer":"She has 3 apples."}\n');
+    expect(() => loadGsm8k(f)).to.throw(`${f}:3: the answer has no final '#### N' with a number (it ends "She has 3 apples.")`);
+    writeFileSync(f, '{"question":"q","answer":"x #### four"}\n');
+    expect(() => loadGsm8k(f)).to.throw(`${f}:1: the answer has no final '#### N'`);
+  });
+
+  it('says a missing file is missing, in one line naming it', () => {
+    const f = join(tmp(), 'absent.jsonl');
+    expect(() => loadGsm8k(f)).to.throw(`${f}: no such file`);
   });
 });

@@ -1,6 +1,7 @@
 /** Shared test fixtures: a micro suite, a tiny model, paths to ../shared/data. */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../harness/engine/backend.js';
@@ -59,4 +60,36 @@ export function snapshot(vars: Record<string, tf.Tensor>): Record<string, Float3
   const out: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(vars)) out[k] = v.dataSync() as Float32Array;
   return out;
+}
+
+/** Runs the `vpt` CLI from the repository, as a user would (CI mode: plain progress lines). */
+export const vpt = (args: string[]) =>
+  execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), ...args], { reject: false, cwd: REPO_ROOT, env: { CI: '1' } });
+
+/**
+ * Writes a small data set in the published formats (GSM8K JSONL, NuminaMath JSONL) into `dir` and a suite file
+ * of kind 'files' pointing at it (a plain object export, so it loads from any folder). Returns the paths.
+ */
+export function writeFilesSuite(dir: string, over: Record<string, unknown> = {}): { suite: string; train: string; test: string; stream: string } {
+  const d = generateEmbedded({ ...MICRO_DATA, seed: 5, relevantFraction: 0.7, leakFraction: 0 });
+  const jsonl = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const paths = { train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), stream: join(dir, 'stream.jsonl') };
+  writeFileSync(paths.train, jsonl(d.train));
+  writeFileSync(paths.test, jsonl(d.test.slice(0, 4)));
+  writeFileSync(paths.stream, jsonl([...d.base, ...d.cpt]));
+  const suite = {
+    name: 'files-micro',
+    seeds: [1],
+    data: { kind: 'files', gsm8kTrain: paths.train, gsm8kTest: paths.test, cptStream: paths.stream },
+    model: { nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 128, maxPieces: 128 },
+    base: { steps: 2, batchSize: 4, logEvery: 1 },
+    train: { steps: 2, batchSize: 4, warmupSteps: 1, logEvery: 1 },
+    design: { topK: 4, subsetBlocks: 1, feedbackSize: 8, feedbackBatch: 4, designerWidth: 8, probeBatches: 0 },
+    eval: { gsm8k: { maxNewTokens: 4 } },
+    arms: [{ arm: 'baseline' }],
+    ...over,
+  };
+  const file = join(dir, 'files-micro.suite.ts');
+  writeFileSync(file, `export default ${JSON.stringify(suite, null, 2)};\n`);
+  return { suite: file, ...paths };
 }

@@ -33,4 +33,17 @@ describe('comparison table', () => {
     expect(lines[0]).to.equal('arm,metric,mean,sd,n,higher_is_better,harness_version,config_hash');
     expect(lines).to.include('v,answer_nll,none,0.9,0,2,false,9.9.9,abc123'.replace('answer_nll,none', '"answer_nll,none"'));
   });
+
+  it('never ranks a metric measured on zero items, and shows diagnostics it cannot compute as n/a', () => {
+    const empty = (armId: string, seed: number): CellResult => ({
+      ...cell(armId, seed, 0, 0),
+      metrics: { 'pass@1,strict-match': { value: 0, stderr: 0, n: 0 }, 'answer_nll,none': { value: 0, stderr: 0, n: 0 } },
+    }) as CellResult;
+    const withProbe = { ...cell('v', 1, 0.1, 0.9), diagnostics: { probe_r: Number.NaN, value_mean: 0.5 } } as CellResult;
+    const t2 = buildTable('t', [cell('baseline', 1, 0.2, 1.0), empty('z', 1), withProbe], ['baseline', 'z', 'v']);
+    const md = toMarkdown(t2);
+    expect(md).to.contain('| z | n/a | n/a | n/a |');
+    expect(md).to.contain('| baseline | **20.0** | 1.000 | n/a |');
+    expect(md).to.contain('| v | 10.0 | **0.900** | 0.5000 |');
+  });
 });

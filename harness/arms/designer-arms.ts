@@ -22,6 +22,9 @@ import type { ArmContext, ArmDefinition } from './types.js';
 
 type Feedback = 'true' | 'random';
 
+/** Fewest probe batches whose correlation is reported. */
+export const MIN_PROBE_BATCHES = 5;
+
 /** A Gaussian direction with the same global norm as `g`. */
 function randomLike(g: Grads, rng: Rng): Grads {
   const out: Grads = {};
@@ -182,7 +185,8 @@ export class DesignerRule implements TargetRule {
 
   summary(): Record<string, number> {
     const { probeRows, design } = this.ctx;
-    if (probeRows && design.probeBatches > 0 && Number.isNaN(this.probeR)) {
+    // Pearson r over fewer than MIN_PROBE_BATCHES points is ±1 or near it by construction: report n/a instead.
+    if (probeRows && design.probeBatches >= MIN_PROBE_BATCHES && Number.isNaN(this.probeR)) {
       this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
     }
     const g = this.gateSums.dataSync();

@@ -4,51 +4,60 @@ import { join, resolve } from 'node:path';
 import { armRegistry } from '../arms/index.js';
 import { BACKENDS, type BackendName } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
-import { SuiteError, suiteHash } from '../suite/define.js';
+import { UserError } from '../errors.js';
+import { suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
 
-const int = (name: string) => (v: string): number => {
+const int = (name: string, min = 0) => (v: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number${min ? ` of at least ${min}` : ''} (got '${v}')`);
   return n;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 const program = new Command('vpt')
   .description('V-pretraining harness: declared suites of arms over seeds, real tfjs training, comparison tables')
-  .showHelpAfterError();
+  .option('--verbose', 'print stack traces with errors', false)
+  .showHelpAfterError('(add --help for usage)')
+  // Bad arguments exit 2 like every other input error; --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('run')
   .description('run every cell of a suite and print the table')
   .argument('<suite>', 'suite name (suites/<name>.suite.ts) or path')
-  .option('-w, --workers <n>', 'cells in parallel (one process each)', int('--workers'), 1)
-  .option('--resume', 'keep cells that already completed with the same config', false)
+  .option('-w, --workers <n>', 'cells in parallel (one process each)', int('--workers', 1), 1)
+  .option('--resume', 'keep finished cells whose inputs (config, data, arm, eval, code) are unchanged; redo the rest', false)
+  .option('--move-aside', 'move a results folder of another configuration or code version aside instead of refusing', false)
   .option('--out <dir>', 'results folder (default runs/<suite>)')
   .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
   .option('--set <key=value>', 'override a suite key (repeatable), e.g. --set train.steps=20', collect, [])
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--cell-timeout <s>', 'per-cell wall-clock limit in seconds (0 = none)', int('--cell-timeout'), 0)
-  .action(async (ref: string, o: { workers: number; resume: boolean; out?: string; cache: string; set: string[]; backend?: string; cellTimeout: number }) => {
+  .action(async (ref: string, o: { workers: number; resume: boolean; moveAside: boolean; out?: string; cache: string; set: string[]; backend?: string; cellTimeout: number }) => {
     const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
     const { suite } = await loadSuite(ref, sets);
     const { runSuite } = await import('../runner/run.js');
     const outDir = resolve(o.out ?? join('runs', suite.name));
-    const res = await runSuite(suite, { outDir, cacheDir: resolve(o.cache), workers: Math.max(1, o.workers), resume: o.resume, cellTimeoutS: o.cellTimeout });
+    const res = await runSuite(suite, { outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout });
     process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\n`);
     if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
   });
 
 program
   .command('validate')
-  .description('check a suite declaration and list its cells')
+  .description('check a suite declaration and every data source it names, and list its cells')
   .argument('<suite>', 'suite name or path')
   .option('--set <key=value>', 'override a suite key (repeatable)', collect, [])
-  .action(async (ref: string, o: { set: string[] }) => {
+  .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
+  .action(async (ref: string, o: { set: string[]; cache: string }) => {
     const { suite, path } = await loadSuite(ref, o.set);
+    const { preflight } = await import('../runner/preflight.js');
+    const { data } = await preflight(suite, resolve(o.cache));
     const cells = expandCells(suite);
-    process.stdout.write(`${path}: valid (config ${suiteHash(suite)}), ${cells.length} cells\n`);
+    const sizes = `train ${data.train.length}, test ${data.test.length}, stream ${data.cpt.length}, base stream ${data.base.length}`;
+    process.stdout.write(`${path}: valid (config ${suiteHash(suite)}), data checked (${sizes}), ${cells.length} cells\n`);
     for (const c of cells) process.stdout.write(`  ${c.id}\n`);
   });
 
@@ -87,8 +96,18 @@ program
     if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
   });
 
+// `vpt … | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof SuiteError) process.stderr.write(`vpt: ${e.message}\n`);
-  else process.stderr.write(`vpt: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // A user error is one line naming the file, line or key; anything else is a bug and keeps its stack behind --verbose.
+  const verbose = program.opts<{ verbose: boolean }>().verbose;
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (verbose) process.stderr.write(`vpt: ${err.stack ?? err.message}\n`);
+  else if (err instanceof UserError) process.stderr.write(`vpt: ${err.message}\n`);
+  else process.stderr.write(`vpt: ${err.message.split('\n')[0]} (internal error; --verbose prints the stack)\n`);
   process.exit(2);
 });

@@ -3,18 +3,29 @@
  * worked solution ending in "#### N".
  */
 import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+
+/** Input data that cannot be used: the message names the file (and line or row, or the suite key). */
+export class DataError extends UserError {}
 
 export interface Gsm8kItem {
   question: string;
   answer: string;
 }
 
-/** Reads a GSM8K JSONL file; a malformed line is an error naming the file and line. */
+/**
+ * Reads a GSM8K JSONL file. A malformed line, or an answer without a parseable final "#### N" (an item that
+ * could never be scored), is an error naming the file and line.
+ */
 export function loadGsm8k(path: string): Gsm8kItem[] {
   return readJsonl(path, (obj, where) => {
     const { question, answer } = obj as Partial<Gsm8kItem>;
-    if (typeof question !== 'string') throw new Error(`${where}: field 'question' must be a string`);
-    if (typeof answer !== 'string') throw new Error(`${where}: field 'answer' must be a string`);
+    if (typeof question !== 'string') throw new DataError(`${where}: field 'question' must be a string`);
+    if (typeof answer !== 'string') throw new DataError(`${where}: field 'answer' must be a string`);
+    if (parseGoldAnswer(answer) === undefined) {
+      const tail = answer.length > 40 ? `…${answer.slice(-40)}` : answer;
+      throw new DataError(`${where}: the answer has no final '#### N' with a number (it ends ${JSON.stringify(tail)})`);
+    }
     return { question, answer };
   });
 }
@@ -33,7 +44,7 @@ export function readJsonl<T>(path: string, row: (obj: unknown, where: string) =>
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    throw new DataError(`${path}: ${readFailure(e)}`);
   }
   const out: T[] = [];
   text.split('\n').forEach((line, i) => {
@@ -43,10 +54,19 @@ export function readJsonl<T>(path: string, row: (obj: unknown, where: string) =>
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
+      throw new DataError(`${where}: invalid JSON (${(e as Error).message})`);
     }
-    if (typeof obj !== 'object' || obj === null) throw new Error(`${where}: expected a JSON object`);
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError(`${where}: expected a JSON object`);
     out.push(row(obj, where));
   });
   return out;
+}
+
+/** Why a file could not be read, in a few words (no such file, a folder, no permission). */
+export function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EACCES') return 'permission denied';
+  return `cannot be read (${(e as Error).message})`;
 }

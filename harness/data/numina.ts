@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parquetReadObjects } from 'hyparquet';
-import { readJsonl } from './gsm8k.js';
+import { DataError, readFailure, readJsonl } from './gsm8k.js';
 
 export interface NuminaRow {
   source: string;
@@ -17,10 +17,10 @@ export interface NuminaRow {
 
 function checkRow(obj: Record<string, unknown>, where: string): NuminaRow {
   for (const key of ['source', 'problem', 'solution'] as const) {
-    if (typeof obj[key] !== 'string') throw new Error(`${where}: field '${key}' must be a string`);
+    if (typeof obj[key] !== 'string') throw new DataError(`${where}: field '${key}' must be a string`);
   }
   const messages = obj.messages ?? [];
-  if (!Array.isArray(messages)) throw new Error(`${where}: field 'messages' must be a list`);
+  if (!Array.isArray(messages)) throw new DataError(`${where}: field 'messages' must be a list`);
   const row: NuminaRow = {
     source: obj.source as string,
     problem: obj.problem as string,
@@ -36,9 +36,19 @@ export function loadNuminaJsonl(path: string): NuminaRow[] {
 }
 
 export async function loadNuminaParquet(path: string): Promise<NuminaRow[]> {
-  const buf = readFileSync(path);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new DataError(`${path}: ${readFailure(e)}`);
+  }
   const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-  const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+  let rows: Record<string, unknown>[];
+  try {
+    rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+  } catch (e) {
+    throw new DataError(`${path}: not a readable parquet file (${(e as Error).message})`);
+  }
   return rows.map((r, i) => checkRow(r, `${path}: row ${i}`));
 }
 
@@ -46,7 +56,7 @@ export async function loadNuminaParquet(path: string): Promise<NuminaRow[]> {
 export async function loadNumina(path: string): Promise<NuminaRow[]> {
   if (path.endsWith('.parquet')) return loadNuminaParquet(path);
   if (path.endsWith('.jsonl')) return loadNuminaJsonl(path);
-  throw new Error(`${path}: expected a .jsonl or .parquet NuminaMath-CoT file`);
+  throw new DataError(`${path}: expected a .jsonl or .parquet NuminaMath-CoT file`);
 }
 
 /** "Question: …\nAnswer:" and " …" (lm-eval's target delimiter is one space). */

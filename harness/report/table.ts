@@ -61,10 +61,10 @@ export function stat(xs: readonly number[]): Stat {
   return { mean, sd, n };
 }
 
-/** Metric or diagnostic value of a cell for a column key. */
-function valueOf(r: CellResult, key: string): number | undefined {
+/** Metric or diagnostic value of a cell for a column key; a metric measured on zero items has none. */
+function cellValue(r: CellResult, key: string): number | undefined {
   const m = r.metrics[key];
-  if (m) return m.value;
+  if (m) return m.n > 0 && Number.isFinite(m.value) ? m.value : undefined;
   const d = r.diagnostics?.[key.split(',')[0] as string];
   return d !== undefined && Number.isFinite(d) ? d : undefined;
 }
@@ -82,7 +82,7 @@ export function buildTable(
     const mine = done.filter((r) => r.armId === id);
     const values: Record<string, Stat | undefined> = {};
     for (const c of columns) {
-      const xs = mine.map((r) => valueOf(r, c.key)).filter((x): x is number => x !== undefined);
+      const xs = mine.map((r) => cellValue(r, c.key)).filter((x): x is number => x !== undefined);
       values[c.key] = xs.length ? stat(xs) : undefined;
     }
     rows.push({ id, values, failed: results.filter((r) => r.armId === id && r.status !== 'completed').length });
@@ -102,7 +102,7 @@ export function buildTable(
 }
 
 function fmt(s: Stat | undefined, c: Column): string {
-  if (!s) return '–';
+  if (!s) return 'n/a';
   const m = (s.mean * c.scale).toFixed(c.digits);
   return s.n > 1 ? `${m} ± ${(s.sd * c.scale).toFixed(c.digits)}` : m;
 }

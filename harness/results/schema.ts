@@ -19,6 +19,8 @@ export interface CellResult {
   schemaVersion: number;
   harnessVersion: string;
   gitSha: string;
+  /** Fingerprint of harness/ and the dependency lockfile (see `codeHash`): one run, one code version. */
+  codeHash: string;
   configHash: string;
   dataHashes: Record<string, string>;
   evalVersions: Record<string, number>;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,4 +19,32 @@ export function gitSha(): string {
   } catch {
     return 'unknown';
   }
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return /\.(ts|js|py)$/.test(e.name) ? [p] : [];
+  });
+}
+
+/**
+ * Fingerprint of the code that produces results: every source file under harness/ plus package.json and the
+ * lockfile (dependency versions). Unlike the git sha it sees uncommitted edits, so a run can tell whether
+ * all its cells came from the same code.
+ */
+export function codeHash(): string {
+  const h = createHash('sha256');
+  const files = [...sourceFiles(join(REPO_ROOT, 'harness')), join(REPO_ROOT, 'package.json'), join(REPO_ROOT, 'package-lock.json')];
+  for (const f of files.map((x) => relative(REPO_ROOT, x)).sort()) {
+    h.update(f).update('\0');
+    try {
+      h.update(readFileSync(join(REPO_ROOT, f)));
+    } catch {
+      h.update('(missing)');
+    }
+    h.update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
 }

@@ -41,6 +41,16 @@ export function readBase(s: Suite, data: LoadedData, cacheDir: string): BaseInfo
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BaseInfo) : undefined;
 }
 
+/** The tokenizer of the base stage: the cached checkpoint's, or built from the base stream as the stage would. */
+export function baseTokenizer(s: Suite, data: LoadedData, cacheDir: string): Tokenizer {
+  const cached = join(baseDir(s, data, cacheDir), 'tokenizer.json');
+  if (existsSync(cached)) return Tokenizer.load(cached);
+  return Tokenizer.build(
+    data.base.map((d) => d.prompt + d.answer),
+    { maxPieces: s.model.maxPieces, maxNumber: s.model.maxNumber },
+  );
+}
+
 export function ensureBase(
   s: Suite,
   data: LoadedData,
@@ -50,10 +60,7 @@ export function ensureBase(
   const have = readBase(s, data, cacheDir);
   if (have) return have;
   const dir = baseDir(s, data, cacheDir);
-  const tok = Tokenizer.build(
-    data.base.map((d) => d.prompt + d.answer),
-    { maxPieces: s.model.maxPieces, maxNumber: s.model.maxNumber },
-  );
+  const tok = baseTokenizer(s, data, cacheDir);
   const { maxPieces: _p, maxNumber: _n, ...shape } = s.model;
   const rng = new Rng(s.base.seed);
   const model = LanguageModel.init({ ...shape, vocabSize: tok.vocabSize }, tok, rng.fork('init'));

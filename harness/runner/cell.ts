@@ -14,7 +14,7 @@ import { LanguageModel } from '../lm/model.js';
 import { trainLM } from '../lm/trainer.js';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import { HIGHER_IS_BETTER, RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
-import { gitSha, harnessVersion } from '../results/version.js';
+import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
 import { suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
@@ -24,6 +24,8 @@ export interface CellPaths {
   /** Folder of this cell's outputs. */
   dir: string;
   cacheDir: string;
+  /** Code fingerprint of the run (checked by the worker before this cell started). Default: computed here. */
+  codeHash?: string;
 }
 
 export type ProgressFn = (e: { phase: string; done: number; total: number }) => void;
@@ -99,6 +101,7 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
       schemaVersion: RESULT_SCHEMA_VERSION,
       harnessVersion: harnessVersion(),
       gitSha: gitSha(),
+      codeHash: paths.codeHash ?? codeHash(),
       configHash: suiteHash(s),
       dataHashes: data.hashes,
       evalVersions: { gsm8k: GSM8K_EVAL_VERSION },

@@ -8,6 +8,11 @@ export interface WorkerJob {
   cell?: CellSpec;
   dir: string;
   cacheDir: string;
+  /** The run's code fingerprint: a worker whose harness/ differs refuses to start. */
+  codeHash: string;
 }
+
+/** Exit code of a worker that found harness/ changed since the run started. */
+export const EXIT_CODE_CHANGED = 3;
 
 export const PROGRESS_PREFIX = '@@vpt ';

@@ -4,17 +4,22 @@
  * as a table (Markdown + CSV) next to them.
  */
 import { execa } from 'execa';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
+import { codeHash, gitSha, harnessVersion } from '../results/version.js';
+import { armRegistry } from '../arms/index.js';
+import { UserError } from '../errors.js';
+import { GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
+import { preflight } from './preflight.js';
 import { buildTable, toCsv, toMarkdown, stat, type Row } from '../report/table.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
-import { PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
+import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 import type { BaseInfo } from './base.js';
 
 export interface RunOptions {
@@ -22,10 +27,13 @@ export interface RunOptions {
   outDir: string;
   /** Cache folder for generated data and base checkpoints. Default .cache. */
   cacheDir: string;
-  /** Cells in parallel. Default 1. */
+  /** Cells in parallel (at least 1). Default 1. */
   workers: number;
-  /** Keep cells whose cell.json completed with the same config hash. */
+  /** Keep finished cells whose inputs are unchanged (config, data, arm, eval and harness versions). */
   resume: boolean;
+  /** Move a results folder that belongs to another configuration or code version (or holds finished cells,
+   * without `resume`) aside to `<outDir>.old-<time>` instead of refusing. Default false. */
+  moveAside?: boolean;
   /** Per-cell wall-clock limit in seconds (0 = none). */
   cellTimeoutS: number;
   display?: ProgressDisplay;
@@ -38,21 +46,116 @@ export function cellDir(outDir: string, cell: CellSpec): string {
   return join(outDir, 'cells', cell.armId, `seed-${cell.seed}`);
 }
 
-export function readCell(dir: string): CellResult | undefined {
+/** A cell's record, or undefined when absent; a corrupt record is reported through `onCorrupt`. */
+export function readCell(dir: string, onCorrupt?: (file: string, why: string) => void): CellResult | undefined {
   const f = join(dir, 'cell.json');
   if (!existsSync(f)) return undefined;
   try {
     return JSON.parse(readFileSync(f, 'utf8')) as CellResult;
-  } catch {
+  } catch (e) {
+    onCorrupt?.(f, (e as Error).message);
     return undefined;
   }
+}
+
+/** What a results folder records about the run that owns it (`suite.json`). */
+export interface RunManifest {
+  configHash: string;
+  codeHash: string;
+  gitSha: string;
+  harnessVersion: string;
+  suite: Suite;
+}
+
+/** The inputs a finished cell must share with this run to be kept on --resume. */
+export interface CellInputs {
+  configHash: string;
+  codeHash: string;
+  harnessVersion: string;
+  dataHashes: Record<string, string>;
+  evalVersions: Record<string, number>;
+  armVersion: (arm: string) => number;
+}
+
+/** Why a recorded cell cannot stand for this run (undefined: keep it). */
+export function staleReason(prev: CellResult, want: CellInputs): string | undefined {
+  if (prev.status !== 'completed') return `its last attempt ${prev.status}`;
+  if (prev.configHash !== want.configHash) return `config changed (${prev.configHash} -> ${want.configHash})`;
+  const roles = new Set([...Object.keys(prev.dataHashes ?? {}), ...Object.keys(want.dataHashes)]);
+  for (const role of [...roles].sort()) {
+    const a = prev.dataHashes?.[role];
+    const b = want.dataHashes[role];
+    if (a !== b) return `data file ${role} changed (sha256 ${a?.slice(0, 12) ?? 'none'} -> ${b?.slice(0, 12) ?? 'none'})`;
+  }
+  if (prev.armVersion !== want.armVersion(prev.arm)) return `arm '${prev.arm}' version changed (${prev.armVersion} -> ${want.armVersion(prev.arm)})`;
+  for (const [k, v] of Object.entries(want.evalVersions)) {
+    if (prev.evalVersions?.[k] !== v) return `eval '${k}' version changed (${prev.evalVersions?.[k] ?? 'none'} -> ${v})`;
+  }
+  if (prev.harnessVersion !== want.harnessVersion) return `harness version changed (${prev.harnessVersion} -> ${want.harnessVersion})`;
+  if (prev.codeHash !== want.codeHash) return `harness code changed (${prev.codeHash ?? 'unrecorded'} -> ${want.codeHash})`;
+  return undefined;
+}
+
+function countRecords(outDir: string): number {
+  const cells = join(outDir, 'cells');
+  if (!existsSync(cells)) return 0;
+  let n = 0;
+  for (const arm of readdirSync(cells)) {
+    const d = join(cells, arm);
+    if (!statSync(d).isDirectory()) continue;
+    for (const seed of readdirSync(d)) if (existsSync(join(d, seed, 'cell.json'))) n++;
+  }
+  return n;
+}
+
+/**
+ * A results folder belongs to one configuration and one code version. Running into a folder that holds cells
+ * of another configuration or code, or (without --resume) finished cells of this one, is refused unless
+ * `moveAside`, which renames the old folder first: nothing finished is overwritten silently.
+ */
+export function claimFolder(outDir: string, want: RunManifest, resume: boolean, moveAside: boolean, log: (line: string) => void): void {
+  const records = countRecords(outDir);
+  if (!records) return;
+  const f = join(outDir, 'suite.json');
+  let prev: Partial<RunManifest> = {};
+  try {
+    prev = JSON.parse(readFileSync(f, 'utf8')) as Partial<RunManifest>;
+  } catch {
+    // No manifest: a folder from an older harness, treated as another code version below.
+  }
+  let conflict: string | undefined;
+  let hint: string;
+  if (prev.configHash !== want.configHash) {
+    conflict = `holds ${records} cell record(s) of another configuration (config ${prev.configHash ?? 'unrecorded'}${prev.suite?.name ? ` of suite '${prev.suite.name}'` : ''}; this run is config ${want.configHash})`;
+    hint = 'give this run its own --out folder, or add --move-aside to move the old results aside';
+  } else if (prev.codeHash !== want.codeHash) {
+    conflict = `holds ${records} cell record(s) made by other code (code ${prev.codeHash ?? 'unrecorded'}, git ${prev.gitSha ?? 'unknown'}; this checkout is code ${want.codeHash}), and one run must come from one version`;
+    hint = 'check out the version that made them to resume, or add --move-aside to start over';
+  } else if (!resume) {
+    conflict = `already holds ${records} cell record(s) of this configuration`;
+    hint = 'add --resume to keep the finished ones (cells whose inputs changed are redone), or --move-aside to start over';
+  } else {
+    return;
+  }
+  if (!moveAside) throw new UserError(`${outDir} ${conflict}: ${hint}`);
+  const aside = `${outDir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(outDir, aside);
+  log(`moved the old results aside to ${aside} (it ${conflict})`);
 }
 
 interface JobEvents {
   onProgress(phase: string, done: number, total: number): void;
 }
 
-async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: JobEvents): Promise<{ ok: boolean; timedOut: boolean; stderr: string }> {
+interface JobOutcome {
+  ok: boolean;
+  timedOut: boolean;
+  /** The worker found harness/ changed since the run started. */
+  codeChanged: boolean;
+  stderr: string;
+}
+
+async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: JobEvents): Promise<JobOutcome> {
   writeJsonAtomic(jobFile, job);
   const proc = execa(process.execPath, ['--import', TSX, WORKER, jobFile], {
     reject: false,
@@ -63,18 +166,16 @@ async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: Job
   });
   let pending = '';
   proc.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
       if (!line.startsWith(PROGRESS_PREFIX)) continue;
       const msg = JSON.parse(line.slice(PROGRESS_PREFIX.length)) as { type: string; phase?: string; done?: number; total?: number };
       if (msg.type === 'progress') ev.onProgress(msg.phase ?? '', msg.done ?? 0, msg.total ?? 0);
     }
   });
   const r = await proc;
-  return { ok: r.exitCode === 0, timedOut: Boolean(r.timedOut), stderr: String(r.stderr ?? '') };
+  return { ok: r.exitCode === 0, timedOut: Boolean(r.timedOut), codeChanged: r.exitCode === EXIT_CODE_CHANGED, stderr: String(r.stderr ?? '') };
 }
 
 export interface RunSummary {
@@ -85,61 +186,81 @@ export interface RunSummary {
 }
 
 export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> {
+  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UserError(`--workers must be a whole number of at least 1 (got ${opts.workers})`);
   const cells = expandCells(s);
   const hash = suiteHash(s);
+  const code = codeHash();
   const display = opts.display ?? new ProgressDisplay(cells.length, opts.workers);
-  writeJsonAtomic(join(opts.outDir, 'suite.json'), { configHash: hash, suite: s });
-  const todo: CellSpec[] = [];
-  for (const c of cells) {
-    const prev = opts.resume ? readCell(cellDir(opts.outDir, c)) : undefined;
-    if (prev?.status === 'completed' && prev.configHash === hash) continue;
-    todo.push(c);
-  }
-  display.skip(cells.length - todo.length);
-  const jobsDir = join(opts.outDir, '.jobs');
   try {
-    if (todo.length) {
-      display.start('base');
-      // One base checkpoint (cached by config hash) is shared by every cell, so it is built once, first.
-      const base = await runJob({ kind: 'base', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir }, join(jobsDir, 'base.json'), 0, {
-        onProgress: (p, d, t) => display.update('base', p, d, t),
-      });
-      if (!base.ok) {
-        display.finish('base', 'errored', '', false);
-        throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
-      }
-      display.finish('base', 'completed', '(base checkpoint cached)', false);
-    }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length) {
-        const cell = todo[next++] as CellSpec;
-        const dir = cellDir(opts.outDir, cell);
-        // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
-        rmSync(join(dir, 'cell.json'), { force: true });
-        display.start(cell.id);
-        const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
-          onProgress: (p, d, t) => display.update(cell.id, p, d, t),
-        });
-        let res = readCell(dir);
-        if (!r.ok && (!res || res.status === 'completed')) {
-          // The worker died before recording its failure (killed, timed out, crashed): record it here.
-          const status = r.timedOut ? 'timedout' : 'errored';
-          writeJsonAtomic(join(dir, 'cell.json'), {
-            id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash,
-            status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
-          });
-          res = readCell(dir);
-        }
-        const m = res?.metrics?.['pass@1,strict-match'];
-        display.finish(cell.id, res?.status ?? 'errored', m ? `pass@1 ${(100 * m.value).toFixed(1)}%` : (res?.error?.split('\n')[0] ?? ''));
-      }
+    // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
+    const { data } = await preflight(s, opts.cacheDir);
+    const manifest: RunManifest = { configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s };
+    claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
+    writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
+    const want: CellInputs = {
+      configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
+      evalVersions: { gsm8k: GSM8K_EVAL_VERSION }, armVersion: (a) => armRegistry.get(a).version,
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, worker));
+    const todo: CellSpec[] = [];
+    for (const c of cells) {
+      const prev = opts.resume ? readCell(cellDir(opts.outDir, c), (f, why) => display.log(`resume: redo ${c.id}: ${f} is unreadable (${why})`)) : undefined;
+      const why = prev ? staleReason(prev, want) : undefined;
+      if (prev && !why) continue;
+      if (why) display.log(`resume: redo ${c.id}: ${why}`);
+      todo.push(c);
+    }
+    display.skip(cells.length - todo.length);
+    await runCells(s, opts, todo, code, display);
   } finally {
     display.close();
   }
   return summarise(s, opts.outDir, opts.cacheDir);
+}
+
+async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], code: string, display: ProgressDisplay): Promise<void> {
+  if (!todo.length) return;
+  const jobsDir = join(opts.outDir, '.jobs');
+  const hash = suiteHash(s);
+  display.start('base');
+  // One base checkpoint (cached by config hash) is shared by every cell, so it is built once, first.
+  const base = await runJob({ kind: 'base', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir, codeHash: code }, join(jobsDir, 'base.json'), 0, {
+    onProgress: (p, d, t) => display.update('base', p, d, t),
+  });
+  if (!base.ok) {
+    display.finish('base', 'errored', '', false);
+    if (base.codeChanged) throw new UserError(base.stderr.trim());
+    throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
+  }
+  display.finish('base', 'completed', '(base checkpoint cached)', false);
+  let next = 0;
+  let changed: string | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < todo.length && !changed) {
+      const cell = todo[next++] as CellSpec;
+      const dir = cellDir(opts.outDir, cell);
+      // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
+      rmSync(join(dir, 'cell.json'), { force: true });
+      display.start(cell.id);
+      const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir, codeHash: code }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
+        onProgress: (p, d, t) => display.update(cell.id, p, d, t),
+      });
+      if (r.codeChanged) changed = r.stderr.trim();
+      let res = readCell(dir);
+      if (!r.ok && (!res || res.status === 'completed')) {
+        // The worker died before recording its failure (killed, timed out, crashed): record it here.
+        const status = r.timedOut ? 'timedout' : 'errored';
+        writeJsonAtomic(join(dir, 'cell.json'), {
+          id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash, codeHash: code,
+          status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
+        });
+        res = readCell(dir);
+      }
+      const m = res?.metrics?.['pass@1,strict-match'];
+      display.finish(cell.id, res?.status ?? 'errored', m ? `pass@1 ${(100 * m.value).toFixed(1)}%` : (res?.error?.split('\n')[0] ?? ''));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.workers }, worker));
+  if (changed) throw new UserError(`${changed} (cells not started are left for --resume after restoring the code)`);
 }
 
 /** Reads every cell of the suite and writes the table (summary.md, summary.csv). */

@@ -1,17 +1,18 @@
 /**
  * Worker process entry: runs one job (the base stage or one cell) described by a JSON file, reporting
  * progress as `@@vpt {json}` lines on stdout. A failure is recorded in cell.json with status "errored".
+ * Before loading the trainers it checks that harness/ is still the code the run started with, so an edit
+ * during a run cannot mix versions in one table.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION } from '../results/schema.js';
-import { gitSha, harnessVersion } from '../results/version.js';
+import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
-import { PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
-import { suiteHash } from '../suite/define.js';
+import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
+import { configHash } from '../suite/hash.js';
 import type { Suite } from '../suite/schema.js';
-import { prepareBase, runCell } from './cell.js';
 
 function emit(msg: Record<string, unknown>): void {
   process.stdout.write(PROGRESS_PREFIX + JSON.stringify(msg) + '\n');
@@ -27,10 +28,27 @@ export function explainError(e: unknown, s: Suite): string {
   return msg;
 }
 
+function recordError(job: WorkerJob, cell: CellSpec, error: string, code: string): void {
+  writeJsonAtomic(join(job.dir, 'cell.json'), {
+    schemaVersion: RESULT_SCHEMA_VERSION, harnessVersion: harnessVersion(), gitSha: gitSha(), codeHash: code, configHash: configHash(job.suite),
+    suite: cell.suite, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, id: cell.id,
+    status: 'errored', error, metrics: {}, finishedAt: new Date().toISOString(),
+  });
+}
+
 async function main(): Promise<void> {
   const path = process.argv[2];
   if (!path) throw new Error('usage: worker <job.json>');
   const job = JSON.parse(readFileSync(path, 'utf8')) as WorkerJob;
+  const code = codeHash();
+  if (code !== job.codeHash) {
+    const error = `harness/ changed since the run started (code ${job.codeHash} -> ${code}); the cells of one run must come from one version: restore it, or rerun with --move-aside`;
+    if (job.cell) recordError(job, job.cell, error, code);
+    process.stderr.write(`${error}\n`);
+    process.exit(EXIT_CODE_CHANGED);
+  }
+  // Loaded only after the version check, so what runs is what was checked.
+  const { prepareBase, runCell } = await import('./cell.js');
   const progress = (e: { phase: string; done: number; total: number }): void => emit({ type: 'progress', ...e });
   if (job.kind === 'base') {
     await prepareBase(job.suite, job.cacheDir, progress);
@@ -39,15 +57,11 @@ async function main(): Promise<void> {
   }
   const cell = job.cell as CellSpec;
   try {
-    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir }, progress);
+    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir, codeHash: code }, progress);
     emit({ type: 'done', status: r.status, metrics: r.metrics });
   } catch (e) {
     const error = explainError(e, job.suite);
-    writeJsonAtomic(join(job.dir, 'cell.json'), {
-      schemaVersion: RESULT_SCHEMA_VERSION, harnessVersion: harnessVersion(), gitSha: gitSha(), configHash: suiteHash(job.suite),
-      suite: cell.suite, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, id: cell.id,
-      status: 'errored', error, metrics: {}, finishedAt: new Date().toISOString(),
-    });
+    recordError(job, cell, error, code);
     emit({ type: 'done', status: 'errored', error: error.split('\n')[0] });
     process.exitCode = 1;
   }

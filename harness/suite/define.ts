@@ -5,8 +5,10 @@
 import { SuiteSchema, type Suite, type SuiteInput } from './schema.js';
 import { armRegistry } from '../arms/index.js';
 import { configHash } from './hash.js';
+import { UserError } from '../errors.js';
 
-export class SuiteError extends Error {}
+/** A suite declaration or override that does not validate. */
+export class SuiteError extends UserError {}
 
 export function parseSuite(input: unknown, source = 'suite'): Suite {
   const r = SuiteSchema.safeParse(input);

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { REPO_ROOT } from '../results/version.js';
 import { parseSuite, SuiteError } from './define.js';
 import { applyOverrides } from './overrides.js';
@@ -23,16 +24,31 @@ export function resolveSuitePath(ref: string): string {
   return hit;
 }
 
+/**
+ * A suite module's default export. tsx's `tsImport` loads a `.ts` file from any folder (a plain `import()` of a
+ * file outside a `"type": "module"` package fails inside Node's CommonJS loader); such a file is compiled as
+ * CommonJS, so its default export arrives wrapped as `{ default: … }` and is unwrapped here.
+ */
+async function importDefault(path: string): Promise<unknown> {
+  const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+  const d = mod.default;
+  if (d && typeof d === 'object' && Object.keys(d).length === 1 && 'default' in d) return (d as { default: unknown }).default;
+  return d;
+}
+
 export async function loadSuite(ref: string, sets: readonly string[] = []): Promise<{ suite: Suite; path: string }> {
   const path = resolveSuitePath(ref);
-  let mod: { default?: unknown };
+  let raw: unknown;
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    raw = await importDefault(path);
   } catch (e) {
     if (e instanceof SuiteError) throw new SuiteError(`${path}: ${e.message}`);
-    throw e;
+    // esbuild's "Transform failed with 1 error:\n<file:line:col>: ERROR: …" becomes one line naming the place.
+    const lines = (e as Error).message.split('\n').filter((l) => l.trim() && !/^Transform failed/.test(l));
+    throw new SuiteError(`${path}: cannot load the suite module: ${lines.slice(0, 2).join(' ')}`);
   }
-  if (mod.default === undefined) throw new SuiteError(`${path}: no default export (expected export default defineSuite({...}))`);
-  const raw = applyOverrides(mod.default as Record<string, unknown>, sets);
-  return { suite: parseSuite(raw, sets.length ? `${path} with --set ${sets.join(' ')}` : path), path };
+  if (raw === undefined) throw new SuiteError(`${path}: no default export (expected export default defineSuite({...}))`);
+  if (typeof raw !== 'object' || raw === null) throw new SuiteError(`${path}: the default export is not an object`);
+  const merged = applyOverrides(raw as Record<string, unknown>, sets);
+  return { suite: parseSuite(merged, sets.length ? `${path} with --set ${sets.join(' ')}` : path), path };
 }

@@ -110,7 +110,8 @@ export const DesignSchema = z.strictObject({
   designerLayers: int(1).default(1),
   designerHeads: int(1).default(2),
   designerLr: z.number().positive().default(3e-3),
-  /** Held-out probe batches for the one-step probe (0 disables). Default 8. */
+  /** Held-out probe batches for the one-step probe (0 disables; with fewer than 5 the correlation is reported as
+   * n/a, since r over 2–4 points is near ±1 by construction). Default 8. */
   probeBatches: int(0).default(8),
   /** Plain step size η used by the one-step probe. Default 1e-3. */
   probeLr: z.number().positive().default(1e-3),
