@@ -91,6 +91,6 @@ describe('data checked before any training: one line naming the file, line or ke
     const f = writeFilesSuite(tmp());
     const r = await vpt(['validate', f.suite]);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/valid \(config [0-9a-f]{16}\), data checked \(train 64, test 4, stream 440, base stream 440\), 1 cells/);
+    expect(r.stdout).to.match(/valid \(language task, config [0-9a-f]{16}\), data checked \(train 64, test 4, stream 440, base stream 440\), 1 cells/);
   });
 });

@@ -12,7 +12,7 @@ describe('suite files load from any folder', () => {
     writeFileSync(join(dir, 'x.suite.ts'), src.replace(/^import.*$/m, '').replace('defineSuite(', '('));
     const r = await vpt(['validate', join(dir, 'x.suite.ts')]);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/x\.suite\.ts: valid \(config [0-9a-f]{16}\), data checked .*, 4 cells/);
+    expect(r.stdout).to.match(/x\.suite\.ts: valid \(language task, config [0-9a-f]{16}\), data checked .*, 4 cells/);
   });
 
   it('loads one that imports defineSuite from the harness by path', async () => {

@@ -41,7 +41,7 @@ describe('suite declaration and validation', () => {
 
   it('lists the valid arms on a typo, and rejects duplicate arm ids', () => {
     const msg = errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'v-pretrain' }] }));
-    expect(msg).to.match(/arms\.0\.arm: unknown arm 'v-pretrain'; valid: .*v-pretraining/);
+    expect(msg).to.match(/arms\.0\.arm: unknown language arm 'v-pretrain'; valid: .*v-pretraining/);
     expect(errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'baseline' }, { arm: 'baseline' }] }))).to.match(/duplicate arm id 'baseline'/);
     expect(() => armRegistry.register(armRegistry.get('baseline'))).to.throw(/already registered/);
   });

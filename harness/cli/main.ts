@@ -1,7 +1,7 @@
 /** The `vpt` command line. */
 import { Command, InvalidArgumentError } from 'commander';
 import { join, resolve } from 'node:path';
-import { armRegistry } from '../arms/index.js';
+import { taskByName, taskNames, taskOf } from '../tasks/index.js';
 import { BACKENDS, type BackendName } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { UserError } from '../errors.js';
@@ -53,11 +53,9 @@ program
   .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
   .action(async (ref: string, o: { set: string[]; cache: string }) => {
     const { suite, path } = await loadSuite(ref, o.set);
-    const { preflight } = await import('../runner/preflight.js');
-    const { data } = await preflight(suite, resolve(o.cache));
+    const { summary } = await taskOf(suite).preflight(suite, resolve(o.cache));
     const cells = expandCells(suite);
-    const sizes = `train ${data.train.length}, test ${data.test.length}, stream ${data.cpt.length}, base stream ${data.base.length}`;
-    process.stdout.write(`${path}: valid (config ${suiteHash(suite)}), data checked (${sizes}), ${cells.length} cells\n`);
+    process.stdout.write(`${path}: valid (${suite.task} task, config ${suiteHash(suite)}), data checked (${summary}), ${cells.length} cells\n`);
     for (const c of cells) process.stdout.write(`  ${c.id}\n`);
   });
 
@@ -68,10 +66,13 @@ program
     process.stdout.write('suites:\n');
     for (const f of listSuiteFiles()) {
       const { suite } = await loadSuite(f);
-      process.stdout.write(`  ${suite.name.padEnd(16)} ${expandCells(suite).length} cells  ${suite.description}\n`);
+      process.stdout.write(`  ${suite.name.padEnd(16)} ${suite.task.padEnd(9)} ${String(expandCells(suite).length).padStart(3)} cells  ${suite.description}\n`);
     }
-    process.stdout.write('arms:\n');
-    for (const n of armRegistry.names()) process.stdout.write(`  ${n.padEnd(16)} ${armRegistry.get(n).description}\n`);
+    for (const name of taskNames()) {
+      const task = taskByName(name);
+      process.stdout.write(`${name} arms:\n`);
+      for (const n of task.arms.names()) process.stdout.write(`  ${n.padEnd(16)} ${task.arms.get(n).description}\n`);
+    }
   });
 
 program

@@ -75,6 +75,7 @@ export function buildTable(
   armOrder: readonly string[],
   extraRows: Row[] = [],
   columns: Column[] = LM_COLUMNS,
+  primary = 'pass@1,strict-match',
 ): TableModel {
   const done = results.filter((r) => r.status === 'completed');
   const rows: Row[] = [...extraRows];
@@ -96,7 +97,7 @@ export function buildTable(
     backend: first?.engine ? `${first.engine.backend} (tfjs ${first.engine.tfjsVersion})` : 'unknown',
     columns: used,
     rows,
-    primary: 'pass@1,strict-match',
+    primary,
     baselineId: armOrder.includes('baseline') ? 'baseline' : undefined,
   };
 }
@@ -134,7 +135,8 @@ export function versusBaseline(t: TableModel, r: Row): string {
 export function toMarkdown(t: TableModel): string {
   const b = best(t);
   const n = Math.max(0, ...t.rows.flatMap((r) => Object.values(r.values).map((s) => s?.n ?? 0)));
-  const head = ['arm', ...t.columns.map((c) => c.label), 'vs baseline (Pass@1 strict)'];
+  const primaryLabel = t.columns.find((c) => c.key === t.primary)?.label.replace(/ \(%\)$/, '') ?? t.primary;
+  const head = ['arm', ...t.columns.map((c) => c.label), `vs baseline (${primaryLabel})`];
   const lines = [
     `### ${t.title}`,
     '',

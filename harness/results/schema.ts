@@ -26,6 +26,8 @@ export interface CellResult {
   evalVersions: Record<string, number>;
   armVersion: number;
   suite: string;
+  /** The suite's task ('language', 'vision'). */
+  task: string;
   arm: string;
   armId: string;
   seed: number;
@@ -42,7 +44,8 @@ export interface CellResult {
   timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
   /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */
   decontamination?: Record<string, unknown>;
-  config: unknown;
+  /** The resolved suite, the cell's arm row and seed, and the base checkpoint it continued from. */
+  config: { suite: unknown; cell: unknown; baseHash?: string };
   curves: { train: CurvePoint[] };
   startedAt: string;
   finishedAt: string;

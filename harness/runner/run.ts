@@ -10,17 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
-import { armRegistry } from '../arms/index.js';
 import { UserError } from '../errors.js';
-import { GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
-import { preflight } from './preflight.js';
-import { buildTable, toCsv, toMarkdown, stat, type Row } from '../report/table.js';
+import { taskOf } from '../tasks/index.js';
+import { buildTable, toCsv, toMarkdown } from '../report/table.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
 import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
-import type { BaseInfo } from './base.js';
 
 export interface RunOptions {
   /** Results folder. Default runs/<suite>. */
@@ -193,13 +190,14 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   const display = opts.display ?? new ProgressDisplay(cells.length, opts.workers);
   try {
     // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
-    const { data } = await preflight(s, opts.cacheDir);
+    const task = taskOf(s);
+    const data = await task.preflight(s, opts.cacheDir);
     const manifest: RunManifest = { configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s };
     claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
     writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
     const want: CellInputs = {
       configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
-      evalVersions: { gsm8k: GSM8K_EVAL_VERSION }, armVersion: (a) => armRegistry.get(a).version,
+      evalVersions: task.evalVersions, armVersion: (a) => task.arms.get(a).version,
     };
     const todo: CellSpec[] = [];
     for (const c of cells) {
@@ -255,8 +253,8 @@ async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], c
         });
         res = readCell(dir);
       }
-      const m = res?.metrics?.['pass@1,strict-match'];
-      display.finish(cell.id, res?.status ?? 'errored', m ? `pass@1 ${(100 * m.value).toFixed(1)}%` : (res?.error?.split('\n')[0] ?? ''));
+      const headline = res?.status === 'completed' ? taskOf(s).headline(res) : (res?.error?.split('\n')[0] ?? '');
+      display.finish(cell.id, res?.status ?? 'errored', headline);
     }
   };
   await Promise.all(Array.from({ length: opts.workers }, worker));
@@ -265,30 +263,15 @@ async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], c
 
 /** Reads every cell of the suite and writes the table (summary.md, summary.csv). */
 export function summarise(s: Suite, outDir: string, cacheDir: string): RunSummary {
+  const task = taskOf(s);
   const results = expandCells(s)
     .map((c) => readCell(cellDir(outDir, c)))
     .filter((r): r is CellResult => r !== undefined);
-  const extra: Row[] = [];
-  const baseFile = findBase(results, cacheDir);
-  if (baseFile) {
-    const info = JSON.parse(readFileSync(baseFile, 'utf8')) as BaseInfo;
-    const values: Row['values'] = {};
-    for (const [k, v] of Object.entries(info.metrics)) values[k] = stat([v.value]);
-    extra.push({ id: 'base checkpoint', values, failed: 0, note: 'before continued pretraining' });
-  }
-  const table = buildTable(`${s.name}: GSM8K-style test`, results, s.arms.map(armId), extra);
+  const table = buildTable(task.title(s), results, s.arms.map(armId), task.referenceRows(s, results, cacheDir), task.columns, task.primary);
   const markdown = toMarkdown(table);
   const mdPath = join(outDir, 'summary.md');
   const csvPath = join(outDir, 'summary.csv');
   writeFileAtomic(mdPath, markdown);
   writeFileAtomic(csvPath, toCsv(table));
   return { results, markdown, csvPath, mdPath };
-}
-
-function findBase(results: readonly CellResult[], cacheDir: string): string | undefined {
-  const r = results.find((x) => x.status === 'completed');
-  const hash = (r?.config as { baseHash?: string } | undefined)?.baseHash;
-  if (!hash) return undefined;
-  const f = join(cacheDir, 'base', hash, 'base.json');
-  return existsSync(f) ? f : undefined;
 }

@@ -3,7 +3,7 @@
  * `--set` overrides) and reports every problem with its key path.
  */
 import { SuiteSchema, type Suite, type SuiteInput } from './schema.js';
-import { armRegistry } from '../arms/index.js';
+import { taskOf } from '../tasks/index.js';
 import { configHash } from './hash.js';
 import { UserError } from '../errors.js';
 
@@ -20,22 +20,18 @@ export function parseSuite(input: unknown, source = 'suite'): Suite {
     throw new SuiteError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   const suite = r.data;
+  const task = taskOf(suite);
+  const problems: string[] = [];
   const ids = new Set<string>();
   suite.arms.forEach((a, i) => {
-    if (!armRegistry.has(a.arm)) {
-      throw new SuiteError(`${source} is invalid:\n  arms.${i}.arm: unknown arm '${a.arm}'; valid: ${armRegistry.names().join(', ')}`);
-    }
+    if (!task.arms.has(a.arm)) problems.push(`arms.${i}.arm: unknown ${suite.task} arm '${a.arm}'; valid: ${task.arms.names().join(', ')}`);
     const id = armId(a);
-    if (ids.has(id)) throw new SuiteError(`${source} is invalid:\n  arms.${i}: duplicate arm id '${id}' (give one an 'id')`);
+    if (ids.has(id)) problems.push(`arms.${i}: duplicate arm id '${id}' (give one an 'id')`);
     ids.add(id);
   });
-  if (new Set(suite.seeds).size !== suite.seeds.length) throw new SuiteError(`${source} is invalid:\n  seeds: duplicate seeds`);
-  if (suite.model.nEmbd % suite.model.nHead !== 0) {
-    throw new SuiteError(`${source} is invalid:\n  model.nHead: ${suite.model.nHead} does not divide model.nEmbd ${suite.model.nEmbd}`);
-  }
-  if (suite.design.subsetBlocks > suite.model.nLayer) {
-    throw new SuiteError(`${source} is invalid:\n  design.subsetBlocks: ${suite.design.subsetBlocks} exceeds model.nLayer ${suite.model.nLayer}`);
-  }
+  if (new Set(suite.seeds).size !== suite.seeds.length) problems.push('seeds: duplicate seeds');
+  problems.push(...task.checkSuite(suite));
+  if (problems.length) throw new SuiteError(`${source} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return suite;
 }
 
@@ -44,7 +40,8 @@ export function defineSuite(input: SuiteInput): Suite {
   return parseSuite(input, `suite '${(input as { name?: string }).name ?? '?'}'`);
 }
 
-export function armId(a: { arm: string; id?: string | undefined; decontaminate: boolean }): string {
+/** Row id of an arm entry: its `id`, else the arm name (+ "+decontam" on the decontaminated stream). */
+export function armId(a: { arm: string; id?: string | undefined; decontaminate?: boolean }): string {
   return a.id ?? (a.decontaminate ? `${a.arm}+decontam` : a.arm);
 }
 

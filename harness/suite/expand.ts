@@ -1,12 +1,13 @@
 /** Expansion of a suite into cells, the unit of work: `suite/arm-id/seed-N`, in declared order. */
-import type { ArmEntry, Suite } from './schema.js';
+import type { Suite } from './schema.js';
 import { armId } from './define.js';
 
 export interface CellSpec {
   id: string;
   suite: string;
   armId: string;
-  arm: ArmEntry;
+  /** The suite's arm row (language rows may carry `decontaminate`). */
+  arm: Suite['arms'][number];
   seed: number;
 }
 

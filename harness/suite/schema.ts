@@ -128,20 +128,35 @@ export const DecontamSchema = z.strictObject({
   threshold: frac.default(0.5),
 });
 
-export const ArmEntrySchema = z.strictObject({
-  /** Registered arm name (baseline, v-pretraining, random-feedback, uniform-topk, self-distill). */
+/** An arm row of a suite: which registered arm, and the row id its cells and table row carry. */
+const armEntryBase = {
+  /** Registered arm name (`vpt ls` lists each task's arms). */
   arm: z.string(),
-  /** Row id in tables and cell ids; defaults to the arm name (+ "+decontam"). */
+  /** Row id in tables and cell ids; defaults to the arm name (+ "+decontam" for language). */
   id: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'ids may hold letters, digits and _ . + -').optional(),
+};
+
+export const ArmEntrySchema = z.strictObject({
+  ...armEntryBase,
   /** Train on the decontaminated stream. Default false. */
   decontaminate: z.boolean().default(false),
 });
 
-export const SuiteSchema = z.strictObject({
+/** Keys every suite has, whatever its task. */
+export const commonSuiteKeys = {
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'suite names are lower-case letters, digits, - and _'),
   description: z.string().default(''),
   /** Training seeds; each (arm, seed) is one cell. */
   seeds: z.array(int(0)).min(1),
+  /** Backend preference; 'auto' picks the best available. Default 'auto'. */
+  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+};
+
+/** A language suite: GSM8K-style feedback and evaluation, a GPT learner, top-K target designers. */
+export const LanguageSuiteSchema = z.strictObject({
+  /** The task; suites without the key are language suites. */
+  task: z.literal('language'),
+  ...commonSuiteKeys,
   data: DataSchema.prefault({ kind: 'embedded' }),
   model: ModelSchema.prefault({}),
   base: BaseSchema.prefault({}),
@@ -150,12 +165,21 @@ export const SuiteSchema = z.strictObject({
   design: DesignSchema.prefault({}),
   decontamination: DecontamSchema.prefault({}),
   arms: z.array(ArmEntrySchema).min(1),
-  /** Backend preference; 'auto' picks the best available. Default 'auto'. */
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
 });
 
-export type SuiteInput = z.input<typeof SuiteSchema>;
+/** Suites written before tasks existed have no `task` key: they are language suites. */
+function defaultTask(input: unknown): unknown {
+  if (input && typeof input === 'object' && !Array.isArray(input) && !('task' in input)) return { task: 'language', ...input };
+  return input;
+}
+
+/** Any suite: a discriminated union on `task`, so each task has its own keys and an unknown key is an error. */
+export const SuiteSchema = z.preprocess(defaultTask, z.discriminatedUnion('task', [LanguageSuiteSchema]));
+
+export type SuiteInput = z.input<typeof LanguageSuiteSchema> | Omit<z.input<typeof LanguageSuiteSchema>, 'task'>;
 export type Suite = z.output<typeof SuiteSchema>;
+export type LanguageSuite = z.output<typeof LanguageSuiteSchema>;
+export type TaskName = Suite['task'];
 export type ArmEntry = z.output<typeof ArmEntrySchema>;
 export type DataConfig = z.output<typeof DataSchema>;
 export type DesignConfig = z.output<typeof DesignSchema>;

@@ -9,13 +9,13 @@ import { Rng } from '../engine/rng.js';
 import type { LoadedData } from '../data/sources.js';
 import { packDocs } from '../data/pack.js';
 import { evaluateGsm8k, GSM8K_EVAL_VERSION, type MetricValue } from '../eval/gsm8k/evaluate.js';
-import { oneHotTargets } from '../lm/loss.js';
-import { LanguageModel } from '../lm/model.js';
-import { Tokenizer } from '../lm/tokenizer.js';
-import { trainLM, type CurvePoint } from '../lm/trainer.js';
+import { oneHotTargets } from './loss.js';
+import { LanguageModel } from './model.js';
+import { Tokenizer } from './tokenizer.js';
+import { trainLM, type CurvePoint } from './trainer.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { configHash } from '../suite/hash.js';
-import type { Suite } from '../suite/schema.js';
+import type { LanguageSuite } from '../suite/schema.js';
 
 export interface BaseInfo {
   hash: string;
@@ -24,25 +24,25 @@ export interface BaseInfo {
   msPerStep: number;
 }
 
-export function baseHash(s: Suite, data: LoadedData): string {
+export function baseHash(s: LanguageSuite, data: LoadedData): string {
   // Only what the base stage reads: its stream, and the GSM8K files its reference evaluation uses. Suites
   // that differ only in the continued-pretraining stream (clean vs noisy) share one base checkpoint.
   const { baseStream, gsm8kTrain, gsm8kTest } = data.hashes;
   return configHash({ v: 1, model: s.model, base: s.base, data: { baseStream, gsm8kTrain, gsm8kTest }, eval: s.eval, evalVersion: GSM8K_EVAL_VERSION });
 }
 
-export function baseDir(s: Suite, data: LoadedData, cacheDir: string): string {
+export function baseDir(s: LanguageSuite, data: LoadedData, cacheDir: string): string {
   return join(cacheDir, 'base', baseHash(s, data));
 }
 
-export function readBase(s: Suite, data: LoadedData, cacheDir: string): BaseInfo | undefined {
+export function readBase(s: LanguageSuite, data: LoadedData, cacheDir: string): BaseInfo | undefined {
   const dir = baseDir(s, data, cacheDir);
   const f = join(dir, 'base.json');
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BaseInfo) : undefined;
 }
 
 /** The tokenizer of the base stage: the cached checkpoint's, or built from the base stream as the stage would. */
-export function baseTokenizer(s: Suite, data: LoadedData, cacheDir: string): Tokenizer {
+export function baseTokenizer(s: LanguageSuite, data: LoadedData, cacheDir: string): Tokenizer {
   const cached = join(baseDir(s, data, cacheDir), 'tokenizer.json');
   if (existsSync(cached)) return Tokenizer.load(cached);
   return Tokenizer.build(
@@ -52,7 +52,7 @@ export function baseTokenizer(s: Suite, data: LoadedData, cacheDir: string): Tok
 }
 
 export function ensureBase(
-  s: Suite,
+  s: LanguageSuite,
   data: LoadedData,
   cacheDir: string,
   onStep?: (done: number, total: number) => void,

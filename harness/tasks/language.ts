@@ -1,0 +1,199 @@
+/**
+ * The language task: a GPT learner continued-pretrained on a GSM8K-style stream, arms that differ only in how
+ * they build next-token targets, and GSM8K Pass@1 + answer NLL on the frozen result.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { armRegistry } from '../arms/index.js';
+import { decontaminateStream } from '../data/decontam.js';
+import { DataError } from '../data/gsm8k.js';
+import { formatQA } from '../data/numina.js';
+import { encodeDoc, packDocs, selectRows, type QADoc } from '../data/pack.js';
+import { loadData, type LoadedData } from '../data/sources.js';
+import { Rng } from '../engine/rng.js';
+import { buildPrompt, chooseShots, evaluateGsm8k, GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
+import { baseDir, baseTokenizer, ensureBase, type BaseInfo } from '../lm/base.js';
+import { LanguageModel } from '../lm/model.js';
+import type { Tokenizer } from '../lm/tokenizer.js';
+import { trainLM } from '../lm/trainer.js';
+import { LM_COLUMNS, stat, type Row } from '../report/table.js';
+import { writeFileAtomic } from '../results/atomic.js';
+import { HIGHER_IS_BETTER, type CellResult } from '../results/schema.js';
+import type { LanguageSuite } from '../suite/schema.js';
+import type { CellOutcome, TaskDefinition } from './types.js';
+
+/** Where a split's file lives, for messages (the generated file for embedded data). */
+function fileOf(s: LanguageSuite, key: 'gsm8kTrain' | 'gsm8kTest'): string {
+  return s.data.kind === 'files' ? s.data[key] : `the embedded ${key === 'gsm8kTest' ? 'test' : 'train'} split`;
+}
+
+/** Tokens a teacher-forced row of `doc` needs (inputs are one shorter than the encoded document). */
+function rowLength(tok: Tokenizer, doc: QADoc): number {
+  return encodeDoc(tok, doc).ids.length - 1;
+}
+
+function tooLong(what: string, key: 'gsm8kTrain' | 'gsm8kTest', s: LanguageSuite, lengths: readonly number[], limit: number, need: string): void {
+  const bad = lengths.map((n, i) => [i, n] as const).filter(([, n]) => n > limit);
+  if (!bad.length) return;
+  const [i, n] = bad[0] as readonly [number, number];
+  throw new DataError(
+    `data.${key}: ${fileOf(s, key)}: ${what} in row ${i + 1} needs ${n} tokens (${need}), more than model.blockSize ${s.model.blockSize}; ` +
+      `${bad.length} of ${lengths.length} do not fit: raise model.blockSize or drop long problems`,
+  );
+}
+
+function countRows(tok: Tokenizer, docs: readonly QADoc[], T: number): number {
+  let tokens = 0;
+  for (const d of docs) tokens += encodeDoc(tok, d).ids.length;
+  return Math.max(0, Math.floor((tokens - 1) / T));
+}
+
+/**
+ * Checks the data before any training, so a bad input costs seconds, not a base stage: every file exists and
+ * parses (the loaders name the file and line or row), no split is empty, every GSM8K answer has a final "#### N",
+ * every evaluated test problem and every feedback problem fits the context, and the streams fill a batch.
+ */
+export async function languagePreflight(s: LanguageSuite, cacheDir: string): Promise<{ data: LoadedData; tokenizer: Tokenizer }> {
+  const data = await loadData(s.data, cacheDir);
+  const tok = baseTokenizer(s, data, cacheDir);
+  const T = s.model.blockSize;
+  const cfg = s.eval.gsm8k;
+  const evaluated = cfg.limit > 0 ? data.test.slice(0, cfg.limit) : data.test;
+  tooLong('a test problem', 'gsm8kTest', s, evaluated.map((it) => rowLength(tok, formatQA(it.question, it.answer))), T, 'question and worked answer, for the answer NLL');
+  // Greedy decoding needs the prompt (with its few-shot examples) plus room for at least one new token.
+  const prompts = evaluated.map((it, i) => tok.encode(buildPrompt(it, chooseShots(data.train, cfg.numFewshot, cfg.fewshotSeed, i))).length + 1);
+  tooLong(`a test prompt with ${cfg.numFewshot} few-shot examples`, 'gsm8kTest', s, prompts, T, 'prompt plus one generated token');
+  if (s.arms.some((a) => armRegistry.get(a.arm).usesDesigner)) {
+    tooLong('a feedback problem', 'gsm8kTrain', s, data.train.map((it) => rowLength(tok, formatQA(it.question, it.answer))), T, 'question and worked answer, for g_down');
+  }
+  const streams: [string, QADoc[], number][] = [['cptStream', data.cpt, s.train.batchSize], ['baseStream', data.base, s.base.batchSize]];
+  for (const [key, docs, batch] of streams) {
+    const rows = countRows(tok, docs, T);
+    if (rows < batch) {
+      throw new DataError(`data.${key}: the stream packs into ${rows} rows of ${T} tokens, fewer than one batch of ${batch}: give more documents or lower the batch size`);
+    }
+  }
+  return { data, tokenizer: tok };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+/** Metric keys → higher-is-better flags. */
+function directions(metrics: Record<string, unknown>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const k of Object.keys(metrics)) {
+    const name = k.split(',')[0] as string;
+    if (name in HIGHER_IS_BETTER) out[k] = HIGHER_IS_BETTER[name] as boolean;
+  }
+  return out;
+}
+
+/** Load data and the base checkpoint, continue pretraining with the arm's target rule, evaluate the frozen result. */
+async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
+  const arm = armRegistry.get(cell.arm.arm);
+  const data: LoadedData = await loadData(s.data, paths.cacheDir);
+  const base = ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
+  const rng = new Rng(cell.seed);
+  let cpt = data.cpt;
+  let decontamination: Record<string, unknown> | undefined;
+  if (cell.arm.decontaminate === true) {
+    const refs = [...data.train.map((x) => x.question), ...data.test.map((x) => x.question), ...data.mathTest];
+    const d = decontaminateStream(data.cptRows.map((r) => r.problem), refs, s.decontamination);
+    cpt = cpt.filter((_, i) => !d.removed.has(i));
+    decontamination = { ...s.decontamination, removed: d.removed.size, screened: data.cptRows.length, references: refs.length, ms: d.ms };
+  }
+  const feedbackRng = rng.fork('feedback');
+  const feedback = feedbackRng.sample(data.train.length, s.design.feedbackSize).map((i) => data.train[i]!);
+  // Probe rows are held out of every arm's training stream, so all arms train on the same rows.
+  const packed = packDocs(model.tokenizer, cpt, s.model.blockSize);
+  const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
+  const rows = selectRows(packed, range(0, packed.rows - probeCount));
+  const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
+  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}) });
+  try {
+    const train = trainLM({
+      model,
+      rows,
+      steps: s.train.steps,
+      batchSize: s.train.batchSize,
+      optim: { ...s.train, totalSteps: s.train.steps },
+      rng: rng.fork('data'),
+      rule,
+      logEvery: s.train.logEvery,
+      onLog: (p) => progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps }),
+    });
+    progress?.({ phase: 'eval', done: 0, total: 1 });
+    const te = performance.now();
+    const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
+    const evalMs = performance.now() - te;
+    writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const diagnostics: Record<string, number> = { ...(rule.summary?.() ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
+    const metaMs = diagnostics.meta_ms_mean;
+    const metaSteps = diagnostics.meta_steps;
+    if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
+      // Meta-step cost relative to one learner step (learner steps timed without the meta work).
+      const metaTotal = metaMs * metaSteps;
+      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / s.train.steps);
+      diagnostics.meta_share_of_time = metaTotal / train.wallMs;
+    }
+    return {
+      metrics: ev.metrics,
+      higherIsBetter: directions(ev.metrics),
+      diagnostics,
+      dataHashes: data.hashes,
+      baseHash: base.hash,
+      steps: { planned: s.train.steps, done: s.train.steps },
+      timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
+      curves: { train: train.curve },
+      ...(decontamination ? { extra: { decontamination } } : {}),
+    };
+  } finally {
+    rule.dispose?.();
+    model.dispose();
+  }
+}
+
+/** The base checkpoint's own evaluation, as the first row of the table. */
+function baseRow(results: readonly CellResult[], cacheDir: string): Row[] {
+  const hash = results.find((x) => x.status === 'completed')?.config?.baseHash;
+  if (!hash) return [];
+  const f = join(cacheDir, 'base', hash, 'base.json');
+  if (!existsSync(f)) return [];
+  const info = JSON.parse(readFileSync(f, 'utf8')) as BaseInfo;
+  const values: Row['values'] = {};
+  for (const [k, v] of Object.entries(info.metrics)) values[k] = stat([v.value]);
+  return [{ id: 'base checkpoint', values, failed: 0, note: 'before continued pretraining' }];
+}
+
+export const languageTask: TaskDefinition<LanguageSuite> = {
+  name: 'language',
+  description: 'GPT continued pretraining on a GSM8K-style stream; GSM8K Pass@1 and answer NLL',
+  arms: armRegistry,
+  evalVersions: { gsm8k: GSM8K_EVAL_VERSION },
+  checkSuite(s) {
+    const out: string[] = [];
+    if (s.model.nEmbd % s.model.nHead !== 0) out.push(`model.nHead: ${s.model.nHead} does not divide model.nEmbd ${s.model.nEmbd}`);
+    if (s.design.subsetBlocks > s.model.nLayer) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+    return out;
+  },
+  async preflight(s, cacheDir) {
+    const { data } = await languagePreflight(s, cacheDir);
+    return { hashes: data.hashes, summary: `train ${data.train.length}, test ${data.test.length}, stream ${data.cpt.length}, base stream ${data.base.length}` };
+  },
+  async prepareBase(s, cacheDir, progress) {
+    const data = await loadData(s.data, cacheDir);
+    ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  },
+  runCell: runLanguageCell,
+  referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),
+  columns: LM_COLUMNS,
+  primary: 'pass@1,strict-match',
+  title: (s) => `${s.name}: GSM8K-style test`,
+  headline(r) {
+    const m = r.metrics?.['pass@1,strict-match'];
+    return m ? `pass@1 ${(100 * m.value).toFixed(1)}%` : '';
+  },
+};

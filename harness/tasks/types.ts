@@ -1,0 +1,81 @@
+/**
+ * What a task (language, vision) tells the task-agnostic runner: how to check its data, build its base
+ * checkpoint, run and evaluate a cell, which arms it has, and what its tables show. The runner, results,
+ * reports and the regression gate only ever go through this interface.
+ */
+import type { MetricValue } from '../eval/gsm8k/evaluate.js';
+import type { Column, Row } from '../report/table.js';
+import type { CellResult } from '../results/schema.js';
+import type { CellSpec } from '../suite/expand.js';
+import type { Registry } from '../suite/registry.js';
+import type { Suite } from '../suite/schema.js';
+
+/** Progress of a long phase (base, train, eval), reported by workers. */
+export type ProgressFn = (e: { phase: string; done: number; total: number }) => void;
+
+export interface CellPaths {
+  /** Folder of this cell's outputs. */
+  dir: string;
+  cacheDir: string;
+  /** Code fingerprint of the run (checked by the worker before this cell started). Default: computed here. */
+  codeHash?: string;
+}
+
+/** The part of a registered arm the runner needs. */
+export interface ArmInfo {
+  name: string;
+  /** Bumped when the arm's rule changes; results of different versions are incomparable. */
+  version: number;
+  description: string;
+}
+
+/** What a task's cell run measured: the task-specific part of cell.json. */
+export interface CellOutcome {
+  metrics: Record<string, MetricValue>;
+  /** Per metric key, whether larger is better. */
+  higherIsBetter: Record<string, boolean>;
+  /** Arm diagnostics (mean value, gate statistics, probe r, ...). */
+  diagnostics: Record<string, number>;
+  /** sha256 of every data file the cell read, by role. */
+  dataHashes: Record<string, string>;
+  /** Hash of the base checkpoint the cell continued from. */
+  baseHash: string;
+  steps: CellResult['steps'];
+  timings: CellResult['timings'];
+  curves: CellResult['curves'];
+  /** Further task-specific record fields (e.g. `decontamination`). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Preflight {
+  /** sha256 of every data file, by role (what --resume compares). */
+  hashes: Record<string, string>;
+  /** One line of sizes for `vpt validate`. */
+  summary: string;
+}
+
+export interface TaskDefinition<S extends Suite = Suite> {
+  name: S['task'];
+  description: string;
+  /** Arms a suite of this task may name. */
+  arms: Registry<ArmInfo>;
+  /** Evaluation protocol versions, recorded in every cell. */
+  evalVersions: Record<string, number>;
+  /** Checks across keys the schema cannot express; each problem as `key.path: message`. */
+  checkSuite(s: S): string[];
+  /** Loads and checks every data source before anything trains. */
+  preflight(s: S, cacheDir: string): Promise<Preflight>;
+  /** Builds the shared base checkpoint once (cached); runs in a worker. */
+  prepareBase(s: S, cacheDir: string, progress?: ProgressFn): Promise<void>;
+  /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
+  runCell(s: S, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
+  /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */
+  referenceRows(s: S, results: readonly CellResult[], cacheDir: string): Row[];
+  /** Table columns in display order; `primary` is compared with the baseline row. */
+  columns: Column[];
+  primary: string;
+  /** Table title. */
+  title(s: S): string;
+  /** A few words on a finished cell for the progress log (e.g. "pass@1 31.0%"). */
+  headline(r: CellResult): string;
+}
