@@ -16,6 +16,28 @@ const int = (name: string, min = 0) => (v: string): number => {
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+interface RunFlags {
+  workers: number;
+  resume: boolean;
+  moveAside: boolean;
+  out?: string;
+  cache: string;
+  set: string[];
+  backend?: string;
+  cellTimeout: number;
+  shard?: string;
+  balance: string;
+  costs?: string;
+}
+
+async function shardPlan(o: RunFlags): Promise<import('../runner/run.js').ShardPlan> {
+  const { parseShard, recordedCosts } = await import('../runner/shard.js');
+  const spec = parseShard(o.shard as string);
+  if (o.balance !== 'round-robin' && o.balance !== 'cost') throw new UserError(`--balance '${o.balance}': expected round-robin or cost`);
+  if (o.balance === 'cost' && !o.costs) throw new UserError('--balance cost needs --costs <results folder or baseline file>');
+  return { ...spec, balance: o.balance, ...(o.costs ? { costs: recordedCosts(resolve(o.costs)) } : {}) };
+}
+
 const program = new Command('vpt')
   .description('V-pretraining harness: declared suites of arms over seeds, real tfjs training, comparison tables')
   .option('--verbose', 'print stack traces with errors', false)
@@ -35,14 +57,38 @@ program
   .option('--set <key=value>', 'override a suite key (repeatable), e.g. --set train.steps=20', collect, [])
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--cell-timeout <s>', 'per-cell wall-clock limit in seconds (0 = none)', int('--cell-timeout'), 0)
-  .action(async (ref: string, o: { workers: number; resume: boolean; moveAside: boolean; out?: string; cache: string; set: string[]; backend?: string; cellTimeout: number }) => {
+  .option('--shard <i/n>', 'run only shard i of n (cells dealt round-robin over the sorted cell list)')
+  .option('--balance <how>', "with --shard: 'round-robin' or 'cost' (longest first, from --costs)", 'round-robin')
+  .option('--costs <path>', 'with --balance cost: a results folder or baseline file with per-cell times')
+  .action(async (ref: string, o: RunFlags) => {
+    const shard = o.shard ? await shardPlan(o) : undefined;
     const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
     const { suite } = await loadSuite(ref, sets);
     const { runSuite } = await import('../runner/run.js');
-    const outDir = resolve(o.out ?? join('runs', suite.name));
-    const res = await runSuite(suite, { outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout });
+    const outDir = resolve(o.out ?? join('runs', shard ? `${suite.name}-shard-${shard.index}-of-${shard.count}` : suite.name));
+    const res = await runSuite(suite, {
+      outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout,
+      ...(shard ? { shard } : {}),
+    });
     process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\n`);
     if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
+  });
+
+program
+  .command('merge')
+  .description('join the results folders of a suite\'s shards into one folder and print the table')
+  .argument('<dirs...>', 'results folders of the shards')
+  .requiredOption('--out <dir>', 'new folder for the merged results')
+  .option('--allow-missing', 'merge even when some cells are in no shard', false)
+  .option('--cache <dir>', 'cache holding the base checkpoint (for its reference row)', join(REPO_ROOT, '.cache'))
+  .action(async (dirs: string[], o: { out: string; allowMissing: boolean; cache: string }) => {
+    const { mergeResults } = await import('../results/merge.js');
+    const { summarise } = await import('../runner/run.js');
+    const outDir = resolve(o.out);
+    const m = mergeResults(dirs.map((d) => resolve(d)), outDir, { allowMissing: o.allowMissing });
+    const res = summarise(m.manifest.suite, outDir, resolve(o.cache));
+    const n = Object.keys(m.sources).length;
+    process.stdout.write(`merged ${n} cell(s) from ${dirs.length} folder(s)${m.missing.length ? `; missing: ${m.missing.join(', ')}` : ''}\n\n${res.markdown}\nwritten: ${outDir}\n`);
   });
 
 program

@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
+import { cellDir, readCell, type RunManifest } from '../results/folder.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
-import { buildTable, toCsv, toMarkdown } from '../report/table.js';
+import { buildTable, toCsv, toMarkdown, type Row } from '../report/table.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
+import { balanceByCost, roundRobin, type ShardSpec } from './shard.js';
 import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 
 export interface RunOptions {
@@ -33,36 +35,29 @@ export interface RunOptions {
   moveAside?: boolean;
   /** Per-cell wall-clock limit in seconds (0 = none). */
   cellTimeoutS: number;
+  /** Run only this shard's cells (see shard.ts). Default: all cells. */
+  shard?: ShardPlan;
   display?: ProgressDisplay;
+}
+
+/** A shard of a suite: which one, how cells were dealt, and (after planning) its cell ids. */
+export interface ShardPlan extends ShardSpec {
+  balance: 'round-robin' | 'cost';
+  /** Recorded per-cell costs (ms) for `balance: 'cost'`. */
+  costs?: ReadonlyMap<string, number>;
+}
+
+/** The cells a run covers: all of the suite's, or one shard's. */
+export function plannedCells(s: Suite, shard?: ShardPlan): CellSpec[] {
+  const all = expandCells(s);
+  if (!shard) return all;
+  if (shard.balance === 'cost') return balanceByCost(all, shard, shard.costs ?? new Map());
+  return roundRobin(all, shard);
 }
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
-export function cellDir(outDir: string, cell: CellSpec): string {
-  return join(outDir, 'cells', cell.armId, `seed-${cell.seed}`);
-}
-
-/** A cell's record, or undefined when absent; a corrupt record is reported through `onCorrupt`. */
-export function readCell(dir: string, onCorrupt?: (file: string, why: string) => void): CellResult | undefined {
-  const f = join(dir, 'cell.json');
-  if (!existsSync(f)) return undefined;
-  try {
-    return JSON.parse(readFileSync(f, 'utf8')) as CellResult;
-  } catch (e) {
-    onCorrupt?.(f, (e as Error).message);
-    return undefined;
-  }
-}
-
-/** What a results folder records about the run that owns it (`suite.json`). */
-export interface RunManifest {
-  configHash: string;
-  codeHash: string;
-  gitSha: string;
-  harnessVersion: string;
-  suite: Suite;
-}
 
 /** The inputs a finished cell must share with this run to be kept on --resume. */
 export interface CellInputs {
@@ -122,7 +117,7 @@ export function claimFolder(outDir: string, want: RunManifest, resume: boolean, 
   }
   let conflict: string | undefined;
   let hint: string;
-  if (prev.configHash !== want.configHash) {
+  if (prev.configHash !== want.configHash || JSON.stringify(prev.shard ?? null) !== JSON.stringify(want.shard ?? null)) {
     conflict = `holds ${records} cell record(s) of another configuration (config ${prev.configHash ?? 'unrecorded'}${prev.suite?.name ? ` of suite '${prev.suite.name}'` : ''}; this run is config ${want.configHash})`;
     hint = 'give this run its own --out folder, or add --move-aside to move the old results aside';
   } else if (prev.codeHash !== want.codeHash) {
@@ -184,15 +179,19 @@ export interface RunSummary {
 
 export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UserError(`--workers must be a whole number of at least 1 (got ${opts.workers})`);
-  const cells = expandCells(s);
+  const cells = plannedCells(s, opts.shard);
   const hash = suiteHash(s);
   const code = codeHash();
   const display = opts.display ?? new ProgressDisplay(cells.length, opts.workers);
+  if (opts.shard) display.log(`shard ${opts.shard.index}/${opts.shard.count} (${opts.shard.balance}): ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}`);
   try {
     // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
     const task = taskOf(s);
     const data = await task.preflight(s, opts.cacheDir);
-    const manifest: RunManifest = { configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s };
+    const manifest: RunManifest = {
+      configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s,
+      ...(opts.shard ? { shard: { index: opts.shard.index, count: opts.shard.count, balance: opts.shard.balance, cells: cells.map((c) => c.id) } } : {}),
+    };
     claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
     writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
     const want: CellInputs = {
@@ -261,13 +260,21 @@ async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], c
   if (changed) throw new UserError(`${changed} (cells not started are left for --resume after restoring the code)`);
 }
 
-/** Reads every cell of the suite and writes the table (summary.md, summary.csv). */
+/**
+ * Reads every cell of the suite present in `outDir` and writes the table (summary.md, summary.csv). The
+ * reference rows (the base checkpoint, ...) come from the cache and are kept in `reference.json`, so a folder
+ * copied elsewhere (a merged set of shards) still has them.
+ */
 export function summarise(s: Suite, outDir: string, cacheDir: string): RunSummary {
   const task = taskOf(s);
   const results = expandCells(s)
     .map((c) => readCell(cellDir(outDir, c)))
     .filter((r): r is CellResult => r !== undefined);
-  const table = buildTable(task.title(s), results, s.arms.map(armId), task.referenceRows(s, results, cacheDir), task.columns, task.primary);
+  const refFile = join(outDir, 'reference.json');
+  let reference = task.referenceRows(s, results, cacheDir);
+  if (reference.length) writeJsonAtomic(refFile, reference);
+  else if (existsSync(refFile)) reference = JSON.parse(readFileSync(refFile, 'utf8')) as Row[];
+  const table = buildTable(task.title(s), results, s.arms.map(armId), reference, task.columns, task.primary);
   const markdown = toMarkdown(table);
   const mdPath = join(outDir, 'summary.md');
   const csvPath = join(outDir, 'summary.csv');

@@ -1,0 +1,99 @@
+/**
+ * `vpt merge`: joins the results folders of a suite's shards into one folder. It refuses shards of different
+ * configurations or code (harness version, git sha, code fingerprint), duplicate cells that disagree, corrupt
+ * records, and (unless allowed) missing cells, naming each; it never writes into a folder that holds results.
+ */
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { canonicalJson } from '../suite/hash.js';
+import { expandCells, type CellSpec } from '../suite/expand.js';
+import { writeJsonAtomic } from './atomic.js';
+import { cellDir, type RunManifest } from './folder.js';
+import type { CellResult } from './schema.js';
+
+export interface MergeOptions {
+  /** Write the merged folder even when some cells of the suite are in no shard. Default false. */
+  allowMissing?: boolean;
+}
+
+export interface MergeReport {
+  manifest: RunManifest;
+  /** Cell id → the folder its record came from. */
+  sources: Record<string, string>;
+  missing: string[];
+}
+
+function manifestOf(dir: string): RunManifest {
+  const f = join(dir, 'suite.json');
+  if (!existsSync(dir)) throw new UserError(`${dir}: no such results folder`);
+  if (!existsSync(f)) throw new UserError(`${dir}: not a vpt results folder (no suite.json)`);
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as RunManifest;
+  } catch (e) {
+    throw new UserError(`${f}: corrupt run manifest (${(e as Error).message})`);
+  }
+}
+
+function cellOf(dir: string, c: CellSpec): CellResult | undefined {
+  const f = join(cellDir(dir, c), 'cell.json');
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as CellResult;
+  } catch (e) {
+    throw new UserError(`${f}: corrupt or truncated cell record (${(e as Error).message})`);
+  }
+}
+
+/** What two records of one cell must agree on: the outcome, not when or how fast it was produced. */
+function outcome(r: CellResult): string {
+  return canonicalJson({ status: r.status, metrics: r.metrics, diagnostics: r.diagnostics, steps: r.steps, error: r.error ?? null });
+}
+
+const VERSION_KEYS = ['configHash', 'harnessVersion', 'gitSha', 'codeHash'] as const;
+
+export function mergeResults(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeReport {
+  if (!dirs.length) throw new UserError('vpt merge: name at least one results folder');
+  if (existsSync(outDir) && readdirSync(outDir).length) throw new UserError(`${outDir}: the output folder is not empty; merge into a new folder`);
+  const manifests = dirs.map(manifestOf);
+  const first = manifests[0] as RunManifest;
+  manifests.forEach((m, i) => {
+    for (const k of VERSION_KEYS) {
+      if (m[k] !== first[k]) throw new UserError(`${dirs[i]}: ${k} ${m[k]} differs from ${dirs[0]}'s ${first[k]}: shards of one run must share config and code`);
+    }
+  });
+  const cells = expandCells(first.suite);
+  const sources: Record<string, string> = {};
+  const records = new Map<string, CellResult>();
+  for (const dir of dirs) {
+    for (const c of cells) {
+      const r = cellOf(dir, c);
+      if (!r) continue;
+      for (const k of VERSION_KEYS) {
+        if (r[k] !== undefined && r[k] !== first[k]) throw new UserError(`${join(cellDir(dir, c), 'cell.json')}: ${k} ${r[k]} differs from the run's ${first[k]}`);
+      }
+      const prev = records.get(c.id);
+      if (prev && outcome(prev) !== outcome(r)) {
+        throw new UserError(`cell ${c.id} is in ${sources[c.id]} and ${dir} with different results: refusing to pick one`);
+      }
+      if (!prev) {
+        records.set(c.id, r);
+        sources[c.id] = dir;
+      }
+    }
+  }
+  const missing = cells.filter((c) => !records.has(c.id)).map((c) => c.id);
+  if (missing.length && !opts.allowMissing) {
+    throw new UserError(`${missing.length} cell(s) of suite '${first.suite.name}' are in no shard: ${missing.join(', ')} (add --allow-missing to merge the rest)`);
+  }
+  const { shard: _shard, ...manifest } = first;
+  for (const c of cells) {
+    const src = sources[c.id];
+    if (src) cpSync(cellDir(src, c), cellDir(outDir, c), { recursive: true });
+  }
+  const ref = dirs.map((d) => join(d, 'reference.json')).find((f) => existsSync(f));
+  if (ref) cpSync(ref, join(outDir, 'reference.json'));
+  writeJsonAtomic(join(outDir, 'merge.json'), { from: dirs, sources, missing });
+  writeJsonAtomic(join(outDir, 'suite.json'), manifest);
+  return { manifest, sources, missing };
+}
