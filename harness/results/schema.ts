@@ -46,7 +46,9 @@ export interface CellResult {
   decontamination?: Record<string, unknown>;
   /** The resolved suite, the cell's arm row and seed, and the base checkpoint it continued from. */
   config: { suite: unknown; cell: unknown; baseHash?: string };
-  curves: { train: CurvePoint[] };
+  /** Training curves: the learner's loss at log points, and (language) the downstream validation NLL after
+   * `step` updates (step 0 = before training). Designer arms may add `designer`. */
+  curves: { train: CurvePoint[]; downstream?: { step: number; nll: number }[]; [name: string]: unknown[] | undefined };
   startedAt: string;
   finishedAt: string;
 }

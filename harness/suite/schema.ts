@@ -82,6 +82,18 @@ export const EvalSchema = z.strictObject({
       limit: int(0).default(0),
     })
     .prefault({}),
+  /**
+   * The downstream loss tracked during training: the teacher-forced answer NLL on a fixed validation slice (the
+   * last `size` problems of the GSM8K train split, never used as feedback), recorded before training and at
+   * every log point (`train.logEvery`). It gives token efficiency (baseline steps to reach an arm's loss) and is
+   * what designer settings are selected on, never test Pass@1. Its cost is excluded from the training time.
+   */
+  downstream: z
+    .strictObject({
+      /** Validation problems (0 disables tracking). Default 64. */
+      size: int(0).default(64),
+    })
+    .prefault({}),
 });
 
 /** Language task-design settings (top-K soft targets and the designer). */

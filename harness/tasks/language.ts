@@ -6,16 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { armRegistry } from '../arms/index.js';
 import { decontaminateStream } from '../data/decontam.js';
-import { DataError } from '../data/gsm8k.js';
+import { DataError, type Gsm8kItem } from '../data/gsm8k.js';
 import { formatQA } from '../data/numina.js';
 import { encodeDoc, packDocs, selectRows, type QADoc } from '../data/pack.js';
 import { loadData, type LoadedData } from '../data/sources.js';
 import { Rng } from '../engine/rng.js';
-import { buildPrompt, chooseShots, evaluateGsm8k, GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
+import { answerNll, buildPrompt, chooseShots, evaluateGsm8k, GSM8K_EVAL_VERSION } from '../eval/gsm8k/evaluate.js';
 import { baseDir, baseTokenizer, ensureBase, type BaseInfo } from '../lm/base.js';
 import { LanguageModel } from '../lm/model.js';
 import type { Tokenizer } from '../lm/tokenizer.js';
-import { trainLM } from '../lm/trainer.js';
+import { trainLM, type TrainResult } from '../lm/trainer.js';
 import { LM_COLUMNS, stat, type Row } from '../report/table.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { HIGHER_IS_BETTER, type CellResult } from '../results/schema.js';
@@ -76,6 +76,18 @@ export async function languagePreflight(s: LanguageSuite, cacheDir: string): Pro
   return { data, tokenizer: tok };
 }
 
+/** The last `size` train problems are the validation slice; the rest are the feedback pool. */
+export function splitValidation(train: readonly Gsm8kItem[], size: number): { pool: Gsm8kItem[]; validation: Gsm8kItem[] } {
+  const n = Math.min(size, Math.max(0, train.length - 1));
+  return { pool: train.slice(0, train.length - n), validation: train.slice(train.length - n) };
+}
+
+/** Training timings with the validation tracking's time taken out (it is measurement, not training). */
+function withoutTracking(t: TrainResult, trackMs: number, tokens: number): TrainResult {
+  const wallMs = t.wallMs - trackMs;
+  return { ...t, wallMs, msPerStep: t.msPerStep * (wallMs / t.wallMs), tokensPerSecond: (tokens / wallMs) * 1000 };
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
@@ -105,16 +117,28 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
     cpt = cpt.filter((_, i) => !d.removed.has(i));
     decontamination = { ...s.decontamination, removed: d.removed.size, screened: data.cptRows.length, references: refs.length, ms: d.ms };
   }
+  // The validation slice (last problems of train) is fixed across seeds and arms and never used as feedback.
+  const { pool, validation } = splitValidation(data.train, s.eval.downstream.size);
   const feedbackRng = rng.fork('feedback');
-  const feedback = feedbackRng.sample(data.train.length, s.design.feedbackSize).map((i) => data.train[i]!);
+  const feedback = feedbackRng.sample(pool.length, Math.min(s.design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
   // Probe rows are held out of every arm's training stream, so all arms train on the same rows.
   const packed = packDocs(model.tokenizer, cpt, s.model.blockSize);
   const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
   const rows = selectRows(packed, range(0, packed.rows - probeCount));
   const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
   const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}) });
+  const downstream: { step: number; nll: number }[] = [];
+  let trackMs = 0;
+  const track = (updates: number): void => {
+    if (!validation.length) return;
+    const t = performance.now();
+    downstream.push({ step: updates, nll: answerNll(model, validation).value });
+    trackMs += performance.now() - t;
+  };
   try {
-    const train = trainLM({
+    track(0);
+    trackMs = 0; // only tracking inside the training loop is subtracted from its wall time
+    const trained = trainLM({
       model,
       rows,
       steps: s.train.steps,
@@ -123,8 +147,12 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       rng: rng.fork('data'),
       rule,
       logEvery: s.train.logEvery,
-      onLog: (p) => progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps }),
+      onLog: (p) => {
+        track(p.step + 1);
+        progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps });
+      },
     });
+    const train = withoutTracking(trained, trackMs, s.train.steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
     const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
@@ -147,7 +175,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       baseHash: base.hash,
       steps: { planned: s.train.steps, done: s.train.steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
-      curves: { train: train.curve },
+      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}) },
       ...(decontamination ? { extra: { decontamination } } : {}),
     };
   } finally {
