@@ -7,6 +7,10 @@ import { REPO_ROOT } from '../results/version.js';
 import { SuiteError, suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
+import { registerBaseline } from './baseline.js';
+import { registerCompare } from './compare.js';
+import { registerPublish } from './publish.js';
+import { registerReport } from './report.js';
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -36,7 +40,7 @@ program
     const { runSuite } = await import('../runner/run.js');
     const outDir = resolve(o.out ?? join('runs', suite.name));
     const res = await runSuite(suite, { outDir, cacheDir: resolve(o.cache), workers: Math.max(1, o.workers), resume: o.resume, cellTimeoutS: o.cellTimeout });
-    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\n`);
+    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\nreport: ${res.htmlPath}\n`);
     if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
   });
 
@@ -86,6 +90,11 @@ program
     for (const r of res.rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
     if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
   });
+
+registerReport(program);
+registerBaseline(program);
+registerCompare(program);
+registerPublish(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SuiteError) process.stderr.write(`vpt: ${e.message}\n`);

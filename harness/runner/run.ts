@@ -9,13 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
-import { buildTable, toCsv, toMarkdown, stat, type Row } from '../report/table.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
 import { PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
-import type { BaseInfo } from './base.js';
 
 export interface RunOptions {
   /** Results folder. Default runs/<suite>. */
@@ -79,9 +77,12 @@ async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: Job
 
 export interface RunSummary {
   results: CellResult[];
+  /** The main table as Markdown. */
   markdown: string;
   csvPath: string;
   mdPath: string;
+  /** The HTML report (runs/<suite>/report/index.html). */
+  htmlPath: string;
 }
 
 export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> {
@@ -142,32 +143,17 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   return summarise(s, opts.outDir, opts.cacheDir);
 }
 
-/** Reads every cell of the suite and writes the table (summary.md, summary.csv). */
-export function summarise(s: Suite, outDir: string, cacheDir: string): RunSummary {
+/** Reads every cell of the suite and writes the report (report/: tables, plots, index.html) and summary.md/.csv (the main table). */
+export async function summarise(s: Suite, outDir: string, cacheDir: string): Promise<RunSummary> {
   const results = expandCells(s)
     .map((c) => readCell(cellDir(outDir, c)))
     .filter((r): r is CellResult => r !== undefined);
-  const extra: Row[] = [];
-  const baseFile = findBase(results, cacheDir);
-  if (baseFile) {
-    const info = JSON.parse(readFileSync(baseFile, 'utf8')) as BaseInfo;
-    const values: Row['values'] = {};
-    for (const [k, v] of Object.entries(info.metrics)) values[k] = stat([v.value]);
-    extra.push({ id: 'base checkpoint', values, failed: 0, note: 'before continued pretraining' });
-  }
-  const table = buildTable(`${s.name}: GSM8K-style test`, results, s.arms.map(armId), extra);
-  const markdown = toMarkdown(table);
+  const { writeReport } = await import('../report/write.js');
+  const { readResultsDir } = await import('../report/read.js');
+  const report = await writeReport(readResultsDir(outDir, { cacheDir }), join(outDir, 'report'));
   const mdPath = join(outDir, 'summary.md');
   const csvPath = join(outDir, 'summary.csv');
-  writeFileAtomic(mdPath, markdown);
-  writeFileAtomic(csvPath, toCsv(table));
-  return { results, markdown, csvPath, mdPath };
-}
-
-function findBase(results: readonly CellResult[], cacheDir: string): string | undefined {
-  const r = results.find((x) => x.status === 'completed');
-  const hash = (r?.config as { baseHash?: string } | undefined)?.baseHash;
-  if (!hash) return undefined;
-  const f = join(cacheDir, 'base', hash, 'base.json');
-  return existsSync(f) ? f : undefined;
+  writeFileAtomic(mdPath, report.markdown);
+  writeFileAtomic(csvPath, readFileSync(join(report.dir, 'main.csv'), 'utf8'));
+  return { results, markdown: report.markdown, csvPath, mdPath, htmlPath: report.html };
 }
