@@ -166,7 +166,7 @@ export const VISION_SUITE = { name: 'fixture-vision', seeds: [1, 2], arms: [{ ar
 export function visionCells(): FixtureCell[] {
   const vals: Record<string, [number, number, number][]> = {
     baseline: [[0.4812, 0.5888, 0.8074], [0.4790, 0.5901, 0.8060]],
-    'v-pretraining': [[0.4968, 0.5697, 0.8101], [0.4950, 0.5710, 0.8095]],
+    'v-pretraining': [[0.4968, 0.5697, 0.8101], [0.4950, 0.5712, 0.8095]],
   };
   return Object.entries(vals).flatMap(([arm, rows]) =>
     rows.map((v, i) => ({

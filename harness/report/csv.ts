@@ -5,6 +5,9 @@
 import { stringify } from 'csv-stringify/sync';
 import type { TableModel } from './model.js';
 
+/** Raw numbers to 12 significant digits: drops float noise (0.20000000000000004) and keeps every digit that means anything. */
+const raw = (x: number | undefined): number | string => (x === undefined ? '' : Number(x.toPrecision(12)));
+
 export function toCsv(t: TableModel): string {
   const seedCols = t.seeds.map((s) => `seed_${s}`);
   const records: (string | number)[][] = [
@@ -18,14 +21,14 @@ export function toCsv(t: TableModel): string {
       const hib = c.higherIsBetter === undefined ? '' : String(c.higherIsBetter);
       const base = [t.name, r.id, r.note ? `${r.label} (${r.note})` : r.label, c.key, c.group ?? '', c.source, cell.kind];
       if (cell.kind === 'ratio') {
-        records.push([...base, cell.change, '', '', '', '', hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
+        records.push([...base, raw(cell.change), '', '', '', '', hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
         continue;
       }
       const s = cell.kind === 'stat' ? cell.stat : cell.diff;
       const iv = cell.kind === 'delta' ? cell.interval : undefined;
       records.push([
-        ...base, s.mean, s.sd, s.n, iv?.lo ?? '', iv?.hi ?? '', hib, cell.kind === 'stat' ? String(cell.best) : '', r.failed,
-        ...t.seeds.map((seed) => cell.seeds[seed] ?? ''), ...tail,
+        ...base, raw(s.mean), raw(s.sd), s.n, raw(iv?.lo), raw(iv?.hi), hib, cell.kind === 'stat' ? String(cell.best) : '', r.failed,
+        ...t.seeds.map((seed) => raw(cell.seeds[seed])), ...tail,
       ]);
     }
   }

@@ -17,8 +17,8 @@ export function texEscape(s: string): string {
   return [...s].map((ch) => SPECIAL[ch] ?? ch).join('').replace(/"([^"]*)"/g, "``$1''");
 }
 
-/** A number from cellText ("−1.5", "+2.0", "±0.0") as math-mode text. */
-const mathNum = (s: string): string => s.replace('−', '-').replace(/^±/, '\\pm');
+/** A number from cellText ("−1.5", "+2.0") as math-mode text. */
+const mathNum = (s: string): string => s.replace('−', '-');
 
 function texCell(t: TableModel, c: TableColumn, rowId: string): string {
   const cell = t.rows.find((r) => r.id === rowId)?.cells[c.key];

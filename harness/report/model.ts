@@ -79,8 +79,8 @@ const MINUS = '−';
 
 function signed(x: number, digits: number): string {
   const s = Math.abs(x).toFixed(digits);
-  // "-0.0" and "+0.0" both read as a tie.
-  if (Number(s) === 0) return `±${s}`;
+  // A change that rounds to zero gets no sign.
+  if (Number(s) === 0) return s;
   return `${x > 0 ? '+' : MINUS}${s}`;
 }
 

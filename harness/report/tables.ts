@@ -71,9 +71,11 @@ function markBest(rows: TableRow[], columns: TableColumn[]): void {
     if (!col.ranked || col.higherIsBetter === undefined) continue;
     const stats = rows.filter((r) => !r.note).map((r) => r.cells[col.key]).filter((c): c is Extract<TableCell, { kind: 'stat' }> => c?.kind === 'stat');
     if (!stats.length) continue;
-    const means = stats.map((c) => c.stat.mean);
+    // Compared as displayed: values that print the same are tied, and all bold.
+    const shown = (c: (typeof stats)[number]): number => Number((c.stat.mean * col.display.scale).toFixed(col.display.digits));
+    const means = stats.map(shown);
     const target = col.higherIsBetter ? Math.max(...means) : Math.min(...means);
-    for (const c of stats) c.best = c.stat.mean === target;
+    for (const c of stats) c.best = shown(c) === target;
   }
 }
 
