@@ -7,9 +7,10 @@
  * - Quality metrics (direction-aware): the change is Welch's difference of means over seeds when both sides
  *   have n ≥ 2, else the difference of means with the recorded per-sample stderr (normal). It regresses only
  *   when its whole interval lies beyond the tolerance in the bad direction, with the interval's level set by
- *   Holm's correction over every test of the comparison (p-value of "change = ∓tolerance"); improved symmetrically.
+ *   Holm's correction over every quality test of the comparison (p-value of "change = ∓tolerance"); improved
+ *   symmetrically.
  * - Timings and memory peaks: Welch on log values over seeds; they regress only when the ratio of geometric
- *   means is beyond the factor (1.1) and the log ratio differs from 0 after the same Holm correction.
+ *   means is beyond the factor (1.1) and the log ratio differs from 0 after a Holm correction over the cost tests.
  * - A seed that completed in the baseline and errored or timed out now is always a regression.
  */
 import { metricDisplay } from '../report/display.js';
@@ -224,17 +225,24 @@ export function compareResults(baseline: ResultSet, results: ResultSet, cfg: Com
       pending.push({ row, p: worse || better ? pValueAgainst(est, 0) : 1, ifSignificant: worse ? 'regressed' : 'improved' });
     }
   }
-  // Holm over every test of this comparison: the chance that any row is flagged wrongly stays below alpha.
-  const adjusted = holm(pending.map((x) => x.p));
-  pending.forEach((x, i) => {
-    const p = adjusted[i] as number;
-    x.row.pAdjusted = p;
-    if (p < cfg.alpha) x.row.verdict = x.ifSignificant;
-  });
+  // Holm over every quality test of this comparison, and separately over every cost test: within each
+  // family the chance that any row is flagged wrongly stays below alpha.
+  for (const family of [pending.filter((x) => !isCost(x.row.metric)), pending.filter((x) => isCost(x.row.metric))]) {
+    const adjusted = holm(family.map((x) => x.p));
+    family.forEach((x, i) => {
+      const p = adjusted[i] as number;
+      x.row.pAdjusted = p;
+      if (p < cfg.alpha) x.row.verdict = x.ifSignificant;
+    });
+  }
   const counts: Record<Verdict, number> = { improved: 0, 'within noise': 0, regressed: 0, new: 0, missing: 0, incomparable: 0 };
   for (const row of rows) counts[row.verdict]++;
   const compared = counts.improved + counts['within noise'] + counts.regressed;
   return { suite: results.suite, rows, counts, nothingComparable: compared === 0 };
+}
+
+function isCost(metric: string): boolean {
+  return metric.startsWith('timing:') || metric.startsWith('memory:');
 }
 
 function finiteOrUndef(x: number | null | undefined): number | undefined {
@@ -243,14 +251,14 @@ function finiteOrUndef(x: number | null | undefined): number | undefined {
 
 /** The change of a row as text in the metric's display units. */
 export function formatRow(row: CompareRow): { baseline: string; results: string; change: string } {
-  const isCost = row.metric.startsWith('timing:') || row.metric.startsWith('memory:');
+  const cost = isCost(row.metric);
   // Memory in MiB, times in ms, quality metrics in their table units with one more digit.
-  const d = row.metric.startsWith('memory:') ? { scale: 1 / (1024 * 1024), digits: 1 } : isCost || row.metric === 'status' ? { scale: 1, digits: 1 } : metricDisplay(row.metric);
-  const digits = isCost ? d.digits : d.digits + 1;
+  const d = row.metric.startsWith('memory:') ? { scale: 1 / (1024 * 1024), digits: 1 } : cost || row.metric === 'status' ? { scale: 1, digits: 1 } : metricDisplay(row.metric);
+  const digits = cost ? d.digits : d.digits + 1;
   const fmtSide = (s: Side | undefined): string => (s ? `${(s.mean * d.scale).toFixed(digits)}${s.n > 1 ? ` ± ${(s.sd * d.scale).toFixed(digits)}` : ''} (n=${s.n})` : '–');
   let change = '';
   if (row.change !== undefined) {
-    if (isCost) change = `×${row.change.toFixed(3)}${row.interval ? ` [${row.interval[0].toFixed(3)}, ${row.interval[1].toFixed(3)}]` : ''}`;
+    if (cost) change = `×${row.change.toFixed(3)}${row.interval ? ` [${row.interval[0].toFixed(3)}, ${row.interval[1].toFixed(3)}]` : ''}`;
     else {
       const f = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * d.scale).toFixed(digits)}`;
       change = `${f(row.change)}${row.interval ? ` [${f(row.interval[0])}, ${f(row.interval[1])}]` : ''} ±tol ${((row.tolerance ?? 0) * d.scale).toFixed(digits)}`;
