@@ -150,7 +150,9 @@ export async function summarise(s: Suite, outDir: string, cacheDir: string): Pro
     .filter((r): r is CellResult => r !== undefined);
   const { writeReport } = await import('../report/write.js');
   const { readResultsDir } = await import('../report/read.js');
-  const report = await writeReport(readResultsDir(outDir, { cacheDir }), join(outDir, 'report'));
+  const set = readResultsDir(outDir, { cacheDir });
+  for (const w of set.warnings ?? []) process.stderr.write(`vpt: warning: ${w}\n`);
+  const report = await writeReport(set, join(outDir, 'report'));
   const mdPath = join(outDir, 'summary.md');
   const csvPath = join(outDir, 'summary.csv');
   writeFileAtomic(mdPath, report.markdown);
