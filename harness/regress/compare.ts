@@ -185,7 +185,7 @@ export function compareResults(baseline: ResultSet, results: ResultSet, cfg: Com
         change: est.estimate,
         interval: [iv.lo, iv.hi] as [number, number],
         tolerance: tol,
-        note: est.df === Infinity && est.se > 0 && (bx.xs.length < 2 || rx.xs.length < 2) ? 'per-sample stderr (fewer than 2 seeds)' : `Welch over seeds`,
+        note: bx.xs.length >= 2 && rx.xs.length >= 2 ? 'Welch over seeds' : 'per-sample stderr (fewer than 2 seeds)',
       });
       rows.push(row);
       pending.push({ row, p: Math.min(pBad, pGood), ifSignificant: pBad <= pGood ? 'regressed' : 'improved' });

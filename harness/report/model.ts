@@ -84,6 +84,13 @@ function signed(x: number, digits: number): string {
   return `${x > 0 ? '+' : MINUS}${s}`;
 }
 
+/** A plain number with a typographic minus; one that rounds to zero shows no sign ("−0.0000" → "0.0000"). */
+function unsigned(x: number, digits: number): string {
+  const s = x.toFixed(digits);
+  if (Number(s) === 0) return Math.abs(x).toFixed(digits);
+  return s.replace(/^-/, MINUS);
+}
+
 /** Plain-text pieces of a cell (renderers add their own bold and math). */
 export interface CellText {
   main: string;
@@ -99,7 +106,7 @@ export function cellText(c: TableCell, col: TableColumn): CellText {
   switch (c.kind) {
     case 'stat':
       return {
-        main: (c.stat.mean * scale).toFixed(digits).replace(/^-/, MINUS),
+        main: unsigned(c.stat.mean * scale, digits),
         ...(c.stat.n > 1 ? { spread: (c.stat.sd * scale).toFixed(digits) } : {}),
         best: c.best,
       };

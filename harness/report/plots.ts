@@ -47,7 +47,7 @@ function armColor(set: ResultSet, data: readonly Datum[], legend: boolean): Reco
 }
 
 /** Mean line over seeds with a ±1 sd band, one colour per arm (and a dash per series when given). */
-function bandedLines(set: ResultSet, data: Datum[], y: string, yTitle: string, series?: string): TopLevelSpec {
+function bandedLines(set: ResultSet, data: Datum[], y: string, yTitle: string, series?: string, logScale = false): TopLevelSpec {
   const dash = series ? { strokeDash: { field: series, type: 'nominal', title: 'series', legend: { symbolStrokeWidth: 1.5, labelLimit: 220 } } } : {};
   const detail = series ? { detail: { field: series, type: 'nominal' } } : {};
   return {
@@ -59,7 +59,7 @@ function bandedLines(set: ResultSet, data: Datum[], y: string, yTitle: string, s
     layer: [
       {
         mark: { type: 'errorband', extent: 'stdev', opacity: 0.18 },
-        encoding: { y: { field: y, type: 'quantitative', title: yTitle, scale: { zero: false } }, color: armColor(set, data, true), ...detail },
+        encoding: { y: { field: y, type: 'quantitative', title: yTitle, scale: logScale ? { type: 'log' } : { zero: false } }, color: armColor(set, data, true), ...detail },
       },
       {
         mark: { type: 'line', strokeWidth: 1.6 },
@@ -79,8 +79,8 @@ function lossPlot(set: ResultSet): PlotSpec | string {
   return {
     name: 'train-loss',
     title: 'Training loss per arm',
-    caption: 'Learner loss against its own targets (one-hot or the arm’s soft targets), mean over seeds with a ±1 sd band.',
-    spec: bandedLines(set, data, 'loss', 'training loss'),
+    caption: 'Learner loss against its own targets (one-hot or the arm’s soft targets, so levels differ by arm), mean over seeds with a ±1 sd band; log scale.',
+    spec: bandedLines(set, data, 'loss', 'training loss', undefined, true),
   };
 }
 
