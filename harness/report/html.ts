@@ -51,9 +51,9 @@ export interface PageInput {
 }
 
 const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1180px;padding:0 1rem;color:#1d1d1f}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#1d1d1f}
 h1{font-size:1.6rem;margin:0 0 .3rem}h2{font-size:1.2rem;margin:2rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-.meta{color:#555;font-size:.9rem}figure{margin:1.2rem 0}figcaption{font-size:.9rem;color:#333;margin-bottom:.4rem;max-width:70rem}
+.meta{color:#555;font-size:.9rem}figure{margin:1.2rem 0}figure.table{overflow-x:auto}figcaption{font-size:.9rem;color:#333;margin-bottom:.4rem;max-width:70rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.88rem}
 th,td{padding:.25rem .6rem;text-align:right;white-space:nowrap}th[scope=row],thead th:first-child{text-align:left}
 thead tr:last-child th{border-bottom:1.5px solid #333}thead tr:first-child th{border-top:1.5px solid #333}tbody tr:last-child th,tbody tr:last-child td{border-bottom:1.5px solid #333}
