@@ -13,10 +13,12 @@ describe('vpt CLI end to end', () => {
   it('runs a micro suite with 2 workers, writes cell.json per cell and prints the table', async () => {
     const r = await vpt(['run', SUITE, '--workers', '2', '--out', out, '--cache', cache]);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/\| arm \| Pass@1 strict \(%\) \| Pass@1 flexible \(%\) \| answer NLL/);
+    expect(r.stdout).to.match(/\| arm \| Pass@1 strict \(%\) ↑ \| Δ Pass@1 strict \(%\) \| Pass@1 flexible \(%\) ↑ \| Δ Pass@1 flexible \(%\) \| answer NLL ↓/);
     expect(r.stdout).to.match(/\| baseline \|/);
     expect(r.stdout).to.match(/\| v-pretraining\+decontam \|/);
-    expect(r.stdout).to.match(/mean ± sd over n = 2 seeds/);
+    expect(r.stdout).to.match(/Mean ± sample sd over n = 2 seeds/);
+    expect(r.stdout).to.contain(`report: ${join(out, 'report', 'index.html')}`);
+    expect(existsSync(join(out, 'report', 'index.html'))).to.equal(true);
     expect(r.stderr).to.match(/done micro\/baseline\/seed-2/);
     for (const arm of ['baseline', 'v-pretraining+decontam']) {
       for (const seed of [1, 2]) {
@@ -32,7 +34,7 @@ describe('vpt CLI end to end', () => {
     expect(decon.decontamination.removed).to.be.a('number');
     expect(decon.decontamination.threshold).to.equal(0.5);
     const csv = readFileSync(join(out, 'summary.csv'), 'utf8');
-    expect(csv.split('\n')[0]).to.equal('arm,metric,mean,sd,n,higher_is_better,harness_version,config_hash');
+    expect(csv.split('\n')[0]).to.match(/^table,row,row_label,column,group,metric,kind,mean,sd,n,ci95_low,ci95_high,higher_is_better,best,failed,seed_1,seed_2,harness_version,git_sha,config_hash$/);
   });
 
   it('--resume keeps finished cells', async () => {

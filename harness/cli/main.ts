@@ -8,6 +8,10 @@ import { UserError } from '../errors.js';
 import { suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
+import { registerBaseline } from './baseline.js';
+import { registerCompare } from './compare.js';
+import { registerPublish } from './publish.js';
+import { registerReport } from './report.js';
 
 const int = (name: string, min = 0) => (v: string): number => {
   const n = Number(v);
@@ -70,7 +74,7 @@ program
       outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout,
       ...(shard ? { shard } : {}),
     });
-    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\n`);
+    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\nreport: ${res.htmlPath}\n`);
     if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
   });
 
@@ -86,7 +90,7 @@ program
     const { summarise } = await import('../runner/run.js');
     const outDir = resolve(o.out);
     const m = mergeResults(dirs.map((d) => resolve(d)), outDir, { allowMissing: o.allowMissing });
-    const res = summarise(m.manifest.suite, outDir, resolve(o.cache));
+    const res = await summarise(m.manifest.suite, outDir, resolve(o.cache));
     const n = Object.keys(m.sources).length;
     process.stdout.write(`merged ${n} cell(s) from ${dirs.length} folder(s)${m.missing.length ? `; missing: ${m.missing.join(', ')}` : ''}\n\n${res.markdown}\nwritten: ${outDir}\n`);
   });
@@ -142,6 +146,11 @@ program
     for (const r of res.rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
     if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
   });
+
+registerReport(program);
+registerBaseline(program);
+registerCompare(program);
+registerPublish(program);
 
 // `vpt … | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

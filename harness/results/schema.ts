@@ -52,3 +52,15 @@ export interface CellResult {
   startedAt: string;
   finishedAt: string;
 }
+
+/**
+ * A context row of the tables (the base checkpoint, a random-init backbone): measured once per suite, never
+ * ranked, never a reference for differences. Tasks produce them; results folders keep them in reference.json.
+ */
+export interface ReferenceRow {
+  id: string;
+  label: string;
+  /** Why the row is there (e.g. "before continued pretraining"). */
+  note: string;
+  metrics: Record<string, MetricValue>;
+}

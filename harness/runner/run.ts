@@ -13,7 +13,6 @@ import { cellDir, readCell, type RunManifest } from '../results/folder.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
-import { buildTable, toCsv, toMarkdown, type Row } from '../report/table.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
@@ -172,9 +171,12 @@ async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: Job
 
 export interface RunSummary {
   results: CellResult[];
+  /** The main table as Markdown. */
   markdown: string;
   csvPath: string;
   mdPath: string;
+  /** The HTML report (runs/<suite>/report/index.html). */
+  htmlPath: string;
 }
 
 export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> {
@@ -261,24 +263,24 @@ async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], c
 }
 
 /**
- * Reads every cell of the suite present in `outDir` and writes the table (summary.md, summary.csv). The
- * reference rows (the base checkpoint, ...) come from the cache and are kept in `reference.json`, so a folder
- * copied elsewhere (a merged set of shards) still has them.
+ * Reads every cell of the suite present in `outDir` and writes the report (report/: tables, plots, index.html)
+ * and summary.md/.csv (the main table). The reference rows (the base checkpoint, ...) come from the task's
+ * cache and are kept in `reference.json`, so a folder copied elsewhere (merged shards) still has them.
  */
-export function summarise(s: Suite, outDir: string, cacheDir: string): RunSummary {
-  const task = taskOf(s);
+export async function summarise(s: Suite, outDir: string, cacheDir: string): Promise<RunSummary> {
   const results = expandCells(s)
     .map((c) => readCell(cellDir(outDir, c)))
     .filter((r): r is CellResult => r !== undefined);
-  const refFile = join(outDir, 'reference.json');
-  let reference = task.referenceRows(s, results, cacheDir);
-  if (reference.length) writeJsonAtomic(refFile, reference);
-  else if (existsSync(refFile)) reference = JSON.parse(readFileSync(refFile, 'utf8')) as Row[];
-  const table = buildTable(task.title(s), results, s.arms.map(armId), reference, task.columns, task.primary);
-  const markdown = toMarkdown(table);
+  const reference = taskOf(s).referenceRows(s, results, cacheDir);
+  if (reference.length) writeJsonAtomic(join(outDir, 'reference.json'), reference);
+  const { writeReport } = await import('../report/write.js');
+  const { readResultsDir } = await import('../report/read.js');
+  const set = readResultsDir(outDir);
+  for (const w of set.warnings ?? []) process.stderr.write(`vpt: warning: ${w}\n`);
+  const report = await writeReport(set, join(outDir, 'report'));
   const mdPath = join(outDir, 'summary.md');
   const csvPath = join(outDir, 'summary.csv');
-  writeFileAtomic(mdPath, markdown);
-  writeFileAtomic(csvPath, toCsv(table));
-  return { results, markdown, csvPath, mdPath };
+  writeFileAtomic(mdPath, report.markdown);
+  writeFileAtomic(csvPath, readFileSync(join(report.dir, 'main.csv'), 'utf8'));
+  return { results, markdown: report.markdown, csvPath, mdPath, htmlPath: report.html };
 }

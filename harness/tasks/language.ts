@@ -16,9 +16,8 @@ import { baseDir, baseTokenizer, ensureBase, type BaseInfo } from '../lm/base.js
 import { LanguageModel } from '../lm/model.js';
 import type { Tokenizer } from '../lm/tokenizer.js';
 import { trainLM, type TrainResult } from '../lm/trainer.js';
-import { LM_COLUMNS, stat, type Row } from '../report/table.js';
 import { writeFileAtomic } from '../results/atomic.js';
-import { HIGHER_IS_BETTER, type CellResult } from '../results/schema.js';
+import { HIGHER_IS_BETTER, type CellResult, type ReferenceRow } from '../results/schema.js';
 import type { LanguageSuite } from '../suite/schema.js';
 import type { CellOutcome, TaskDefinition } from './types.js';
 
@@ -185,15 +184,13 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
 }
 
 /** The base checkpoint's own evaluation, as the first row of the table. */
-function baseRow(results: readonly CellResult[], cacheDir: string): Row[] {
+function baseRow(results: readonly CellResult[], cacheDir: string): ReferenceRow[] {
   const hash = results.find((x) => x.status === 'completed')?.config?.baseHash;
   if (!hash) return [];
   const f = join(cacheDir, 'base', hash, 'base.json');
   if (!existsSync(f)) return [];
   const info = JSON.parse(readFileSync(f, 'utf8')) as BaseInfo;
-  const values: Row['values'] = {};
-  for (const [k, v] of Object.entries(info.metrics)) values[k] = stat([v.value]);
-  return [{ id: 'base checkpoint', values, failed: 0, note: 'before continued pretraining' }];
+  return [{ id: 'base', label: 'base checkpoint', note: 'before continued pretraining', metrics: info.metrics }];
 }
 
 export const languageTask: TaskDefinition<LanguageSuite> = {
@@ -217,9 +214,6 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
   },
   runCell: runLanguageCell,
   referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),
-  columns: LM_COLUMNS,
-  primary: 'pass@1,strict-match',
-  title: (s) => `${s.name}: GSM8K-style test`,
   headline(r) {
     const m = r.metrics?.['pass@1,strict-match'];
     return m ? `pass@1 ${(100 * m.value).toFixed(1)}%` : '';

@@ -4,8 +4,7 @@
  * reports and the regression gate only ever go through this interface.
  */
 import type { MetricValue } from '../eval/gsm8k/evaluate.js';
-import type { Column, Row } from '../report/table.js';
-import type { CellResult } from '../results/schema.js';
+import type { CellResult, ReferenceRow } from '../results/schema.js';
 import type { CellSpec } from '../suite/expand.js';
 import type { Registry } from '../suite/registry.js';
 import type { Suite } from '../suite/schema.js';
@@ -70,12 +69,7 @@ export interface TaskDefinition<S extends Suite = Suite> {
   /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
   runCell(s: S, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
   /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */
-  referenceRows(s: S, results: readonly CellResult[], cacheDir: string): Row[];
-  /** Table columns in display order; `primary` is compared with the baseline row. */
-  columns: Column[];
-  primary: string;
-  /** Table title. */
-  title(s: S): string;
+  referenceRows(s: S, results: readonly CellResult[], cacheDir: string): ReferenceRow[];
   /** A few words on a finished cell for the progress log (e.g. "pass@1 31.0%"). */
   headline(r: CellResult): string;
 }
