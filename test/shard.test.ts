@@ -5,6 +5,7 @@ import { REPO_ROOT } from '../harness/results/version.js';
 import { balanceByCost, parseShard, roundRobin } from '../harness/runner/shard.js';
 import { expandCells } from '../harness/suite/expand.js';
 import { loadSuite } from '../harness/suite/load.js';
+import { execa } from 'execa';
 import { tmp, vpt } from './helpers.js';
 
 const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
@@ -74,6 +75,20 @@ describe('sharding a suite and merging the shards', () => {
       expect(m.stdout).to.match(/merged 4 cell\(s\) from 2 folder\(s\)/);
       expect(readFileSync(join(out('merged'), 'summary.md'), 'utf8')).to.equal(readFileSync(join(out('whole'), 'summary.md'), 'utf8'));
       expect(readFileSync(join(out('merged'), 'summary.csv'), 'utf8')).to.equal(readFileSync(join(out('whole'), 'summary.csv'), 'utf8'));
+    });
+
+    it('the CI recipe script runs shards, merge, report and the gate in sequence (no regression against its own baseline)', async () => {
+      const rec = await vpt(['baseline', 'record', out('whole'), '--as', 'micro-ci', '--dir', out('baselines')]);
+      expect(rec.exitCode, rec.stderr).to.equal(0);
+      const baseline = join(out('baselines'), 'micro-ci.json');
+      const r = await execa('bash', [join(REPO_ROOT, 'scripts', 'ci-suite.sh'), SUITE, baseline, '2', out('ci')], {
+        reject: false, cwd: REPO_ROOT, env: { CI: '1', VPT_RUN_FLAGS: `--cache ${cache}` },
+      });
+      expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
+      expect(r.stdout).to.match(/== shard 2\/2[\s\S]*== merge[\s\S]*== report[\s\S]*== compare/);
+      expect(r.stdout).to.match(/\n0 regressed, \d+ improved, \d+ within noise/);
+      expect(r.stdout).to.not.match(/ {2}regressed {2}/);
+      expect(readFileSync(join(out('ci'), 'merged', 'summary.md'), 'utf8')).to.equal(readFileSync(join(out('whole'), 'summary.md'), 'utf8'));
     });
 
     it('names missing cells, and refuses conflicting duplicates, mixed configs, corrupt records and a non-empty output', async () => {

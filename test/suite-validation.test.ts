@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defineSuite, parseSuite, SuiteError } from '../harness/suite/define.js';
+import { defineSuite, parseSuite, SuiteError, suiteHash } from '../harness/suite/define.js';
 import { expandCells } from '../harness/suite/expand.js';
 import { applyOverrides } from '../harness/suite/overrides.js';
 import { configHash } from '../harness/suite/hash.js';
@@ -57,5 +57,14 @@ describe('suite declaration and validation', () => {
   it('hashes configs independently of key order', () => {
     expect(configHash({ a: 1, b: { c: 2, d: 3 } })).to.equal(configHash({ b: { d: 3, c: 2 }, a: 1 }));
     expect(configHash({ a: 1 })).to.not.equal(configHash({ a: 2 }));
+  });
+
+  it('takes per-suite regression tolerances under compare, validated, and leaves them out of the config hash', () => {
+    const plain = defineSuite(ok);
+    const judged = defineSuite({ ...ok, compare: { tolerances: { 'pass@1': { abs: 0.02 } } } });
+    expect(judged.compare?.tolerances['pass@1']).to.deep.equal({ abs: 0.02, rel: 0 });
+    expect(suiteHash(judged)).to.equal(suiteHash(plain));
+    expect(suiteHash(defineSuite({ ...ok, seeds: [1] }))).to.not.equal(suiteHash(plain));
+    expect(errorOf(() => defineSuite({ ...ok, compare: { tolerances: { 'pass@1': { abs: -1 } } } }))).to.match(/compare\.tolerances\.pass@1\.abs/);
   });
 });

@@ -17,7 +17,7 @@ export const ToleranceSchema = z.strictObject({
 });
 
 /**
- * The `compare` key a suite may declare (shape to add to `SuiteSchema` as `compare: CompareConfigSchema.prefault({})`).
+ * The optional `compare` key of a suite (harness/suite/schema.ts).
  */
 export const CompareConfigSchema = z.strictObject({
   /** Tolerances by metric key, metric name or `*`; entries here replace the defaults for that key. Default {}. */

@@ -11,7 +11,7 @@ import { RESULT_SCHEMA_VERSION } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
 import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
-import { configHash } from '../suite/hash.js';
+import { suiteHash } from '../suite/hash.js';
 import type { Suite } from '../suite/schema.js';
 
 function emit(msg: Record<string, unknown>): void {
@@ -30,7 +30,7 @@ export function explainError(e: unknown, s: Suite): string {
 
 function recordError(job: WorkerJob, cell: CellSpec, error: string, code: string): void {
   writeJsonAtomic(join(job.dir, 'cell.json'), {
-    schemaVersion: RESULT_SCHEMA_VERSION, harnessVersion: harnessVersion(), gitSha: gitSha(), codeHash: code, configHash: configHash(job.suite),
+    schemaVersion: RESULT_SCHEMA_VERSION, harnessVersion: harnessVersion(), gitSha: gitSha(), codeHash: code, configHash: suiteHash(job.suite),
     suite: cell.suite, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, id: cell.id,
     status: 'errored', error, metrics: {}, finishedAt: new Date().toISOString(),
   });

@@ -4,7 +4,6 @@
  */
 import { SuiteSchema, type Suite, type SuiteInput } from './schema.js';
 import { taskOf } from '../tasks/index.js';
-import { configHash } from './hash.js';
 import { UserError } from '../errors.js';
 
 /** A suite declaration or override that does not validate. */
@@ -45,7 +44,4 @@ export function armId(a: { arm: string; id?: string | undefined; decontaminate?:
   return a.id ?? (a.decontaminate ? `${a.arm}+decontam` : a.arm);
 }
 
-/** Hash of everything that determines results (the resolved suite). */
-export function suiteHash(s: Suite): string {
-  return configHash(s);
-}
+export { suiteHash } from './hash.js';

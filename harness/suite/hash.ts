@@ -16,3 +16,9 @@ export function configHash(value: unknown): string {
 export function fileHash(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** Hash of everything that determines results: the resolved suite without its `compare` settings. */
+export function suiteHash(s: { compare?: unknown }): string {
+  const { compare: _judging, ...producing } = s;
+  return configHash(producing);
+}

@@ -3,6 +3,7 @@
  * it), every field has a documented default, and the parsed result is what gets hashed and recorded.
  */
 import { z } from 'zod';
+import { CompareConfigSchema } from '../regress/config.js';
 
 const int = (min: number) => z.number().int().min(min);
 const frac = z.number().min(0).max(1);
@@ -162,6 +163,12 @@ export const commonSuiteKeys = {
   seeds: z.array(int(0)).min(1),
   /** Backend preference; 'auto' picks the best available. Default 'auto'. */
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Regression-gate settings for `vpt compare` (per-metric tolerances, timing factor, level); absent: the
+   * documented defaults of harness/regress/config.ts. Not part of the config hash: it judges results, it does
+   * not produce them.
+   */
+  compare: CompareConfigSchema.optional(),
 };
 
 /** A language suite: GSM8K-style feedback and evaluation, a GPT learner, top-K target designers. */
