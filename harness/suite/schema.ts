@@ -20,7 +20,13 @@ export const DataSchema = z.discriminatedUnion('kind', [
     relevantFraction: frac.default(0.7),
     /** Fraction of wrong worked solutions in the continued-pretraining stream. Default 0. */
     corruptFraction: frac.default(0),
+    /** Fraction of the stream that is edited copies of test problems, labelled by kind of edit. Default 0.02. */
     leakFraction: frac.default(0.02),
+    /** 'rule' (default): wrong solutions apply their family's systematic wrong rule; 'slip': one result off by a
+     * small amount in any family (isolated errors). See harness/data/synth/embedded.ts. */
+    noise: z.enum(['rule', 'slip']).default('rule'),
+    /** Families whose stream solutions carry rule noise. Default ['shopping', 'boxes', 'reading']. */
+    noisyFamilies: z.array(z.string()).min(1).default(['shopping', 'boxes', 'reading']),
   }),
   z.strictObject({
     kind: z.literal('files'),
@@ -125,6 +131,8 @@ export const DecontamSchema = z.strictObject({
   bands: int(1).default(32),
   /** Jaccard threshold on word n-grams for removal. Default 0.5. */
   threshold: frac.default(0.5),
+  /** Also screen against GSM8K train (the feedback pool), not only the evaluation sets. Default false. */
+  screenTrain: z.boolean().default(false),
 });
 
 export const ArmEntrySchema = z.strictObject({
