@@ -65,7 +65,7 @@ export const WORDS: Record<WordKind, readonly string[]> = {
   extra: ['bonus', 'tip', 'reward', 'prize'],
 };
 
-const PERIODS = [['day', 'days'], ['hour', 'hours'], ['shift', 'shifts'], ['week', 'weeks']];
+const PERIODS = [['day', 'days', 'a day'], ['hour', 'hours', 'an hour'], ['shift', 'shifts', 'a shift'], ['week', 'weeks', 'a week']];
 
 const DAY_PAIRS = [
   ['Monday', 'Tuesday'], ['Tuesday', 'Wednesday'], ['Wednesday', 'Thursday'], ['Thursday', 'Friday'], ['Friday', 'Saturday'], ['Saturday', 'Sunday'],
@@ -132,12 +132,12 @@ export const FAMILIES: Family[] = [
     relevant: true,
     wrongRule: { step: 0, op: '+', says: 'adds the pay per period and the number of periods instead of multiplying them' },
     make(d) {
-      const n = d.word('name'), [per, pers] = PERIODS[d.num(0, PERIODS.length - 1)] as [string, string];
+      const n = d.word('name'), [per, pers, aPer] = PERIODS[d.num(0, PERIODS.length - 1)] as [string, string, string];
       const x = d.word('extra'), a = d.num(2, 9), b = d.num(2, 4), c = d.num(1, 10);
       return {
         family: 'wages',
         question: sentences(d, [
-          [`${n} earns $${a} a ${per} for ${b} ${pers}.`, `${n} is paid $${a} per ${per} and works ${b} ${pers}.`, `Working at $${a} a ${per}, ${n} puts in ${b} ${pers}.`, `${n} makes $${a} each ${per} over ${b} ${pers}.`],
+          [`${n} earns $${a} ${aPer} for ${b} ${pers}.`, `${n} is paid $${a} per ${per} and works ${b} ${pers}.`, `Working at $${a} ${aPer}, ${n} puts in ${b} ${pers}.`, `${n} makes $${a} each ${per} over ${b} ${pers}.`],
           [`Then ${n} gets a ${x} of $${c}.`, `On top of that, ${n} receives a $${c} ${x}.`, `${n} is also given a $${c} ${x}.`, `A ${x} of $${c} is added at the end.`],
           [`How much money does ${n} earn in total?`, `What is ${n}'s total pay in dollars?`, `How many dollars does ${n} get altogether?`, `How much does ${n} make in all?`],
         ]),

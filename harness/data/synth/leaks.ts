@@ -73,6 +73,8 @@ export function makeLeak(fam: Family, rec: DrawRecord, original: Rendered, kind:
   return { ...out, question };
 }
 
+/** Same numbers, in any order (a swap of two numbers does not count as changing them). */
 function sameNumbers(a: string, b: string): boolean {
-  return (a.match(/\d+/g) ?? []).join(',') === (b.match(/\d+/g) ?? []).join(',');
+  const nums = (t: string): string => (t.match(/\d+/g) ?? []).sort().join(',');
+  return nums(a) === nums(b);
 }
