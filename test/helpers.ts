@@ -32,7 +32,7 @@ export function microSuite(over: Partial<SuiteInput> = {}): Suite {
     name: 'micro',
     seeds: [1],
     data: MICRO_DATA,
-    model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 128, maxPieces: 128 },
+    model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 128, maxPieces: 256 },
     base: { steps: 4, batchSize: 4, logEvery: 2 },
     train: { steps: 4, batchSize: 4, warmupSteps: 1, logEvery: 2 },
     design: { topK: 4, metaEvery: 2, burnIn: 1, feedbackSize: 16, feedbackBatch: 4, designerWidth: 16, probeBatches: 2 },

@@ -6,7 +6,7 @@
  *  2. Real text, when ../shared/data is present: GSM8K train questions (non-leaks) plus copies of GSM8K test
  *     questions edited the same ways (names found as capitalised words inside sentences), screened by the LSH
  *     against GSM8K test + MATH test.
- * Run: npx tsx harness/data/decontam-sweep.ts [--stream 50000] [--leak 0.02] [--train]
+ * Run: npx tsx harness/data/decontam-sweep.ts [--stream 50000] [--leak 0.02] [--train] [--real-only]
  * (`--train` also screens the embedded stream against its train split, as `decontamination.screenTrain` does).
  */
 import { existsSync } from 'node:fs';
@@ -126,13 +126,17 @@ function real(): void {
   }
   const refs = [...test, ...math];
   console.log(`\n## Real text: ${train.length} GSM8K train questions (non-leaks) + ${rows.length - train.length} edited GSM8K test copies; ${refs.length} references (GSM8K test + MATH test)`);
-  for (const n of [1, 2, 3, 4, 5]) {
+  const runs: [number, number, number][] = [
+    ...[1, 2, 3, 4, 5].map((n) => [n, 128, 64] as [number, number, number]),
+    ...SHAPES.filter(([, b]) => b !== 64).map(([p, b]) => [2, p, b] as [number, number, number]),
+  ];
+  for (const [n, perm, bands] of runs) {
     for (const th of THRESHOLDS) {
-      const r = decontaminateStream(rows.map((x) => x.text), refs, { ngram: n, threshold: th, permutations: 128, bands: 64 });
-      console.log(`n=${n} t=${th.toFixed(1)} 128/64 ${String(Math.round(r.ms)).padStart(5)} ms  ${line(decontamReport(r.removed, rows), LEAK_KINDS)}`);
+      const r = decontaminateStream(rows.map((x) => x.text), refs, { ngram: n, threshold: th, permutations: perm, bands });
+      console.log(`n=${n} t=${th.toFixed(1)} ${perm}/${bands} ${String(Math.round(r.ms)).padStart(5)} ms  ${line(decontamReport(r.removed, rows), LEAK_KINDS)}`);
     }
   }
 }
 
-embedded();
+if (!process.argv.includes('--real-only')) embedded();
 real();
