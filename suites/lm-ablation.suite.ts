@@ -5,7 +5,10 @@
  * stream with `--set data.corruptFraction=0 --set name=lm-ablation-clean`: the same problems, correct solutions).
  *
  * Noise: 25% of the stream applies a systematic wrong rule (rule noise in 3 of the 6 test families: shopping,
- * boxes, reading; about 71% of those families' worked solutions use the wrong operation). MEASURED_GAP
+ * boxes, reading; about 71% of those families' worked solutions use the wrong operation). Measured on the baseline
+ * (100 steps, seeds 1-5, wasm): clean 27.2% vs noisy 9.3% Pass@1, paired difference 17.9 points, 95% t-interval
+ * [15.8, 20.0]; the noisy baseline writes the wrong operation in 92-99% of its answers to those families' test
+ * problems and is unchanged on the others.
  *
  * Decontamination uses the schema defaults (word bigrams, Jaccard ≥ 0.6, 32 bands × 4 rows, against the test
  * set), chosen by the precision/recall sweep in harness/data/decontam-sweep.ts.
