@@ -124,12 +124,13 @@ export const DesignSchema = z.strictObject({
 
 /**
  * Near-duplicate screening of the stream against the evaluation sets. The defaults were chosen by measuring
- * precision and recall against labelled leaks (`npx tsx harness/data/decontam-sweep.ts`): on the embedded stream
- * (2% leaks of nine kinds, exact Jaccard over n = 1..5 and thresholds 0.3..0.8) word bigrams at Jaccard 0.6 give
- * the best F1 (precision 0.62, recall 0.65, 0.8% of non-leaks removed; verbatim, prefixed and reordered copies all
- * caught, copies with new names and new numbers mostly not); on real GSM8K text (edited GSM8K test copies among
- * GSM8K train, against GSM8K test + MATH test) the same setting gives precision 0.99, recall 0.80. 32 bands of 4
- * rows find pairs at Jaccard 0.6 with probability 0.99 and matched the exact screen.
+ * precision and recall against labelled leaks (`npx tsx harness/data/decontam-sweep.ts`, output in
+ * harness/data/decontam-sweep.md): on the embedded stream (2% leaks of nine kinds, exact Jaccard over n = 1..5 and
+ * thresholds 0.3..0.8) word bigrams at Jaccard 0.6 give the best F1 (precision 0.62, recall 0.65, 0.8% of non-leaks
+ * removed; verbatim, prefixed and reordered copies all caught, copies with new names and new numbers mostly not);
+ * on real GSM8K text (edited GSM8K test copies among GSM8K train, against GSM8K test + MATH test) the same setting
+ * gives precision 0.99, recall 0.80. 32 bands of 4 rows find pairs at Jaccard 0.6 with probability 0.99 and matched
+ * the exact screen.
  */
 export const DecontamSchema = z.strictObject({
   /** Word n-gram size. Default 2. */
