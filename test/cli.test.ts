@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
+import { DecontamSchema } from '../harness/suite/schema.js';
 import { tmp, vpt } from './helpers.js';
 
 const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
@@ -32,7 +33,7 @@ describe('vpt CLI end to end', () => {
     }
     const decon = JSON.parse(readFileSync(join(out, 'cells', 'v-pretraining+decontam', 'seed-1', 'cell.json'), 'utf8'));
     expect(decon.decontamination.removed).to.be.a('number');
-    expect(decon.decontamination.threshold).to.equal(0.5);
+    expect(decon.decontamination.threshold).to.equal(DecontamSchema.parse({}).threshold);
     const csv = readFileSync(join(out, 'summary.csv'), 'utf8');
     expect(csv.split('\n')[0]).to.match(/^table,row,row_label,column,group,metric,kind,mean,sd,n,ci95_low,ci95_high,higher_is_better,best,failed,seed_1,seed_2,harness_version,git_sha,config_hash$/);
   });

@@ -73,6 +73,15 @@ describe('data checked before any training: one line naming the file, line or ke
     );
   });
 
+  it('a validation problem (the tracked downstream loss) longer than the context is reported too', async () => {
+    const f = writeFilesSuite(tmp());
+    const long = { question: Array.from({ length: 90 }, (_, i) => `word${i}`).join(' '), answer: 'So 2+2 = 4.\n#### 4' };
+    writeFileSync(f.train, readFileSync(f.train, 'utf8') + JSON.stringify(long) + '\n');
+    const r = await vpt(['validate', f.suite]);
+    expect(r.exitCode).to.equal(2);
+    expect(oneLine(r.stderr)).to.match(new RegExp(`^vpt: data\\.gsm8kTrain: ${f.train}: a validation problem in row 65 needs \\d+ tokens \\(question and worked answer, for the tracked downstream loss\\)`));
+  });
+
   it('vpt run fails on bad data before training anything, and --workers 0 is refused', async () => {
     const dir = tmp();
     const f = writeFilesSuite(dir);

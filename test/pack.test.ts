@@ -16,6 +16,16 @@ describe('packing and prompts', () => {
     expect(tok.decode(e.ids.filter((_, i) => e.wrong[i] === 1))).to.equal('5');
   });
 
+  it('flags a token whose piece overlaps a wrong span (a number\'s piece starts at its leading space)', () => {
+    const answer = ' 2+3 = <<2+3=5>>5.\n#### 5';
+    const final = answer.lastIndexOf('5');
+    const e = encodeDoc(tok, { prompt: doc.prompt, answer, wrongSpans: [[final, final + 1]] });
+    const flagged = e.ids.filter((_, i) => e.wrong[i] === 1);
+    expect(flagged.map((id) => tok.decode([id]))).to.deep.equal([' 5']);
+    const op = encodeDoc(tok, { prompt: doc.prompt, answer, wrongSpans: [[2, 3]] });
+    expect(tok.decode(op.ids.filter((_, i) => op.wrong[i] === 1))).to.equal('+');
+  });
+
   it('packs documents into fixed rows with targets shifted by one and masks aligned to targets', () => {
     const rows = packDocs(tok, [doc, doc, doc], 8);
     const e = encodeDoc(tok, doc);

@@ -2,9 +2,12 @@
  * Near-duplicate screening of the continued-pretraining stream against benchmark problems: MinHash
  * signatures of word n-gram sets, LSH banding to find candidate pairs, then an exact Jaccard check on the
  * n-gram sets. A stream item is removed when its Jaccard similarity with any reference reaches the threshold.
+ * The references are the evaluation sets (GSM8K test, MATH test; GSM8K train on request), and where the stream
+ * carries the generator's leak labels the removal is scored against them (precision and recall by leak kind).
  */
 import { Rng } from '../engine/rng.js';
 import type { DecontamConfig } from '../suite/schema.js';
+import type { NuminaRow } from './numina.js';
 
 /** Lower-cased alphanumeric words. */
 export function words(text: string): string[] {
@@ -69,7 +72,9 @@ export interface DecontamResult {
   ms: number;
 }
 
-export function decontaminateStream(stream: readonly string[], references: readonly string[], cfg: DecontamConfig): DecontamResult {
+export type ScreenConfig = Pick<DecontamConfig, 'ngram' | 'permutations' | 'bands' | 'threshold'>;
+
+export function decontaminateStream(stream: readonly string[], references: readonly string[], cfg: ScreenConfig): DecontamResult {
   if (cfg.permutations % cfg.bands !== 0) {
     throw new Error(`decontamination.permutations (${cfg.permutations}) must be a multiple of decontamination.bands (${cfg.bands})`);
   }
@@ -110,4 +115,74 @@ export function decontaminateStream(stream: readonly string[], references: reado
     }
   });
   return { removed, matches, ms: performance.now() - t0 };
+}
+
+/** The texts a stream is screened against: GSM8K test and MATH test questions, and GSM8K train with `screenTrain`. */
+export function decontamReferences(
+  data: { test: readonly { question: string }[]; train: readonly { question: string }[]; mathTest: readonly string[] },
+  cfg: Pick<DecontamConfig, 'screenTrain'>,
+): string[] {
+  return [...data.test.map((x) => x.question), ...data.mathTest, ...(cfg.screenTrain ? data.train.map((x) => x.question) : [])];
+}
+
+/** Removal scored against the generator's leak labels, for one leak kind or all. */
+export interface LeakRecall {
+  /** Leaked rows of this kind in the stream. */
+  leaks: number;
+  /** Of those, removed. */
+  caught: number;
+  /** caught / leaks (null without leaks). */
+  recall: number | null;
+}
+
+export interface DecontamReport {
+  /** Stream rows screened and removed. */
+  screened: number;
+  removed: number;
+  removedFraction: number;
+  /** Whether the stream carries leak labels (the embedded generator's `vpt_leak_kind`); without them precision
+   * and recall are null. */
+  labelled: boolean;
+  /** Removed rows that are not labelled leaks. */
+  falsePositives: number;
+  /** Labelled leaks among the removed rows (null when nothing was removed or the stream is unlabelled). */
+  precision: number | null;
+  /** Removed among the labelled leaks (null when the stream holds none). */
+  recall: number | null;
+  /** Recall by leak kind ('verbatim', 'prefix', 'names', 'numbers', 'reorder', combinations). */
+  byKind: Record<string, LeakRecall>;
+}
+
+/**
+ * Precision and recall of a removal against the leak labels of the stream rows (pure; rows are the stream in
+ * order, `removed` indexes into it).
+ */
+export function decontamReport(removed: ReadonlySet<number> | readonly number[], rows: readonly Pick<NuminaRow, 'vpt_leak_kind'>[]): DecontamReport {
+  const gone = removed instanceof Set ? (removed as ReadonlySet<number>) : new Set(removed as readonly number[]);
+  for (const i of gone) if (!Number.isInteger(i) || i < 0 || i >= rows.length) throw new Error(`decontamReport: removed index ${i} is outside the stream of ${rows.length} rows`);
+  const byKind: Record<string, LeakRecall> = {};
+  let leaks = 0, caught = 0;
+  rows.forEach((r, i) => {
+    if (r.vpt_leak_kind === undefined) return;
+    byKind[r.vpt_leak_kind] ??= { leaks: 0, caught: 0, recall: null };
+    const k = byKind[r.vpt_leak_kind] as LeakRecall;
+    k.leaks++;
+    leaks++;
+    if (gone.has(i)) {
+      k.caught++;
+      caught++;
+    }
+  });
+  for (const k of Object.values(byKind)) k.recall = k.caught / k.leaks;
+  const labelled = leaks > 0;
+  return {
+    screened: rows.length,
+    removed: gone.size,
+    removedFraction: rows.length ? gone.size / rows.length : 0,
+    labelled,
+    falsePositives: gone.size - caught,
+    precision: labelled && gone.size > 0 ? caught / gone.size : null,
+    recall: labelled ? caught / leaks : null,
+    byKind,
+  };
 }

@@ -11,8 +11,12 @@ export interface NuminaRow {
   problem: string;
   solution: string;
   messages: { role: string; content: string }[];
-  /** Character spans of deliberately wrong results inside `solution` (embedded stream only). */
+  /** Character spans inside `solution` of the tokens a learner would learn wrongly from (embedded stream only). */
   vpt_corrupt_spans?: [number, number][];
+  /** How a leaked copy of a test problem was edited, e.g. 'verbatim', 'names+reorder' (embedded stream only). */
+  vpt_leak_kind?: string;
+  /** Index in the test split of the problem this row leaks (embedded stream only). */
+  vpt_leak_test?: number;
 }
 
 function checkRow(obj: Record<string, unknown>, where: string): NuminaRow {
@@ -28,6 +32,8 @@ function checkRow(obj: Record<string, unknown>, where: string): NuminaRow {
     messages: messages as NuminaRow['messages'],
   };
   if (Array.isArray(obj.vpt_corrupt_spans)) row.vpt_corrupt_spans = obj.vpt_corrupt_spans as [number, number][];
+  if (typeof obj.vpt_leak_kind === 'string') row.vpt_leak_kind = obj.vpt_leak_kind;
+  if (typeof obj.vpt_leak_test === 'number') row.vpt_leak_test = obj.vpt_leak_test;
   return row;
 }
 

@@ -33,7 +33,17 @@ export function encodeDoc(tok: Tokenizer, doc: QADoc): EncodedDoc {
   const p = tok.encode(doc.prompt);
   const a = tok.encodeWithOffsets(doc.answer);
   const spans = doc.wrongSpans ?? [];
-  const inWrong = (off: number): number => (spans.some(([s, e]) => off >= s && off < e) ? 1 : 0);
+  // A token is flagged when its piece overlaps a span: a number's piece starts at its leading space.
+  const pieceEnd = (k: number): number => {
+    const start = a.offsets[k] as number;
+    for (let j = k + 1; j < a.offsets.length; j++) if ((a.offsets[j] as number) > start) return a.offsets[j] as number;
+    return doc.answer.length;
+  };
+  const inWrong = (off: number, k: number): number => {
+    if (spans.length === 0) return 0;
+    const end = pieceEnd(k);
+    return spans.some(([s, e]) => off < e && end > s) ? 1 : 0;
+  };
   return {
     ids: [...p, ...a.ids, tok.eosId],
     mask: [...p.map(() => 0), ...a.ids.map(() => 1), 1],

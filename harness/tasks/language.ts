@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { armRegistry } from '../arms/index.js';
-import { decontaminateStream } from '../data/decontam.js';
+import { decontaminateStream, decontamReferences, decontamReport } from '../data/decontam.js';
 import { DataError, type Gsm8kItem } from '../data/gsm8k.js';
 import { formatQA } from '../data/numina.js';
 import { encodeDoc, packDocs, selectRows, type QADoc } from '../data/pack.js';
@@ -62,9 +62,13 @@ export async function languagePreflight(s: LanguageSuite, cacheDir: string): Pro
   // Greedy decoding needs the prompt (with its few-shot examples) plus room for at least one new token.
   const prompts = evaluated.map((it, i) => tok.encode(buildPrompt(it, chooseShots(data.train, cfg.numFewshot, cfg.fewshotSeed, i))).length + 1);
   tooLong(`a test prompt with ${cfg.numFewshot} few-shot examples`, 'gsm8kTest', s, prompts, T, 'prompt plus one generated token');
+  // Feedback problems come from the whole train split (designer arms); the validation slice from its end.
+  const trainLengths = data.train.map((it) => rowLength(tok, formatQA(it.question, it.answer)));
   if (s.arms.some((a) => armRegistry.get(a.arm).usesDesigner)) {
-    tooLong('a feedback problem', 'gsm8kTrain', s, data.train.map((it) => rowLength(tok, formatQA(it.question, it.answer))), T, 'question and worked answer, for g_down');
+    tooLong('a feedback problem', 'gsm8kTrain', s, trainLengths, T, 'question and worked answer, for g_down');
   }
+  const { pool } = splitValidation(data.train, s.eval.downstream.size);
+  tooLong('a validation problem', 'gsm8kTrain', s, trainLengths.map((n, i) => (i >= pool.length ? n : 0)), T, 'question and worked answer, for the tracked downstream loss');
   const streams: [string, QADoc[], number][] = [['cptStream', data.cpt, s.train.batchSize], ['baseStream', data.base, s.base.batchSize]];
   for (const [key, docs, batch] of streams) {
     const rows = countRows(tok, docs, T);
@@ -111,10 +115,12 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   let cpt = data.cpt;
   let decontamination: Record<string, unknown> | undefined;
   if (cell.arm.decontaminate === true) {
-    const refs = [...data.train.map((x) => x.question), ...data.test.map((x) => x.question), ...data.mathTest];
+    // Screened against the evaluation sets (GSM8K test + MATH test; train too with screenTrain), and scored
+    // against the generator's leak labels where the stream has them.
+    const refs = decontamReferences(data, s.decontamination);
     const d = decontaminateStream(data.cptRows.map((r) => r.problem), refs, s.decontamination);
     cpt = cpt.filter((_, i) => !d.removed.has(i));
-    decontamination = { ...s.decontamination, removed: d.removed.size, screened: data.cptRows.length, references: refs.length, ms: d.ms };
+    decontamination = { ...s.decontamination, ...decontamReport(d.removed, data.cptRows), references: refs.length, ms: d.ms };
   }
   // The validation slice (last problems of train) is fixed across seeds and arms and never used as feedback.
   const { pool, validation } = splitValidation(data.train, s.eval.downstream.size);

@@ -1,12 +1,14 @@
 /**
  * GSM8K-style problem families. Numbers are kept small (results up to about 50) so that a tiny model can learn
- * the arithmetic facts within the quick budget. Each family draws numbers and returns a question plus a plan of arithmetic
- * steps; `render` turns the plan into a worked solution with calculator annotations and a final "#### N",
- * optionally with one intermediate result off by a small amount and the error carried through.
+ * the arithmetic facts within the quick budget. Each family draws numbers and words through `Draws` and returns
+ * a question plus a plan of arithmetic steps; `render` turns the plan into a worked solution with calculator
+ * annotations and a final "#### N", optionally with an error carried through: the family's systematic wrong
+ * rule (one step's operation replaced, as a corpus written by a solver with a misconception would have), or one
+ * intermediate result off by a small amount (an isolated slip).
  */
-import { Rng } from '../../engine/rng.js';
+import type { Rng } from '../../engine/rng.js';
 
-type Op = '+' | '-' | '*' | '/';
+export type Op = '+' | '-' | '*' | '/';
 /** A step operand: a literal, or the result of an earlier step (by index). */
 type Ref = number | { step: number };
 
@@ -24,16 +26,50 @@ export interface Problem {
   steps: Step[];
 }
 
+export type WordKind = 'name' | 'thing' | 'container' | 'unit' | 'extra';
+
+/** Where a family's random choices come from: fresh from an Rng, or replayed (possibly edited) from a record. */
+export interface Draws {
+  /** Integer in [lo, hi] inclusive. */
+  num(lo: number, hi: number): number;
+  word(kind: WordKind): string;
+  /** One of several phrasings (recorded by index, so an edited copy keeps its wording). */
+  phrase(options: readonly string[]): string;
+}
+
+/** The systematic error of a family: step `step` uses `op` instead of the right operation. */
+export interface WrongRule {
+  step: number;
+  op: Op;
+  /** What the misconception is, in words (for documentation and reports). */
+  says: string;
+}
+
 export interface Family {
   name: string;
   /** Downstream-relevant families make up the test and feedback sets; the rest only appear in the stream. */
   relevant: boolean;
-  make(rng: Rng): Problem;
+  /** The family's wrong rule, applied by rule noise. Chosen so that every value stays a whole number in 0..200. */
+  wrongRule?: WrongRule;
+  make(d: Draws): Problem;
 }
 
-const NAMES = ['Ava', 'Ben', 'Cara', 'Dan', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kim', 'Liam', 'Mia', 'Noah', 'Omar', 'Pia'];
-const THINGS = ['apples', 'pencils', 'marbles', 'stickers', 'cookies', 'stamps', 'shells', 'beads', 'cards', 'books'];
-const CONTAINERS = ['boxes', 'bags', 'jars', 'baskets', 'crates'];
+export const WORDS: Record<WordKind, readonly string[]> = {
+  name: [
+    'Ava', 'Ben', 'Cara', 'Dan', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kim', 'Liam', 'Mia', 'Noah', 'Omar', 'Pia',
+    'Rosa', 'Sam', 'Tara', 'Uma', 'Vic', 'Wes', 'Yara', 'Zane', 'Ali', 'Bea', 'Cole', 'Dina', 'Emma', 'Finn', 'Gia', 'Hugo',
+  ],
+  thing: ['apples', 'pencils', 'marbles', 'stickers', 'cookies', 'stamps', 'shells', 'beads', 'cards', 'books', 'pens', 'toys', 'coins', 'eggs', 'rocks', 'cups'],
+  container: ['boxes', 'bags', 'jars', 'baskets', 'crates', 'tins'],
+  unit: ['pages', 'poems', 'chapters', 'articles', 'stories'],
+  extra: ['bonus', 'tip', 'reward', 'prize'],
+};
+
+const PERIODS = [['day', 'days', 'a day'], ['hour', 'hours', 'an hour'], ['shift', 'shifts', 'a shift'], ['week', 'weeks', 'a week']];
+
+const DAY_PAIRS = [
+  ['Monday', 'Tuesday'], ['Tuesday', 'Wednesday'], ['Wednesday', 'Thursday'], ['Thursday', 'Friday'], ['Friday', 'Saturday'], ['Saturday', 'Sunday'],
+];
 
 const s = (step: number): Ref => ({ step });
 
@@ -41,12 +77,23 @@ export const FAMILIES: Family[] = [
   {
     name: 'shopping',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 6), b = rng.int(2, 6);
-      const paid = Math.ceil((a * b + 1) / 10) * 10 + 10 * rng.int(0, 1);
+    wrongRule: { step: 0, op: '+', says: 'adds the count and the price instead of multiplying them' },
+    make(d) {
+      const n = d.word('name'), t = d.word('thing'), a = d.num(2, 6), b = d.num(2, 6);
+      const paid = Math.ceil((a * b + 1) / 10) * 10 + 10 * d.num(0, 1);
       return {
         family: 'shopping',
-        question: `${n} buys ${a} ${t} that cost $${b} each. ${n} pays with $${paid}. How much change does ${n} get?`,
+        question: sentences(d, [
+          [
+            `${n} buys ${a} ${t} that cost $${b} each.`,
+            `${n} purchases ${a} ${t} at $${b} apiece.`,
+            `At the market, ${n} picks up ${a} ${t} priced at $${b} each.`,
+            `${n} wants ${a} ${t}, and every one of them sells for $${b}.`,
+            `In a shop ${n} chooses ${a} ${t} costing $${b} per item.`,
+          ],
+          [`${n} pays with $${paid}.`, `${n} hands the cashier $${paid}.`, `The cashier is given $${paid} by ${n}.`, `${n} uses a $${paid} note to pay for them.`],
+          [`How much change does ${n} get?`, `How much change should ${n} receive?`, `How many dollars does ${n} get back?`, `What change, in dollars, is ${n} owed?`],
+        ]),
         steps: [
           { op: '*', left: a, right: b, say: `The ${t} cost {calc} dollars.` },
           { op: '-', left: paid, right: s(0), say: `The change is {calc} dollars.` },
@@ -57,12 +104,22 @@ export const FAMILIES: Family[] = [
   {
     name: 'boxes',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), c = rng.pick(CONTAINERS), a = rng.int(2, 6), b = rng.int(2, 6);
-      const g = rng.int(1, a * b - 1);
+    wrongRule: { step: 1, op: '+', says: 'adds what is given away instead of subtracting it' },
+    make(d) {
+      const n = d.word('name'), t = d.word('thing'), c = d.word('container'), a = d.num(2, 6), b = d.num(2, 6);
+      const g = d.num(1, a * b - 1);
       return {
         family: 'boxes',
-        question: `${n} has ${a} ${c} with ${b} ${t} in each. ${n} gives away ${g} ${t}. How many ${t} does ${n} have left?`,
+        question: sentences(d, [
+          [
+            `${n} has ${a} ${c} with ${b} ${t} in each.`,
+            `${n} owns ${a} ${c}, and each one holds ${b} ${t}.`,
+            `There are ${a} ${c} in ${n}'s room, each containing ${b} ${t}.`,
+            `${n} fills ${a} ${c} with ${b} ${t} apiece.`,
+          ],
+          [`${n} gives away ${g} ${t}.`, `Later ${n} gives ${g} of the ${t} to a neighbour.`, `${n} donates ${g} ${t} to the school.`, `Then ${g} ${t} are given away by ${n}.`],
+          [`How many ${t} does ${n} have left?`, `How many ${t} remain with ${n}?`, `How many ${t} does ${n} still have?`, `What number of ${t} is left for ${n}?`],
+        ]),
         steps: [
           { op: '*', left: a, right: b, say: `${n} has {calc} ${t}.` },
           { op: '-', left: s(0), right: g, say: `${n} has {calc} ${t} left.` },
@@ -73,14 +130,20 @@ export const FAMILIES: Family[] = [
   {
     name: 'wages',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), a = rng.int(2, 9), b = rng.int(2, 4), c = rng.int(1, 10);
+    wrongRule: { step: 0, op: '+', says: 'adds the pay per period and the number of periods instead of multiplying them' },
+    make(d) {
+      const n = d.word('name'), [per, pers, aPer] = PERIODS[d.num(0, PERIODS.length - 1)] as [string, string, string];
+      const x = d.word('extra'), a = d.num(2, 9), b = d.num(2, 4), c = d.num(1, 10);
       return {
         family: 'wages',
-        question: `${n} earns $${a} a day for ${b} days and then gets a bonus of $${c}. How much money does ${n} earn in total?`,
+        question: sentences(d, [
+          [`${n} earns $${a} ${aPer} for ${b} ${pers}.`, `${n} is paid $${a} per ${per} and works ${b} ${pers}.`, `Working at $${a} ${aPer}, ${n} puts in ${b} ${pers}.`, `${n} makes $${a} each ${per} over ${b} ${pers}.`],
+          [`Then ${n} gets a ${x} of $${c}.`, `On top of that, ${n} receives a $${c} ${x}.`, `${n} is also given a $${c} ${x}.`, `A ${x} of $${c} is added at the end.`],
+          [`How much money does ${n} earn in total?`, `What is ${n}'s total pay in dollars?`, `How many dollars does ${n} get altogether?`, `How much does ${n} make in all?`],
+        ]),
         steps: [
-          { op: '*', left: a, right: b, say: `${n} earns {calc} dollars for the days.` },
-          { op: '+', left: s(0), right: c, say: `With the bonus ${n} earns {calc} dollars.` },
+          { op: '*', left: a, right: b, say: `${n} earns {calc} dollars for the ${pers}.` },
+          { op: '+', left: s(0), right: c, say: `With the ${x} ${n} earns {calc} dollars.` },
         ],
       };
     },
@@ -88,12 +151,22 @@ export const FAMILIES: Family[] = [
   {
     name: 'sharing',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), k = rng.int(2, 5), each = rng.int(2, 8);
-      const a = rng.int(1, k * each - 1), b = k * each - a;
+    wrongRule: { step: 1, op: '-', says: 'subtracts the number of friends instead of dividing by it' },
+    make(d) {
+      const n = d.word('name'), t = d.word('thing'), k = d.num(2, 5), each = d.num(2, 8);
+      const a = d.num(1, k * each - 1), b = k * each - a;
       return {
         family: 'sharing',
-        question: `${n} has ${a} ${t} and finds ${b} more. ${n} shares them equally among ${k} friends. How many ${t} does each friend get?`,
+        question: sentences(d, [
+          [
+            `${n} has ${a} ${t} and finds ${b} more.`,
+            `${n} starts with ${a} ${t}, then gets ${b} more.`,
+            `After collecting ${a} ${t}, ${n} is given another ${b}.`,
+            `${n} owns ${a} ${t} and buys ${b} extra ones.`,
+          ],
+          [`${n} shares them equally among ${k} friends.`, `All of them are split evenly between ${k} friends.`, `${n} divides the ${t} fairly among ${k} friends.`, `Then ${k} friends each get an equal share from ${n}.`],
+          [`How many ${t} does each friend get?`, `How many ${t} does every friend receive?`, `What is each friend's share of ${t}?`, `How many ${t} end up with each friend?`],
+        ]),
         steps: [
           { op: '+', left: a, right: b, say: `${n} has {calc} ${t}.` },
           { op: '/', left: s(0), right: k, say: `Each friend gets {calc} ${t}.` },
@@ -104,14 +177,24 @@ export const FAMILIES: Family[] = [
   {
     name: 'reading',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), a = rng.int(2, 10), b = rng.int(2, 4);
+    wrongRule: { step: 0, op: '+', says: 'reads "b times as many" as "b more"' },
+    make(d) {
+      const n = d.word('name'), u = d.word('unit'), [d1, d2] = DAY_PAIRS[d.num(0, DAY_PAIRS.length - 1)] as [string, string];
+      const a = d.num(2, 10), b = d.num(2, 4);
       return {
         family: 'reading',
-        question: `${n} reads ${a} pages on Monday and ${b} times as many pages on Tuesday. How many pages does ${n} read in the two days?`,
+        question: sentences(d, [
+          [
+            `${n} reads ${a} ${u} on ${d1} and ${b} times as many ${u} on ${d2}.`,
+            `On ${d1} ${n} reads ${a} ${u}, and on ${d2} ${b} times that many.`,
+            `${n} gets through ${a} ${u} on ${d1} and ${b} times as many the next day.`,
+            `${n} read ${a} ${u} on ${d1}; on ${d2}, ${n} read ${b} times as many.`,
+          ],
+          [`How many ${u} does ${n} read in the two days?`, `How many ${u} did ${n} read altogether?`, `What is the total number of ${u} ${n} reads?`, `How many ${u} is that over both days?`],
+        ]),
         steps: [
-          { op: '*', left: a, right: b, say: `On Tuesday ${n} reads {calc} pages.` },
-          { op: '+', left: a, right: s(0), say: `In total ${n} reads {calc} pages.` },
+          { op: '*', left: a, right: b, say: `On ${d2} ${n} reads {calc} ${u}.` },
+          { op: '+', left: a, right: s(0), say: `In total ${n} reads {calc} ${u}.` },
         ],
       };
     },
@@ -119,16 +202,26 @@ export const FAMILIES: Family[] = [
   {
     name: 'stickers',
     relevant: true,
-    make(rng) {
-      const n = rng.pick(NAMES), t = rng.pick(THINGS), a = rng.int(2, 5), b = rng.int(2, 6), c = rng.int(1, 10);
-      const d = rng.int(1, a * b + c - 1);
+    wrongRule: { step: 2, op: '+', says: 'adds what is used instead of subtracting it' },
+    make(d) {
+      const n = d.word('name'), t = d.word('thing'), a = d.num(2, 5), b = d.num(2, 6), c = d.num(1, 10);
+      const u = d.num(1, a * b + c - 1);
       return {
         family: 'stickers',
-        question: `${n} buys ${a} packs of ${b} ${t} and is given ${c} more. ${n} uses ${d} of them. How many ${t} are left?`,
+        question: sentences(d, [
+          [
+            `${n} buys ${a} packs of ${b} ${t} and is given ${c} more.`,
+            `${n} gets ${a} packs of ${b} ${t}, plus ${c} from a friend.`,
+            `After buying ${a} packs of ${b} ${t}, ${n} gets ${c} more.`,
+            `${n} has ${a} packs holding ${b} ${t} each and ${c} loose ones.`,
+          ],
+          [`${n} uses ${u} of them.`, `Then ${n} uses up ${u}.`, `${n} trades ${u} of them away.`, `Later ${u} of them get used.`],
+          [`How many ${t} are left?`, `How many does ${n} have now?`, `How many ${t} remain?`, `How many are still left?`],
+        ]),
         steps: [
           { op: '*', left: a, right: b, say: `The packs hold {calc} ${t}.` },
           { op: '+', left: s(0), right: c, say: `${n} then has {calc} ${t}.` },
-          { op: '-', left: s(1), right: d, say: `${n} has {calc} ${t} left.` },
+          { op: '-', left: s(1), right: u, say: `${n} has {calc} ${t} left.` },
         ],
       };
     },
@@ -136,13 +229,14 @@ export const FAMILIES: Family[] = [
   {
     name: 'sequence',
     relevant: false,
-    make(rng) {
-      const start = rng.int(1, 20), d = rng.int(2, 6), len = rng.int(3, 5);
-      const xs = Array.from({ length: len }, (_, i) => start + i * d);
+    make(d) {
+      const start = d.num(1, 20), step = d.num(2, 6), len = d.num(3, 5);
+      const xs = Array.from({ length: len }, (_, i) => start + i * step);
       const last = xs[len - 1] as number;
+      const list = xs.join(', ');
       return {
         family: 'sequence',
-        question: `What number comes next in the list ${xs.join(', ')}?`,
+        question: d.phrase([`What number comes next in the list ${list}?`, `Which number follows in the pattern ${list}?`, `Continue the list ${list}. What is the next number?`]),
         steps: [
           { op: '-', left: xs[1] as number, right: start, say: `The numbers go up by {calc} each time.` },
           { op: '+', left: last, right: s(0), say: `The next number is {calc}.` },
@@ -153,11 +247,15 @@ export const FAMILIES: Family[] = [
   {
     name: 'weeks',
     relevant: false,
-    make(rng) {
-      const w = rng.int(2, 6), extra = rng.int(1, 6);
+    make(d) {
+      const w = d.num(2, 6), extra = d.num(1, 6);
       return {
         family: 'weeks',
-        question: `How many days are there in ${w} weeks and ${extra} days?`,
+        question: d.phrase([
+          `How many days are there in ${w} weeks and ${extra} days?`,
+          `A trip lasts ${w} weeks and ${extra} days. How many days is that?`,
+          `How many days long is a stretch of ${w} weeks plus ${extra} days?`,
+        ]),
         steps: [
           { op: '*', left: w, right: 7, say: `${w} weeks have {calc} days.` },
           { op: '+', left: s(0), right: extra, say: `Adding the extra days gives {calc} days.` },
@@ -168,11 +266,15 @@ export const FAMILIES: Family[] = [
   {
     name: 'perimeter',
     relevant: false,
-    make(rng) {
-      const a = rng.int(2, 20), b = rng.int(2, 20);
+    make(d) {
+      const a = d.num(2, 20), b = d.num(2, 20);
       return {
         family: 'perimeter',
-        question: `A garden is ${a} meters long and ${b} meters wide. What is the length of the fence around it?`,
+        question: d.phrase([
+          `A garden is ${a} meters long and ${b} meters wide. What is the length of the fence around it?`,
+          `A rectangular yard measures ${a} meters by ${b} meters. How long is a fence that goes all the way around?`,
+          `What is the perimeter, in meters, of a field that is ${a} meters long and ${b} meters wide?`,
+        ]),
         steps: [
           { op: '+', left: a, right: b, say: `Half of the fence is {calc} meters.` },
           { op: '*', left: s(0), right: 2, say: `The whole fence is {calc} meters.` },
@@ -181,6 +283,81 @@ export const FAMILIES: Family[] = [
     },
   },
 ];
+
+/** One phrasing per sentence slot, joined: the wording varies the way different authors' problems do. */
+function sentences(d: Draws, slots: readonly (readonly string[])[]): string {
+  return slots.map((options) => d.phrase(options)).join(' ');
+}
+
+export function familyByName(name: string): Family {
+  const f = FAMILIES.find((x) => x.name === name);
+  if (!f) throw new Error(`unknown problem family '${name}' (families: ${FAMILIES.map((x) => x.name).join(', ')})`);
+  return f;
+}
+
+/** The choices a family made, in order, so a problem can be made again with some of them edited. */
+export interface DrawRecord {
+  nums: number[];
+  words: { kind: WordKind; value: string }[];
+  phrases: number[];
+}
+
+/** Fresh draws from `rng`, recorded. */
+export function recordingDraws(rng: Rng): Draws & { record: DrawRecord } {
+  const record: DrawRecord = { nums: [], words: [], phrases: [] };
+  return {
+    record,
+    num(lo, hi) {
+      const v = rng.int(lo, hi);
+      record.nums.push(v);
+      return v;
+    },
+    word(kind) {
+      const v = rng.pick(WORDS[kind]);
+      record.words.push({ kind, value: v });
+      return v;
+    },
+    phrase(options) {
+      const i = rng.int(0, options.length - 1);
+      record.phrases.push(i);
+      return options[i] as string;
+    },
+  };
+}
+
+/**
+ * Replays a record: numbers from the record (or fresh from `freshNums`, range permitting), words from the record
+ * with `rename` applied. A replayed number outside the range the family now asks for is an error.
+ */
+export function replayDraws(rec: DrawRecord, opts: { freshNums?: Rng; rename?: (kind: WordKind, value: string) => string } = {}): Draws {
+  let ni = 0, wi = 0, pi = 0;
+  return {
+    num(lo, hi) {
+      if (opts.freshNums) return opts.freshNums.int(lo, hi);
+      const v = rec.nums[ni++];
+      if (v === undefined || v < lo || v > hi) throw new Error(`replayDraws: recorded number ${v} outside [${lo}, ${hi}]`);
+      return v;
+    },
+    word(kind) {
+      const w = rec.words[wi++];
+      if (!w || w.kind !== kind) throw new Error(`replayDraws: expected a recorded ${kind}`);
+      return opts.rename ? opts.rename(kind, w.value) : w.value;
+    },
+    phrase(options) {
+      const i = rec.phrases[pi++];
+      if (i === undefined || i >= options.length) throw new Error('replayDraws: no recorded phrasing');
+      return options[i] as string;
+    },
+  };
+}
+
+const MAX_NUMBER = 200;
+
+/** Every value written after "=" and ">>" is a whole number in 0..200 (one token each). */
+export function okValues(r: Rendered): boolean {
+  if (/[=>]-/.test(r.answer) || /\d\.\d/.test(r.answer)) return false;
+  return [...r.answer.matchAll(/\d+/g)].every((m) => Number(m[0]) <= MAX_NUMBER);
+}
 
 function apply(op: Op, a: number, b: number): number {
   switch (op) {
@@ -196,38 +373,44 @@ export interface Rendered {
   /** Worked solution ending with "#### N". */
   answer: string;
   final: number;
-  /** Character spans in `answer` of results that are wrong (empty for a correct solution). */
+  /**
+   * Character spans in `answer` of the tokens a learner would learn wrongly from: the point where the text first
+   * departs from what a correct solver writes given everything before it (the wrong operation, or the wrong result
+   * of a calculation). Values that follow correctly from an earlier error (copies of a wrong result, right
+   * arithmetic on a wrong operand, the final "#### N") are not marked: given their context they are right.
+   */
   wrongSpans: [number, number][];
 }
 
 /**
- * Renders a solution. With `corrupt`, the result of step `corrupt.step` is off by `corrupt.delta` and every
- * later step uses the wrong value, as a fluent but wrong chain of thought would.
+ * An error to render: `op` replaces step `step`'s operation (a wrong rule), or `delta` is added to step `step`'s
+ * result (a slip). Later steps use the resulting value, as a fluent but wrong chain of thought would.
  */
-export function render(p: Problem, corrupt?: { step: number; delta: number }): Rendered {
+export interface Corruption {
+  step: number;
+  op?: Op;
+  delta?: number;
+}
+
+export function render(p: Problem, corrupt?: Corruption): Rendered {
   const values: number[] = [];
-  const wrong: boolean[] = [];
   const wrongSpans: [number, number][] = [];
   let answer = '';
   p.steps.forEach((st, i) => {
     const val = (r: Ref): number => (typeof r === 'number' ? r : (values[r.step] as number));
-    const isWrong = (r: Ref): boolean => typeof r !== 'number' && (wrong[r.step] as boolean);
+    const here = corrupt !== undefined && corrupt.step === i;
+    const op = here && corrupt.op ? corrupt.op : st.op;
     const l = val(st.left), r = val(st.right);
-    let v = apply(st.op, l, r);
-    if (corrupt && corrupt.step === i) v += corrupt.delta;
-    const w = (corrupt !== undefined && corrupt.step === i) || isWrong(st.left) || isWrong(st.right);
+    const v = apply(op, l, r) + (here && corrupt.delta ? corrupt.delta : 0);
     values.push(v);
-    wrong.push(w);
-    const expr = `${l}${st.op}${r}`;
     const [before, after] = st.say.split('{calc}') as [string, string];
+    const opAt = answer.length + before.length + String(l).length;
+    if (here && corrupt.op && corrupt.op !== st.op) wrongSpans.push([opAt, opAt + 1]);
+    const expr = `${l}${op}${r}`;
     const head = `${answer}${before}${expr} = <<${expr}=`;
-    if (w) wrongSpans.push([head.length, head.length + String(v).length]);
-    const mid = `${head}${v}>>`;
-    if (w) wrongSpans.push([mid.length, mid.length + String(v).length]);
-    answer = `${mid}${v}${after}\n`;
+    if (here && corrupt.delta) wrongSpans.push([head.length, head.length + String(v).length]);
+    answer = `${head}${v}>>${v}${after}\n`;
   });
   const final = values[values.length - 1] as number;
-  const tail = `#### ${final}`;
-  if (wrong[wrong.length - 1]) wrongSpans.push([answer.length + 5, answer.length + tail.length]);
-  return { question: p.question, answer: answer + tail, final, wrongSpans };
+  return { question: p.question, answer: `${answer}#### ${final}`, final, wrongSpans };
 }

@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../../results/version.js';
 import type { NuminaRow } from '../numina.js';
 import { DEFAULT_EMBEDDED, generateEmbedded } from './embedded.js';
 
-export const FIXTURE_CONFIG = { ...DEFAULT_EMBEDDED, seed: 99, trainSize: 8, testSize: 4, baseSize: 1, streamSize: 8, corruptFraction: 0.25, leakFraction: 0 };
+export const FIXTURE_CONFIG = { ...DEFAULT_EMBEDDED, seed: 99, trainSize: 8, testSize: 4, baseSize: 1, streamSize: 8, corruptFraction: 0.25, leakFraction: 0.25 };
 
 export function fixtureFiles(): Record<string, Uint8Array | string> {
   const d = generateEmbedded(FIXTURE_CONFIG);
