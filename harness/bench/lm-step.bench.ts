@@ -19,7 +19,7 @@ import { disposeBatch, toTensors } from '../lm/batches.js';
 import { LanguageModel } from '../lm/model.js';
 import { AdamW } from '../lm/optim.js';
 import { Tokenizer } from '../lm/tokenizer.js';
-import { learnerStep } from '../lm/trainer.js';
+import { learnerStep, viewOf } from '../lm/trainer.js';
 import { parseSuite } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 
@@ -64,14 +64,14 @@ export async function runBenchmarks(opts: BenchOptions = {}): Promise<{ engine: 
   const bench = new Bench({ iterations, warmupIterations: 2, time: 0 });
   for (const [name, rule] of Object.entries(rules)) {
     bench.add(`learner step (${name} targets), batch ${suite.train.batchSize}×${suite.model.blockSize}`, () => {
-      const q = tf.tidy(() => rule.targets(batch, 0));
-      const [l, n] = learnerStep(model, opt, batch, q);
+      const q = tf.tidy(() => rule.targets(batch, 0, viewOf(model, batch.ids)));
+      const { loss: l, gradNorm: n } = learnerStep(model, opt, batch, { targets: () => q }, 0);
       l.dataSync();
       tf.dispose([q, l, n]);
     });
   }
   bench.add(`designer meta step (g_down on ${suite.design.feedbackBatch} problems, 2 S-forwards, designer update; ${S})`, () => {
-    rules['v-pretraining'].beforeStep(batch, 0);
+    tf.tidy(() => { rules["v-pretraining"].metaStep(batch, 0, viewOf(model, batch.ids, rules["v-pretraining"].hiddenAt)); });
   });
   // The largest part of a meta step: the downstream gradient over S on one feedback batch.
   const fbRows = padDocs(tok, feedback.slice(0, suite.design.feedbackBatch).map((f) => formatQA(f.question, f.answer)));

@@ -42,3 +42,36 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
 export function globalNorm(ts: tf.Tensor[]): tf.Scalar {
   return tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))) as tf.Scalar;
 }
+
+/** The part of the tfjs engine state that decides whether ops are recorded for backprop (tfjs 4.22). */
+interface TapeState {
+  gradientDepth: number;
+  activeTape: unknown;
+}
+
+/**
+ * Runs `fn` with the gradient tape paused: nothing it computes is recorded or saved for the enclosing
+ * gradient (no tape history, no saved copies), so its results are constants to that gradient. Gradients
+ * taken inside `fn` get a tape of their own. tfjs has no public pause; this swaps the engine's tape state
+ * (pinned tfjs 4.22) and restores it, even on error.
+ */
+export function withoutTape<T>(fn: () => T): T {
+  const state = (tf.engine() as unknown as { state: TapeState }).state;
+  const saved: TapeState = { gradientDepth: state.gradientDepth, activeTape: state.activeTape };
+  state.gradientDepth = 0;
+  state.activeTape = null;
+  try {
+    return fn();
+  } finally {
+    state.gradientDepth = saved.gradientDepth;
+    state.activeTape = saved.activeTape;
+  }
+}
+
+/**
+ * `x`'s values as a tensor with no tape history (tfjs has no stopGradient): a reshape to the same shape,
+ * which shares x's buffer (no copy), run off the tape, so no gradient ever flows back through it.
+ */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return withoutTape(() => tf.reshape(x, x.shape) as T);
+}
