@@ -61,7 +61,7 @@ export class DesignerRule implements TargetRule {
     this.opt = tf.train.adam(design.designerLr);
     this.subset = { from: model.cfg.nLayer - design.subsetBlocks, names: subsetNames(model.cfg, design.subsetBlocks) };
     this.hiddenAt = this.subset.from;
-    this.feedbackRows = padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
+    this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
     if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');

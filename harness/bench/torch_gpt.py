@@ -15,6 +15,7 @@ Prints one JSON object: per-step times (ms) of the timed steps, tokens per step,
 import argparse
 import json
 import math
+import resource
 import time
 
 import torch
@@ -102,6 +103,7 @@ def main():
         "engine": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(),
         "params": sum(t.numel() for t in p.values()), "tokensPerStep": a.batch * a.seq,
         "stepMs": times, "finalLoss": float(loss),
+        "rssPeakBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }))
 
 
