@@ -12,7 +12,7 @@ import { LmDesigner } from '../designer/lm-designer.js';
 import {
   cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
-import { globalNorm } from '../engine/ops.js';
+import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
 import { forward, subsetNames, type Params } from '../lm/gpt.js';
@@ -71,7 +71,7 @@ export class DesignerRule implements TargetRule {
   private candidates(view: ForwardView, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D } {
     if (this.current?.view !== view) {
       const c = topKCandidates(view.logits, targets, this.ctx.design.topK);
-      this.current = { view, c, logp: tf.sub(c.logits, tf.logSumExp(view.logits, -1, true)) as tf.Tensor2D };
+      this.current = { view, c, logp: tf.sub(c.logits, rowLogSumExp(view.logits)) as tf.Tensor2D };
     }
     return this.current;
   }

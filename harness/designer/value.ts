@@ -7,7 +7,7 @@
  * This is the DARTS finite-difference form of the mixed Hessian-vector product, exact up to O(ε²).
  */
 import * as tf from '@tensorflow/tfjs';
-import { globalNorm } from '../engine/ops.js';
+import { globalNorm, pickColumns, rowLogSumExp } from '../engine/ops.js';
 import { forwardFrom, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
@@ -59,12 +59,9 @@ export function dot(a: Grads, b: Grads): tf.Scalar {
   return tf.addN(Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)))) as tf.Scalar;
 }
 
-/** log p_θ at the candidates: logp [N, V] picked at ids [N, K] (forward only). */
-export function pickCandidates(logp: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
-  const [N, V] = logp.shape;
-  const K = ids.shape[1];
-  const rowBase = tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')).expandDims(1);
-  return tf.gather(logp.reshape([-1]), tf.add(ids.toInt(), rowBase).reshape([-1])).reshape([N, K]) as tf.Tensor2D;
+/** log p_θ at the candidates ids [N, K] from logits [N, V]: logit − log Σ exp (forward only). */
+export function candidateLogp(logits: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.sub(pickColumns(logits, ids), rowLogSumExp(logits)) as tf.Tensor2D;
 }
 
 /**
@@ -84,7 +81,7 @@ export function directionalLogp(
   const shifted = (sign: number): tf.Tensor2D => {
     const p: Params = { ...model.params };
     for (const n of s.names) p[n] = tf.add(model.params[n] as tf.Tensor, tf.mul(dir[n] as tf.Tensor, tf.div(sign * eps, norm)));
-    return pickCandidates(tf.logSoftmax(logitsFromHidden(model, s, p, hidden, ids)), candIds);
+    return candidateLogp(logitsFromHidden(model, s, p, hidden, ids), candIds);
   };
   return tf.mul(tf.div(tf.sub(shifted(1), shifted(-1)), 2 * eps), norm) as tf.Tensor2D;
 }
