@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import {
-  batchMatMul, causalAttention, embed, gelu, layerNorm, linear, matMul2d, pickColumns, rowLogSumExp, scatterColumns, softmax,
+  batchMatMul, candidateScores, causalAttention, embed, gelu, layerNorm, linear, matMul2d, pickColumns, rowLogSumExp, scatterColumns, softmax, topKExcluding,
 } from '../harness/engine/ops.js';
 import { fastKernels, setFastKernels } from '../harness/engine/wasm/runtime.js';
 import { kernelModuleBytes } from '../harness/engine/wasm/kernels.js';
@@ -103,6 +103,20 @@ describe('wasm kernels agree with stock tfjs ops (values and gradients)', () => 
     const cand = tf.tensor2d([[1, 4, 9], [0, 2, 22], [5, 6, 7]], [3, 3], 'int32');
     agree('pickColumns', (t) => pickColumns(t as tf.Tensor2D, cand), [randn([3, V])]);
     agree('scatterColumns', (w) => scatterColumns(cand, w as tf.Tensor2D, V), [randn([3, 3])]);
+    agree('candidateScores', (u, t) => candidateScores(u as tf.Tensor2D, t as tf.Tensor2D, cand), [randn([3, 5]), randn([V, 5])]);
+  });
+
+  it('top-k excluding a column: the same sets, order and values as tf.topk with that column pushed down', () => {
+    // Integer-valued logits make ties common: both sides order ties by the lower column.
+    const x = tf.tensor2d(Array.from({ length: 6 * 37 }, (_, i) => ((i * 7919) % 13) - 6), [6, 37]);
+    const ex = tf.tensor1d([0, 5, 36, 12, 12, 3], 'int32');
+    for (const k of [1, 4, 9, 36]) {
+      const mine = topKExcluding(x, ex, k);
+      const ref = tf.topk(tf.sub(x, tf.mul(tf.oneHot(ex, 37).toFloat(), 1e9)), k);
+      expect(mine.indices.arraySync(), `k=${k}`).to.deep.equal(ref.indices.arraySync());
+      expect(mine.values.arraySync(), `k=${k}`).to.deep.equal(ref.values.arraySync());
+    }
+    expect(() => topKExcluding(x, ex, 37)).to.throw(/needs at least 38 columns/);
   });
 
   it('the fused AdamW step is bitwise the tensor-op step (no clipping), and close with clipping', () => {

@@ -36,6 +36,33 @@ function randomLike(g: Grads, rng: Rng): Grads {
   });
 }
 
+/**
+ * Drops the columns after the last one any row's loss reads: feedback rows are padded to the longest problem
+ * of the whole set, and with causal attention the trailing padding changes nothing before it.
+ */
+function trimPadding(r: TokenRows): TokenRows {
+  let last = -1;
+  for (let i = 0; i < r.rows; i++) {
+    for (let t = r.seqLen - 1; t > last; t--) {
+      if (r.mask[i * r.seqLen + t] !== 0) {
+        last = t;
+        break;
+      }
+    }
+  }
+  const len = last + 1;
+  if (len <= 0 || len === r.seqLen) return r;
+  const cut = <A extends Int32Array | Float32Array | Uint8Array>(src: A, out: A): A => {
+    for (let i = 0; i < r.rows; i++) out.set(src.subarray(i * r.seqLen, i * r.seqLen + len), i * len);
+    return out;
+  };
+  return {
+    rows: r.rows, seqLen: len,
+    inputs: cut(r.inputs, new Int32Array(r.rows * len)), targets: cut(r.targets, new Int32Array(r.rows * len)),
+    mask: cut(r.mask, new Float32Array(r.rows * len)), wrong: cut(r.wrong, new Uint8Array(r.rows * len)),
+  };
+}
+
 export class DesignerRule implements TargetRule {
   readonly designer: LmDesigner;
   readonly hiddenAt: number;
@@ -96,7 +123,7 @@ export class DesignerRule implements TargetRule {
 
   private feedbackBatch(rng: Rng): BatchTensors {
     const n = Math.min(this.ctx.design.feedbackBatch, this.feedbackRows.rows);
-    return toTensors(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n)));
+    return toTensors(trimPadding(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n))));
   }
 
   /** g_down for this meta step: from feedback, or a same-norm Gaussian for the random-feedback control. */
@@ -123,7 +150,9 @@ export class DesignerRule implements TargetRule {
     const { c, logp } = this.candidates(view, b.targets);
     const v = tf.tidy(() => {
       // The learner's own forward supplies the candidates and the activations below S: only S is rerun.
-      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon);
+      // Forward differences take log p_θ at the candidates from the learner's forward: one S-forward.
+      const center = this.ctx.design.fdScheme === 'forward' ? logp : undefined;
+      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, center);
       const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
       // The designer minimises −V; `reported` is V (or the cosine) at φ before this update.
       let objective: () => tf.Scalar;
@@ -134,7 +163,7 @@ export class DesignerRule implements TargetRule {
       } else {
         const w0 = weightsOf();
         const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
-        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon);
+        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, center);
         const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
         objective = () => cos.loss(weightsOf());
         reported = () => cos.cosine;

@@ -4,7 +4,7 @@
  * q_t = (1 − α_t)·onehot(w_t) + α_t·r_t with r_t a distribution over C_t.
  */
 import * as tf from '@tensorflow/tfjs';
-import { pickColumns, scatterColumns } from '../engine/ops.js';
+import { pickColumns, scatterColumns, topKExcluding } from '../engine/ops.js';
 
 export interface Candidates {
   /** [N, K] int32 token ids; column 0 is the true next token. */
@@ -18,8 +18,7 @@ export function topKCandidates(logits: tf.Tensor2D, targets: tf.Tensor1D, k: num
   if (k > V) throw new Error(`topK ${k} exceeds the vocabulary size ${V}`);
   const truth = targets.toInt().expandDims(1) as tf.Tensor2D;
   const trueLogit = pickColumns(logits, truth);
-  // The true token is pushed far down (−1e9) so the top-(K−1) are the others.
-  const others = tf.topk(tf.sub(logits, scatterColumns(truth, tf.fill([logits.shape[0], 1], 1e9) as tf.Tensor2D, V)), k - 1);
+  const others = topKExcluding(logits, targets, k - 1);
   return {
     ids: tf.concat([truth, others.indices], 1) as tf.Tensor2D,
     logits: tf.concat([trueLogit, others.values], 1) as tf.Tensor2D,

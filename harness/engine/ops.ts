@@ -145,6 +145,30 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
   })) as unknown as Grad2)(table) as tf.Tensor2D;
 }
 
+/** Rows `rows` of x [N, D] -> [M, D], differentiable in x (the gradient adds back into those rows). */
+export function gatherRows(x: tf.Tensor2D, rows: tf.Tensor1D): tf.Tensor2D {
+  return embed(rows, x);
+}
+
+/** x [M, K] placed at rows `rows` of a zero [N, K] (forward only; repeated rows add). */
+export function scatterRows(x: tf.Tensor2D, rows: tf.Tensor1D, N: number): tf.Tensor2D {
+  const idx = rows.dtype === 'int32' ? rows : rows.toInt();
+  if (fastKernels()) return runVpt('VptScatterAddRows', { dy: x, ids: idx }, { rows: N }) as tf.Tensor2D;
+  return tf.matMul(tf.oneHot(idx, N).toFloat(), x, true, false) as tf.Tensor2D;
+}
+
+/**
+ * u_n · table[ids[n, k]] -> [N, K], differentiable in u and table. On vpt's kernels: the K candidate rows
+ * gathered and one small product per row (N·K·d work); stock: scores over the whole table, then picked.
+ */
+export function candidateScores(u: tf.Tensor2D, table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  const [N, K] = ids.shape;
+  const d = u.shape[1];
+  if (!fastKernels()) return pickColumns(matMul2d(u, tf.transpose(table) as tf.Tensor2D), ids);
+  const rows = gatherRows(table, ids.reshape([N * K]) as tf.Tensor1D).reshape([N, K, d]);
+  return batchMatMul(rows, u.reshape([N, d, 1])).reshape([N, K]) as tf.Tensor2D;
+}
+
 const causalMasks = new Map<number, tf.Tensor2D>();
 /** [T, T] additive mask: −1e9 above the diagonal (cached per length). */
 export function causalMask(T: number): tf.Tensor2D {
@@ -193,6 +217,21 @@ export function rowLogSumExp(x: tf.Tensor2D): tf.Tensor2D {
     const N = x.shape[0];
     return tf.add(tf.slice(st, [0, 0], [N, 1]), tf.log(tf.slice(st, [0, 1], [N, 1]))) as tf.Tensor2D;
   });
+}
+
+/**
+ * The k largest logits of each row other than the column `exclude[n]` (descending; ties: lower column first)
+ * -> { values [N, k], indices [N, k] }. Forward only (candidate selection on detached logits).
+ */
+export function topKExcluding(x: tf.Tensor2D, exclude: tf.Tensor1D, k: number): { values: tf.Tensor2D; indices: tf.Tensor2D } {
+  const ex = exclude.dtype === 'int32' ? exclude : exclude.toInt();
+  if (fastKernels()) {
+    const [values, indices] = runVpt<tf.Tensor[]>('VptTopKExcluding', { x, exclude: ex }, { k }) as [tf.Tensor2D, tf.Tensor2D];
+    return { values, indices };
+  }
+  // The excluded column pushed down by 1e9 (far below any logit) so the top k are the others.
+  const r = tf.topk(tf.sub(x, tf.mul(tf.oneHot(ex, x.shape[1]).toFloat(), 1e9)), k);
+  return { values: r.values as tf.Tensor2D, indices: r.indices as tf.Tensor2D };
 }
 
 /** x [N, V] at per-row columns ids [N, K] -> [N, K], differentiable in x (the gradient scatters back). */

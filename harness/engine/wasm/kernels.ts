@@ -109,12 +109,14 @@ export function bmm(R0 = 2, V0 = 4, fname = 'bmm', panel = 64, chunk = 256): Fn 
 interface Scratch {
   a: number;
   n: number;
+  m: number;
   r: number;
+  /** Free for callers: vexp leaves it alone. */
   p: number;
 }
 
 function scratch(f: Fn): Scratch {
-  return { a: f.local('v128'), n: f.local('v128'), r: f.local('v128'), p: f.local('v128') };
+  return { a: f.local('v128'), n: f.local('v128'), m: f.local('v128'), r: f.local('v128'), p: f.local('v128') };
 }
 
 const LOG2E = Math.LOG2E;
@@ -122,18 +124,23 @@ const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375;
 const LN2_LO = Math.LN2 - 0.693359375;
 
+// 1.5·2^23 + 127: adding it rounds x·log2 e to an integer n held in the low mantissa bits as n + 127.
+const MAGIC = 12582912 + 127;
+
 /**
  * Pushes exp(x) for the v128 in local `x`: x = n·ln2 + r with n = round(x·log2 e), |r| ≤ ln2/2, exp(r) by its
  * Taylor polynomial to degree 7 (truncation < 6e-9 relative, below float32 rounding), times 2^n built in the
- * exponent bits. Inputs are clamped to [−87, 88] (normal range); below −87 the result is 0; NaN stays NaN.
+ * exponent bits (the rounding and the bits come from one add of MAGIC). Inputs are clamped to [−87, 88]
+ * (normal range); below −87 the result is 0; NaN stays NaN.
  */
 function vexp(f: Fn, x: number, t: Scratch): void {
   f.get(x).f32x4(-87).op('f32x4.max').f32x4(88).op('f32x4.min').set(t.a);
-  f.get(t.a).f32x4(LOG2E).op('f32x4.mul').op('f32x4.nearest').set(t.n);
-  f.get(t.a).get(t.n).f32x4(LN2_HI).op('f32x4.mul').op('f32x4.sub').get(t.n).f32x4(LN2_LO).op('f32x4.mul').op('f32x4.sub').set(t.r);
+  f.get(t.a).f32x4(LOG2E).op('f32x4.mul').f32x4(MAGIC).op('f32x4.add').set(t.n); // bits: n + 127 in the mantissa
+  f.get(t.n).f32x4(MAGIC).op('f32x4.sub').set(t.m); // n as a float
+  f.get(t.a).get(t.m).f32x4(LN2_HI).op('f32x4.mul').op('f32x4.sub').get(t.m).f32x4(LN2_LO).op('f32x4.mul').op('f32x4.sub').set(t.r);
   f.f32x4(1 / 5040);
   for (const c of [1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]) f.get(t.r).op('f32x4.mul').f32x4(c).op('f32x4.add');
-  f.get(t.n).op('i32x4.trunc_sat_f32x4_s').i32x4(127).op('i32x4.add').i32(23).op('i32x4.shl');
+  f.get(t.n).i32(23).op('i32x4.shl'); // 2^n
   f.op('f32x4.mul');
   // Flush to 0 below −87 (x < −87 is false for NaN, which then propagates).
   f.get(x).f32x4(-87).op('f32x4.lt').op('v128.andnot');
@@ -423,7 +430,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 function vphi(f: Fn, x: number, phi: number, e: number, t: Scratch): void {
   const z = t.p;
   f.get(x).op('f32x4.abs').f32x4(Math.SQRT1_2).op('f32x4.mul').set(z);
-  // e = exp(−z²); vexp clobbers t.a, t.n, t.r only.
+  // e = exp(−z²); vexp leaves t.p (= z) alone.
   f.get(z).get(z).op('f32x4.mul').op('f32x4.neg').set(e);
   vexp(f, e, t);
   f.set(e);
@@ -617,6 +624,63 @@ function sumsq(): Fn {
   return f;
 }
 
+/**
+ * topk_rows(x, exclude, vals, idx, N, V, k): per row of x [N, V], the k largest entries other than column
+ * exclude[n], descending (ties: lower column first), written to vals/idx [N, k] (the output row is the
+ * sorted buffer). Four columns at a time are skipped with one vector compare once the buffer is full.
+ */
+function topkRows(): Fn {
+  const f = new Fn('topk_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [x, exclude, vals, idx, N, V, k] = [0, 1, 2, 3, 4, 5, 6];
+  const [n, j, jj, l, row, skip, count, pos, vo, io, V4] = Array.from({ length: 11 }, () => f.local('i32'));
+  const [val, thr] = [f.local('f32'), f.local('f32')];
+  const zero = (): void => void f.i32(0);
+  const vAt = (p: () => void): void => { f.get(vo); p(); f.i32(4).op('i32.mul').op('i32.add'); };
+  const iAt = (p: () => void): void => { f.get(io); p(); f.i32(4).op('i32.mul').op('i32.add'); };
+  /** Offers column jj (value in `val`) to the row's sorted buffer. */
+  const offer = (): void => {
+    f.get(jj).get(skip).op('i32.ne').if(() => {
+      f.get(row).get(jj).i32(4).op('i32.mul').op('i32.add').load('f32').set(val);
+      // Full buffer and not above its smallest: nothing to do.
+      f.get(count).get(k).op('i32.eq').get(val).get(thr).op('f32.gt').op('i32.eqz').op('i32.and').op('i32.eqz').if(() => {
+        f.get(count).get(k).op('i32.lt_s').if(
+          () => { f.get(count).set(pos); f.get(count).i32(1).op('i32.add').set(count); },
+          () => void f.get(k).i32(1).op('i32.sub').set(pos),
+        );
+        f.block(() => f.loop(() => {
+          f.get(pos).op('i32.eqz').brIf(1);
+          vAt(() => f.get(pos).i32(1).op('i32.sub')); f.load('f32').get(val).op('f32.lt').op('i32.eqz').brIf(1);
+          vAt(() => f.get(pos)); vAt(() => f.get(pos).i32(1).op('i32.sub')); f.load('f32').store('f32');
+          iAt(() => f.get(pos)); iAt(() => f.get(pos).i32(1).op('i32.sub')); f.load('i32').store('i32');
+          f.get(pos).i32(1).op('i32.sub').set(pos).br(0);
+        }));
+        vAt(() => f.get(pos)); f.get(val).store('f32');
+        iAt(() => f.get(pos)); f.get(jj).store('i32');
+        f.get(count).get(k).op('i32.eq').if(() => { vAt(() => f.get(k).i32(1).op('i32.sub')); f.load('f32').set(thr); });
+      });
+    });
+  };
+  f.get(V).i32(4).op('i32.mul').set(V4);
+  f.for(n, zero, () => f.get(N), () => {
+    f.get(x).get(n).get(V4).op('i32.mul').op('i32.add').set(row);
+    f.get(exclude).get(n).i32(4).op('i32.mul').op('i32.add').load('i32').set(skip);
+    f.get(vals).get(n).get(k).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(vo);
+    f.get(idx).get(n).get(k).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(io);
+    f.i32(0).set(count);
+    f.f32(-Infinity).set(thr);
+    f.forStep(j, zero, () => f.get(V), 4, () => {
+      // Any of the 4 above the threshold (always, until the buffer is full)?
+      f.get(count).get(k).op('i32.lt_s');
+      f.get(row).get(j).i32(4).op('i32.mul').op('i32.add').load('v128').get(thr).op('f32x4.splat').op('f32x4.gt').op('v128.any_true');
+      f.op('i32.or').if(() => {
+        f.for(l, zero, () => f.i32(4), () => { f.get(j).get(l).op('i32.add').set(jj); offer(); });
+      });
+    });
+    f.for(jj, () => f.get(j), () => f.get(V), offer);
+  });
+  return f;
+}
+
 /** The exports of the kernel module (addresses are byte offsets into the tfjs wasm heap). */
 export interface KernelExports {
   bmm(a: number, b: number, c: number, batch: number, M: number, K: number, N: number, saI: number, saK: number, saB: number, sbB: number): void;
@@ -633,13 +697,14 @@ export interface KernelExports {
   adamw(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number,
     gscale: number, b1: number, c1: number, b2: number, c2: number, bc1: number, bc2: number, eps: number, lr: number, decay: number): void;
   sumsq(x: number, n: number): number;
+  topk_rows(x: number, exclude: number, vals: number, idx: number, N: number, V: number, k: number): void;
 }
 
 let bytes: Uint8Array | undefined;
 
 /** The kernel module's binary (built once). */
 export function kernelModuleBytes(): Uint8Array {
-  bytes ??= assemble([bmm(), transpose(), colsum(), softmaxRows(), softmaxGrad(), rowStats(), ceGrad(), gelu(), geluGrad(), layerNorm(), layerNormGrad(), adamw(), sumsq()]);
+  bytes ??= assemble([bmm(), transpose(), colsum(), softmaxRows(), softmaxGrad(), rowStats(), ceGrad(), gelu(), geluGrad(), layerNorm(), layerNormGrad(), adamw(), sumsq(), topkRows()]);
   return bytes;
 }
 

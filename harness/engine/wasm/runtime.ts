@@ -253,6 +253,21 @@ const KERNELS: Record<string, KernelBody> = {
     }
     return out;
   },
+  /**
+   * Per row of x [N, V]: the k largest entries other than column exclude[n], in descending order (ties: lower
+   * column first) -> [values [N, k], indices [N, k] int32].
+   */
+  VptTopKExcluding(be, k_, inputs, attrs) {
+    const x = need(inputs, 'x');
+    const exclude = need(inputs, 'exclude');
+    const k = attrs.k as number;
+    const [N, V] = x.shape as [number, number];
+    if (k > V - 1) throw new Error(`vpt topK: k = ${k} needs at least ${k + 1} columns, have ${V}`);
+    const values = be.makeOutput([N, k], 'float32');
+    const indices = be.makeOutput([N, k], 'int32');
+    k_.topk_rows(off(be, x), off(be, exclude), off(be, values), off(be, indices), N, V, k);
+    return [values, indices];
+  },
   /** w [N, K] added at columns ids [N, K] of a zero [N, cols]. */
   VptScatterColumns(be, _k, inputs, attrs) {
     const w = need(inputs, 'w');
