@@ -33,6 +33,7 @@ describe('vpt bench (overhead table)', () => {
     for (const row of [base, v]) {
       expect(row.tokensPerSec.n).to.equal(2);
       expect(row.learnerMs.median).to.be.greaterThan(0);
+      expect(row.tokensPerCpuSec.n).to.equal(2);
       expect(row.tokensPerStep).to.equal(32);
       expect(row.tfPeakBytes).to.be.greaterThan(0);
       expect(row.rssPeakBytes).to.be.greaterThan(row.tfPeakBytes);

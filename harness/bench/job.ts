@@ -38,6 +38,9 @@ export interface BenchRun {
   targetMs: number;
   /** Median meta step; null for arms without a designer. */
   metaMs: number | null;
+  /** The same two in process CPU time (what other load on the machine distorts least). */
+  learnerCpuMs: number;
+  metaCpuMs: number | null;
   steps: number;
   tfPeakBytes: number;
   rssPeakBytes: number;
@@ -77,6 +80,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
     const t = res.timing;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
     const meta = arm.usesDesigner ? timed(t.metaMs) : [];
+    const metaCpu = arm.usesDesigner ? timed(t.metaCpuMs) : [];
     return {
       config: c.name,
       arm: job.arm,
@@ -87,6 +91,8 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       learnerMs: median(timed(t.learnerMs)),
       targetMs: median(timed(t.targetMs)),
       metaMs: meta.length ? median(meta) : null,
+      learnerCpuMs: median(timed(t.learnerCpuMs)),
+      metaCpuMs: metaCpu.length ? median(metaCpu) : null,
       steps: job.steps,
       tfPeakBytes: res.memory.tfPeakBytes,
       rssPeakBytes: res.memory.rssPeakBytes,

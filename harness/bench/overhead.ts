@@ -55,6 +55,9 @@ export interface ArmRow {
   tokensPerSec: Stat;
   /** tokens/s relative to the same configuration's baseline. */
   vsBaseline: number;
+  /** Tokens per second of process CPU time at cadence r (other load on the machine distorts it least). */
+  tokensPerCpuSec: Stat;
+  vsBaselineCpu: number;
   learnerMs: Stat;
   targetMs: Stat;
   /** Target building as a fraction of a learner step. */
@@ -75,9 +78,12 @@ export interface TorchRow {
   tokensPerStep: number;
   stepMs: Stat;
   tokensPerSec: Stat;
+  tokensPerCpuSec: Stat;
   rssPeakBytes: number;
   /** vpt baseline tokens/s ÷ PyTorch tokens/s (same configuration, same run). */
   vptRatio: number;
+  /** The same ratio in tokens per CPU second. */
+  vptRatioCpu: number;
 }
 
 export interface MachineInfo {
@@ -108,6 +114,7 @@ interface TorchRun {
   params: number;
   tokensPerStep: number;
   stepMs: number[];
+  stepCpuMs: number[];
   rssPeakBytes: number;
 }
 
@@ -224,12 +231,14 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
     const perArm = arms.map((arm) => {
       const rs = mine.filter((x) => x.arm === arm);
       const tps = rs.map((x) => (x.tokensPerStep / (x.learnerMs + (x.metaMs ?? 0) / r)) * 1000);
+      const tpc = rs.map((x) => (x.tokensPerStep / (x.learnerCpuMs + (x.metaCpuMs ?? 0) / r)) * 1000);
       const learner = stat(rs.map((x) => x.learnerMs));
       const target = stat(rs.map((x) => x.targetMs));
       const metas = rs.map((x) => x.metaMs).filter((x): x is number => x !== null);
       const meta = metas.length ? stat(metas) : null;
       return {
         config: c.name, arm, cadence: r, tokensPerStep: rs[0]!.tokensPerStep, tokensPerSec: stat(tps), vsBaseline: NaN,
+        tokensPerCpuSec: stat(tpc), vsBaselineCpu: NaN,
         learnerMs: learner, targetMs: target, targetShare: target.median / learner.median,
         metaMs: meta, metaPerStep: meta ? meta.median / learner.median : null,
         metaShare: meta ? meta.median / (r * learner.median + meta.median) : null,
@@ -237,15 +246,20 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       } satisfies ArmRow;
     });
     const base = perArm.find((x) => x.arm === 'baseline');
-    for (const row of perArm) row.vsBaseline = base ? row.tokensPerSec.median / base.tokensPerSec.median : NaN;
+    for (const row of perArm) {
+      row.vsBaseline = base ? row.tokensPerSec.median / base.tokensPerSec.median : NaN;
+      row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
+    }
     rows.push(...perArm);
     const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === c.name);
     if (t.length) {
       const stepMs = stat(t.map((x) => median(x.stepMs)));
       const tps = stat(t.map((x) => (x.tokensPerStep / median(x.stepMs)) * 1000));
+      const tpc = stat(t.map((x) => (x.tokensPerStep / median(x.stepCpuMs)) * 1000));
       torch.push({
-        config: c.name, engine: t[0]!.engine, threads: t[0]!.threads, tokensPerStep: t[0]!.tokensPerStep, stepMs, tokensPerSec: tps,
+        config: c.name, engine: t[0]!.engine, threads: t[0]!.threads, tokensPerStep: t[0]!.tokensPerStep, stepMs, tokensPerSec: tps, tokensPerCpuSec: tpc,
         rssPeakBytes: median(t.map((x) => x.rssPeakBytes)), vptRatio: base ? base.tokensPerSec.median / tps.median : NaN,
+        vptRatioCpu: base ? base.tokensPerCpuSec.median / tpc.median : NaN,
       });
     }
   }
@@ -277,22 +291,24 @@ export function renderOverhead(rep: OverheadReport): string {
       `batch ${c.batchSize}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s) + head, ` +
       `feedback batch ${c.feedbackBatch}`);
     lines.push('');
-    lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of rep.rows.filter((x) => x.config === c.name)) {
       lines.push(`| ${r.arm} | ${range(r.tokensPerSec, n0)} | ${r.vsBaseline.toFixed(2)} | ${range(r.learnerMs, n1)} | ${pct(r.targetShare)} | ` +
-        `${r.metaMs ? range(r.metaMs, n1) : '–'} | ${r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2)} | ${pct(r.metaShare)} | ${mb(r.tfPeakBytes)} | ${mb(r.rssPeakBytes)} |`);
+        `${r.metaMs ? range(r.metaMs, n1) : '–'} | ${r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2)} | ${pct(r.metaShare)} | ${mb(r.tfPeakBytes)} | ${mb(r.rssPeakBytes)} | ` +
+        `${range(r.tokensPerCpuSec, n0)} | ${r.vsBaselineCpu.toFixed(2)} |`);
     }
     const t = rep.torch.find((x) => x.config === c.name);
     if (t) {
-      lines.push(`| ${t.engine} (${t.threads} thread) | ${range(t.tokensPerSec, n0)} | – | ${range(t.stepMs, n1)} | – | – | – | – | – | ${mb(t.rssPeakBytes)} |`);
+      lines.push(`| ${t.engine} (${t.threads} thread) | ${range(t.tokensPerSec, n0)} | – | ${range(t.stepMs, n1)} | – | – | – | – | – | ${mb(t.rssPeakBytes)} | ${range(t.tokensPerCpuSec, n0)} | – |`);
       lines.push('');
-      lines.push(`vpt baseline ÷ PyTorch (tokens/s, same GPT, same run): **${t.vptRatio.toFixed(3)}×**`);
+      lines.push(`vpt baseline ÷ PyTorch (same GPT, same run): **${t.vptRatio.toFixed(3)}×** in tokens/s, ${t.vptRatioCpu.toFixed(3)}× in tokens per CPU second`);
     }
   }
   lines.push('');
   lines.push('Designer arms run a meta step on every measured step; tokens/s at r counts one meta step per r learner steps. ' +
-    'Target building is timed inside the learner step (candidates, designer forward, scatter).');
+    'Target building is timed inside the learner step (candidates, designer forward, scatter). CPU columns use process CPU ' +
+    'time instead of wall time: on an idle machine they agree; under other load they are the steadier measure.');
   if (m.busyStart.length) lines.push('', 'Busiest processes at start (ps):', '', ...m.busyStart.map((l) => `    ${l}`));
   return lines.join('\n') + '\n';
 }

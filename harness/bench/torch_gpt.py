@@ -10,7 +10,8 @@ pre-LayerNorm MLP D -> 4D -> D with biases and exact (erf) GELU; final LayerNorm
 Loss: masked next-token cross-entropy. Optimiser: AdamW (betas 0.9/0.95, decay 0.1 on matrices only) with
 global-norm clipping at 1.0, as harness/lm/optim.ts.
 
-Prints one JSON object: per-step times (ms) of the timed steps, tokens per step, parameter count, threads.
+Prints one JSON object: per-step wall and process-CPU times (ms) of the timed steps, tokens per step,
+parameter count, threads, peak RSS.
 """
 import argparse
 import json
@@ -87,9 +88,11 @@ def main():
     targets = torch.randint(0, a.vocab, (a.batch * a.seq,), generator=gen)
     mask = (torch.rand(a.batch * a.seq, generator=gen) < 0.6).float()
     times = []
+    cpu = []
     loss = None
     for s in range(a.warmup + a.steps):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         logits = forward(p, ids, a.layers, a.heads)
         nll = F.cross_entropy(logits, targets, reduction="none")
@@ -99,10 +102,11 @@ def main():
         opt.step()
         if s >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
     print(json.dumps({
         "engine": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(),
         "params": sum(t.numel() for t in p.values()), "tokensPerStep": a.batch * a.seq,
-        "stepMs": times, "finalLoss": float(loss),
+        "stepMs": times, "stepCpuMs": cpu, "finalLoss": float(loss),
         "rssPeakBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }))
 

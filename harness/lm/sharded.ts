@@ -160,6 +160,7 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
   const split = Math.ceil(o.batchSize / 2);
   const curve: CurvePoint[] = [];
   const learnerMs: number[] = [];
+  const learnerCpuMs: number[] = [];
   let tfPeakBytes = 0;
   const t0 = performance.now();
   const w = o.threads === false || o.batchSize < 2 ? undefined : startWorker(o.model, names, o.batchSize - split, o.rows.seqLen);
@@ -168,6 +169,7 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
   try {
     for (let step = 0; step < o.steps; step++) {
       const ts = performance.now();
+      const cs = process.cpuUsage();
       const all = sampler.next();
       let maskTotal = 0;
       for (let i = 0; i < all.mask.length; i++) maskTotal += all.mask[i] as number;
@@ -215,6 +217,9 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
       tf.dispose([mine.loss, ...mine.grads, otherLoss, ...otherGrads]);
       if (w) writeParams(w.buf, o.model.vars, names);
       learnerMs.push(performance.now() - ts);
+      const cpu = process.cpuUsage(cs);
+      // Both threads: on two free cores about twice the wall time.
+      learnerCpuMs.push((cpu.user + cpu.system) / 1000);
       if (step % logEvery === 0 || step === o.steps - 1) {
         const point = { step, loss: loss.dataSync()[0] as number, lr, gradNorm: norm.dataSync()[0] as number };
         curve.push(point);
@@ -235,7 +240,7 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
   const tokens = o.steps * o.batchSize * o.rows.seqLen;
   return {
     curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), tokensPerSecond: (tokens / wallMs) * 1000,
-    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [] },
+    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [], learnerCpuMs, metaCpuMs: [] },
     memory: { tfPeakBytes, rssPeakBytes: process.resourceUsage().maxRSS * 1024 },
     threaded: w !== undefined,
   };

@@ -65,7 +65,7 @@ export interface TrainOptions {
   onLog?: (p: CurvePoint) => void;
 }
 
-/** Per-step wall-clock split (ms). */
+/** Per-step wall-clock split (ms), and the same in process CPU time (robust to other load on the machine). */
 export interface StepTiming {
   /** Each learner step (forward, targets, backward, update), its meta step excluded. */
   learnerMs: number[];
@@ -73,6 +73,10 @@ export interface StepTiming {
   targetMs: number[];
   /** Each meta step, in the order they ran. */
   metaMs: number[];
+  /** CPU ms of each learner step, meta step excluded. */
+  learnerCpuMs: number[];
+  /** CPU ms of each meta step. */
+  metaCpuMs: number[];
 }
 
 /** Peak memory seen over the run. */
@@ -98,6 +102,8 @@ export interface StepStats {
   targetMs: number;
   /** Meta-step ms, 0 when the rule did no designer update this step. */
   metaMs: number;
+  /** Meta-step process CPU ms. */
+  metaCpuMs: number;
   /** tf.memory().numBytes at the end of the forward. */
   tfBytes: number;
 }
@@ -122,7 +128,7 @@ export function viewOf(model: LanguageModel, ids: tf.Tensor2D, hiddenAt?: number
  * tensors (kept) and what the step measured.
  */
 export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensors, rule: TargetRule, step: number): { loss: tf.Scalar; gradNorm: tf.Scalar; stats: StepStats } {
-  const stats: StepStats = { targetMs: 0, metaMs: 0, tfBytes: 0 };
+  const stats: StepStats = { targetMs: 0, metaMs: 0, metaCpuMs: 0, tfBytes: 0 };
   const out = tf.tidy(() => {
     const names = Object.keys(model.vars);
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
@@ -134,11 +140,16 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
       // The meta step and the targets run off the tape: q is a constant to this gradient, and their ops are
       // neither recorded nor copied for a backward pass that will never reach them.
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const didMeta = withoutTape(() => rule.metaStep?.(batch, step, view) ?? false);
       const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
       const q = withoutTape(() => rule.targets(batch, step, view));
       stats.targetMs = performance.now() - t1;
-      if (didMeta) stats.metaMs = t1 - t0;
+      if (didMeta) {
+        stats.metaMs = t1 - t0;
+        stats.metaCpuMs = (c1.user + c1.system) / 1000;
+      }
       stats.tfBytes = tf.memory().numBytes;
       return softCrossEntropy(logits, q, batch.mask);
     };
@@ -156,7 +167,7 @@ export function trainLM(o: TrainOptions): TrainResult {
   const opt = new AdamW(o.optim, o.model.vars);
   const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
   const curve: CurvePoint[] = [];
-  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [] };
+  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [] };
   let tfPeakBytes = 0;
   const t0 = performance.now();
   try {
@@ -165,11 +176,17 @@ export function trainLM(o: TrainOptions): TrainResult {
       try {
         const lr = scheduledLr(o.optim, opt.stepCount);
         const ts = performance.now();
+        const cs = process.cpuUsage();
         const { loss, gradNorm, stats } = learnerStep(o.model, opt, batch, o.rule, step);
         const stepMs = performance.now() - ts;
+        const cpu = process.cpuUsage(cs);
         timing.learnerMs.push(stepMs - stats.metaMs);
+        timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
         timing.targetMs.push(stats.targetMs);
-        if (stats.metaMs > 0) timing.metaMs.push(stats.metaMs);
+        if (stats.metaMs > 0) {
+          timing.metaMs.push(stats.metaMs);
+          timing.metaCpuMs.push(stats.metaCpuMs);
+        }
         tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
         if (step % logEvery === 0 || step === o.steps - 1) {
           const point = { step, loss: loss.dataSync()[0] as number, lr, gradNorm: gradNorm.dataSync()[0] as number };

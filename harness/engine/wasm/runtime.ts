@@ -290,9 +290,28 @@ const KERNELS: Record<string, KernelBody> = {
 
 let registered = false;
 
+/**
+ * tfjs saves a copy of every tensor a gradient will need (engine.clone → the Identity kernel, which on wasm
+ * copies the buffer). Tensors are immutable (variables swap buffers on assign, kernels write only their
+ * outputs), so sharing the buffer with a reference count, as Reshape already does, is equivalent and free.
+ */
+function zeroCopyIdentity(): void {
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    },
+  });
+}
+
 function register(): void {
   if (registered) return;
   registered = true;
+  zeroCopyIdentity();
   for (const [name, body] of Object.entries(KERNELS)) {
     tf.registerKernel({
       kernelName: name,
