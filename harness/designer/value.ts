@@ -8,8 +8,8 @@
  * form of the mixed Hessian-vector product, exact up to O(ε²) (O(ε) with forward differences).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gatherRows, globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
-import { forwardFrom, headLogits, hiddenBelow, runBlocks, type Params } from '../lm/gpt.js';
+import { globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
+import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
 import type { BatchTensors } from '../lm/batches.js';
@@ -42,13 +42,12 @@ function logitsFromHidden(model: LanguageModel, s: Subset, p: Params, hidden: tf
 }
 
 /**
- * Logits of S at `rows` only: S's blocks run over every position (they are the causal context), the final
- * norm and the head only where a loss reads them (answer tokens: about half the positions, and the head is
- * the widest layer).
+ * Logits of S at `rows` only: attention runs over every position (the causal context), the last block's
+ * projection and MLP, the final norm and the head only where a loss reads them (answer tokens: about half).
  */
 function logitsAtRows(model: LanguageModel, s: Subset, p: Params, hidden: tf.Tensor2D, ids: tf.Tensor2D, rows: tf.Tensor1D): tf.Tensor2D {
   const [B, T] = ids.shape;
-  return headLogits(p, gatherRows(runBlocks(model.cfg, p, hidden, B, T, s.from, model.cfg.nLayer), rows));
+  return forwardFromAtRows(model.cfg, p, hidden, B, T, s.from, rows);
 }
 
 /** Indices (int32) of the rows whose mask is not 0; undefined when every row or no row counts (nothing to skip). */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { batchMatMul, causalAttention, causalMask, embed, gelu, layerNorm, linear, softmax } from '../engine/ops.js';
+import { batchMatMul, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, softmax } from '../engine/ops.js';
 
 /** Shape of a GPT. */
 export interface GptConfig {
@@ -142,6 +142,20 @@ export function forward(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Te
 /** Forward from the hidden state entering block `from`: the part of the network that S spans. */
 export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
   return headLogits(params, runBlocks(cfg, params, hidden, B, T, from, cfg.nLayer));
+}
+
+/**
+ * Logits at `rows` only, from the hidden state entering block `from`: every block runs over all positions
+ * (they are the causal context) except that the last block's attention output feeds its projection, MLP and
+ * the head at `rows` only (position-wise layers: the same values there as a full forward).
+ */
+export function forwardFromAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
+  const last = cfg.nLayer - 1;
+  if (from > last) throw new Error(`forwardFromAtRows: block ${from} is past the last block ${last}`);
+  const x = runBlocks(cfg, params, hidden, B, T, from, last);
+  const { q, kT, v } = attentionInputs(cfg, params, last, x, B, T);
+  const merged = mergeHeads(causalAttention(q, kT, v));
+  return headLogits(params, blockOutput(params, last, gatherRows(x, rows), gatherRows(merged, rows)));
 }
 
 /** Hidden state entering block `upTo` (the activations below S, computed once and reused). */
