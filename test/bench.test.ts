@@ -16,7 +16,7 @@ describe('vpt bench (overhead table)', () => {
     const json = join(tmp(), 'bench.json');
     const r = await execa(process.execPath, [
       '--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), 'bench', '--preset', 'tiny', '--arms', 'v-pretraining',
-      '--repeats', '2', '--steps', '2', '--warmup', '1', '--torch', 'off', '--json', json,
+      '--repeats', '2', '--steps', '2', '--warmup', '1', '--torch', 'off', '--profile', '1', '--json', json,
     ], { reject: false, cwd: REPO_ROOT });
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/\| arm \| tokens\/s at r \| × baseline \| ms \/ learner step \| target building \| meta step ms \| meta ÷ learner step \| meta share at r \| tf peak MB \| RSS peak MB \|/);
@@ -44,5 +44,11 @@ describe('vpt bench (overhead table)', () => {
     // Meta share at cadence r follows from the medians: meta / (r·learner + meta).
     expect(v.metaShare).to.be.closeTo(v.metaMs!.median / (2 * v.learnerMs.median + v.metaMs!.median), 1e-12);
     expect(v.targetShare).to.be.greaterThan(0).and.lessThan(1);
+    // The kernel profile of the baseline step: named kernels, matMuls with their shapes, all accounted in the sum.
+    expect(r.stdout).to.match(/## tiny: the baseline learner step kernel by kernel/);
+    const p = rep.profiles[0]!;
+    expect(p.config).to.equal('tiny');
+    expect(p.kernels.some((k) => /MatMul \[/.test(k.name))).to.equal(true);
+    expect(p.kernelMs).to.be.closeTo(p.kernels.reduce((a, k) => a + k.ms, 0), 1e-9);
   });
 });

@@ -7,9 +7,13 @@
 import { armRegistry } from '../arms/index.js';
 import { selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
+import * as tf from '@tensorflow/tfjs';
+import type { TokenRows } from '../data/pack.js';
+import { BatchSampler, disposeBatch, toTensors } from '../lm/batches.js';
 import { initParams } from '../lm/gpt.js';
+import { AdamW } from '../lm/optim.js';
 import { LanguageModel } from '../lm/model.js';
-import { trainLM } from '../lm/trainer.js';
+import { learnerStep, trainLM, type TargetRule } from '../lm/trainer.js';
 import { benchData, type BenchConfig } from './cases.js';
 
 /** What the orchestrator asks one worker to run. */
@@ -22,6 +26,18 @@ export interface BenchJob {
   warmup: number;
   seed: number;
   backend?: BackendName;
+  /** Also profile this many learner steps kernel by kernel (tf.profile). Default 0. */
+  profileSteps?: number;
+}
+
+/** One kernel's share of a profiled learner step. */
+export interface KernelTime {
+  /** Kernel name; matMuls also carry their input shapes. */
+  name: string;
+  /** Median ms per learner step over the profiled steps. */
+  ms: number;
+  /** Calls per learner step. */
+  calls: number;
 }
 
 /** What one worker measured (medians over its timed steps). */
@@ -44,6 +60,10 @@ export interface BenchRun {
   steps: number;
   tfPeakBytes: number;
   rssPeakBytes: number;
+  /** Per-kernel times of a learner step (only when profiled), largest first. */
+  kernels?: KernelTime[];
+  /** Median wall ms of a profiled step (profiling adds its own overhead). */
+  profiledStepMs?: number;
 }
 
 export const RESULT_PREFIX = '@@bench ';
@@ -78,6 +98,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       optim: { ...c.optim, totalSteps: total },
     });
     const t = res.timing;
+    const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
     const meta = arm.usesDesigner ? timed(t.metaMs) : [];
     const metaCpu = arm.usesDesigner ? timed(t.metaCpuMs) : [];
@@ -96,6 +117,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       steps: job.steps,
       tfPeakBytes: res.memory.tfPeakBytes,
       rssPeakBytes: res.memory.rssPeakBytes,
+      ...(prof ? { kernels: prof.kernels, profiledStepMs: prof.stepMs } : {}),
     };
   } finally {
     rule.dispose?.();
@@ -103,3 +125,46 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   }
 }
 
+
+/** Kernel names that wrap other kernels (custom gradients, op scopes): left out so nothing is counted twice. */
+function isWrapper(name: string): boolean {
+  return name === 'forward' || name === 'unnamed scope' || name.endsWith('__op');
+}
+
+/** Profiles `steps` learner steps (after the timed ones) kernel by kernel: median ms and calls per step. */
+async function profileSteps(model: LanguageModel, rows: TokenRows, c: BenchConfig, rule: TargetRule, steps: number, rng: Rng): Promise<{ kernels: KernelTime[]; stepMs: number }> {
+  const opt = new AdamW({ ...c.optim, totalSteps: 1000 }, model.vars);
+  const sampler = new BatchSampler(rows, c.batchSize, rng);
+  const per = new Map<string, { ms: number[]; calls: number }>();
+  const wall: number[] = [];
+  try {
+    for (let s = 0; s < steps; s++) {
+      const batch = toTensors(sampler.next());
+      const t0 = performance.now();
+      const p = await tf.profile(() => {
+        const r = learnerStep(model, opt, batch, rule, 1);
+        tf.dispose([r.loss, r.gradNorm]);
+      });
+      wall.push(performance.now() - t0);
+      disposeBatch(batch);
+      const step = new Map<string, { ms: number; calls: number }>();
+      for (const k of p.kernels) {
+        if (isWrapper(k.name)) continue;
+        const name = k.name.includes('MatMul') ? `${k.name} ${k.inputShapes.map((x) => JSON.stringify(x)).join(' @ ')}` : k.name;
+        const e = step.get(name) ?? { ms: 0, calls: 0 };
+        e.ms += k.kernelTimeMs as number;
+        e.calls += 1;
+        step.set(name, e);
+      }
+      for (const [name, e] of step) {
+        const acc = per.get(name) ?? { ms: [], calls: e.calls };
+        acc.ms.push(e.ms);
+        per.set(name, acc);
+      }
+    }
+  } finally {
+    opt.dispose();
+  }
+  const kernels = [...per].map(([name, e]) => ({ name, ms: median(e.ms), calls: e.calls })).sort((a, b) => b.ms - a.ms);
+  return { kernels, stepMs: median(wall) };
+}

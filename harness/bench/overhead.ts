@@ -14,7 +14,7 @@ import type { BackendName } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
 import type { BenchConfig } from './cases.js';
-import { median, RESULT_PREFIX, type BenchJob, type BenchRun } from './job.js';
+import { median, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
 
 /** Options of an overhead benchmark. */
 export interface OverheadOptions {
@@ -34,6 +34,8 @@ export interface OverheadOptions {
   /** Python interpreter for the PyTorch reference. Default: $VPT_PYTHON, else python3, else /usr/bin/python3. */
   python?: string;
   backend?: BackendName;
+  /** Profile this many baseline learner steps per run kernel by kernel (tf.profile). Default 0 (off). */
+  profile?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -86,6 +88,16 @@ export interface TorchRow {
   vptRatioCpu: number;
 }
 
+/** The baseline learner step kernel by kernel (median over runs), and what is left outside kernels. */
+export interface KernelProfile {
+  config: string;
+  /** Wall ms of a profiled step (tf.profile adds some overhead of its own). */
+  stepMs: number;
+  /** Sum of the kernels' times. */
+  kernelMs: number;
+  kernels: KernelTime[];
+}
+
 export interface MachineInfo {
   cpu: string;
   cpus: number;
@@ -104,6 +116,7 @@ export interface OverheadReport {
   configs: { name: string; source: string; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
   rows: ArmRow[];
   torch: TorchRow[];
+  profiles: KernelProfile[];
   /** Every run, in the order they ran. */
   runs: (BenchRun | (TorchRun & { config: string }))[];
 }
@@ -163,7 +176,10 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     // The baseline always runs: every other arm is reported relative to it.
     const arms = config.arms.filter((a) => a === 'baseline' || !o.arms || o.arms.includes(a));
     for (let r = 0; r < repeats; r++) {
-      for (const arm of arms) jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(o.backend ? { backend: o.backend } : {}) } });
+      for (const arm of arms) {
+        const profileSteps = arm === 'baseline' && o.profile ? o.profile : 0;
+        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(o.backend ? { backend: o.backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
+      }
       if (python) jobs.push({ kind: 'torch', config });
     }
   }
@@ -216,6 +232,7 @@ function isVpt(r: OverheadReport['runs'][number]): r is BenchRun {
 export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], options: OverheadReport['options'], machine: MachineInfo): OverheadReport {
   const rows: ArmRow[] = [];
   const torch: TorchRow[] = [];
+  const profiles: KernelProfile[] = [];
   const info: OverheadReport['configs'] = [];
   let engine: OverheadReport['engine'] = null;
   for (const c of configs) {
@@ -246,6 +263,15 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       } satisfies ArmRow;
     });
     const base = perArm.find((x) => x.arm === 'baseline');
+    const profiled = mine.filter((x) => x.arm === 'baseline' && x.kernels);
+    if (profiled.length) {
+      const names = [...new Set(profiled.flatMap((x) => x.kernels!.map((k) => k.name)))];
+      const kernels = names.map((name) => {
+        const hits = profiled.map((x) => x.kernels!.find((k) => k.name === name));
+        return { name, ms: median(hits.map((h) => h?.ms ?? 0)), calls: Math.max(...hits.map((h) => h?.calls ?? 0)) };
+      }).sort((a, b) => b.ms - a.ms);
+      profiles.push({ config: c.name, stepMs: median(profiled.map((x) => x.profiledStepMs ?? NaN)), kernelMs: kernels.reduce((a, k) => a + k.ms, 0), kernels });
+    }
     for (const row of perArm) {
       row.vsBaseline = base ? row.tokensPerSec.median / base.tokensPerSec.median : NaN;
       row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
@@ -263,7 +289,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       });
     }
   }
-  return { machine, engine, options, configs: info, rows, torch, runs };
+  return { machine, engine, options, configs: info, rows, torch, profiles, runs };
 }
 
 const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -304,6 +330,19 @@ export function renderOverhead(rep: OverheadReport): string {
       lines.push('');
       lines.push(`vpt baseline ÷ PyTorch (same GPT, same run): **${t.vptRatio.toFixed(3)}×** in tokens/s, ${t.vptRatioCpu.toFixed(3)}× in tokens per CPU second`);
     }
+  }
+  for (const p of rep.profiles) {
+    lines.push('');
+    lines.push(`## ${p.config}: the baseline learner step kernel by kernel (tf.profile, median over runs)`);
+    lines.push('');
+    lines.push(`Profiled step ${n1(p.stepMs)} ms, of which kernels ${n1(p.kernelMs)} ms (${pct(p.kernelMs / p.stepMs)}); the rest is JavaScript: ` +
+      'op dispatch, the gradient tape, tidy bookkeeping and the profiler itself.');
+    lines.push('');
+    lines.push('| kernel | ms / step | calls | share of kernels |');
+    lines.push('| --- | --- | --- | --- |');
+    for (const k of p.kernels.slice(0, 20)) lines.push(`| ${k.name} | ${k.ms.toFixed(2)} | ${k.calls} | ${pct(k.ms / p.kernelMs)} |`);
+    const rest = p.kernels.slice(20);
+    if (rest.length) lines.push(`| ${rest.length} others | ${rest.reduce((a, k) => a + k.ms, 0).toFixed(2)} | ${rest.reduce((a, k) => a + k.calls, 0)} | ${pct(rest.reduce((a, k) => a + k.ms, 0) / p.kernelMs)} |`);
   }
   lines.push('');
   lines.push('Designer arms run a meta step on every measured step; tokens/s at r counts one meta step per r learner steps. ' +

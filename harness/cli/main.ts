@@ -82,6 +82,7 @@ program
   .addOption(new Option('--torch <mode>', 'PyTorch reference (optional, never a dependency)').choices(['auto', 'on', 'off']).default('auto'))
   .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
   .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
+  .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
   .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
@@ -90,7 +91,7 @@ program
   .addHelpText('after', '\nDefault: --preset reference --suite lm-ablation. Rerun exactly: vpt bench --preset reference --suite lm-ablation --repeats 5 --json bench.json')
   .action(async (o: {
     preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
-    python?: string; set: string[]; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
+    python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
   }) => {
     const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
     if (o.decontam) {
@@ -114,7 +115,7 @@ program
     ];
     const report = await runOverhead({
       configs, repeats: Math.max(1, o.repeats), steps: Math.max(1, o.steps), warmup: o.warmup, seed: o.seed,
-      torch: o.torch as 'auto' | 'on' | 'off', ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
+      torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
       onProgress: (m) => process.stderr.write(`bench ${m}\n`),
     });
     process.stdout.write(renderOverhead(report));
