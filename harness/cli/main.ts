@@ -88,10 +88,13 @@ program
   .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
   .option('--gsm8k <files...>', 'with --decontam: GSM8K JSONL files whose questions are the references')
   .option('--math <files...>', 'with --decontam: MATH JSONL files whose problems are references')
-  .addHelpText('after', '\nDefault: --preset reference --suite lm-ablation. Rerun exactly: vpt bench --preset reference --suite lm-ablation --repeats 5 --json bench.json')
+  .option('--quick', 'one short run per case (--repeats 1 --steps 3 --warmup 1)', false)
+  .addHelpText('after', '\nDefault: --preset reference --suite lm-ablation. The numbers of record:\n' +
+    '  vpt bench --preset reference --suite lm-ablation --repeats 5 --steps 8 --profile 2 --json bench.json')
   .action(async (o: {
     preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
     python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
+    quick: boolean;
   }) => {
     const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
     if (o.decontam) {
@@ -100,7 +103,7 @@ program
       const { loadMathProblems } = await import('../data/sources.js');
       const { suite } = await loadSuite(o.suite?.[0] ?? 'lm-ablation', o.set);
       const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
-      const rows = await benchDecontamination(suite, refs.length ? refs : undefined);
+      const rows = await benchDecontamination(suite, refs.length ? refs : undefined, o.quick);
       for (const r of rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
       if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
       return;
@@ -114,7 +117,7 @@ program
       ...(await Promise.all(suites.map(async (s) => configFromSuite((await loadSuite(s, o.set)).suite)))),
     ];
     const report = await runOverhead({
-      configs, repeats: Math.max(1, o.repeats), steps: Math.max(1, o.steps), warmup: o.warmup, seed: o.seed,
+      configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
       torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
       onProgress: (m) => process.stderr.write(`bench ${m}\n`),
     });
