@@ -1,8 +1,9 @@
 /**
  * SIMD kernels that run inside the tfjs wasm backend's own heap (they import its memory), for the work the
- * backend does slowly (../../../shared/ENGINE.md): batched matmuls, which it runs on a scalar loop at
- * ~2 GFLOP/s, and exp/erf-based row ops, which it runs through scalar libm. Each kernel is a function of
- * byte addresses and sizes; ../fast.ts wraps them as tfjs kernels and ops with gradients.
+ * backend does slowly (../shared/ENGINE.md from the repository root): batched matmuls, which it runs on a scalar loop at ~2 GFLOP/s
+ * (2-D ones go to XNNPACK, which these match or beat here because its weights are re-packed on every call),
+ * and exp/erf-based row ops, which it runs through scalar libm. Each kernel is a function of
+ * byte addresses and sizes; ./runtime.ts registers them as tfjs kernels, ../ops.ts builds ops with gradients on them.
  */
 import { assemble, Fn } from './asm.js';
 
@@ -533,7 +534,7 @@ function layerNormGrad(): Fn {
   const f = new Fn('layer_norm_grad', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [x, g, stats, dy, dx, dgb, rows, D] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, j, base, sp, D4] = Array.from({ length: 5 }, () => f.local('i32'));
-  const [rstd, sa, sb] = Array.from({ length: 3 }, () => f.local('f32'));
+  const [sa, sb] = [f.local('f32'), f.local('f32')];
   const [mv, rv, xh, h, dyv, a1, a2] = Array.from({ length: 7 }, () => f.local('v128'));
   const zero = (): void => void f.i32(0);
   const at = (p: number): void => void f.get(p).get(base).op('i32.add').get(j).i32(4).op('i32.mul').op('i32.add');
@@ -549,7 +550,7 @@ function layerNormGrad(): Fn {
     f.get(r).get(D).op('i32.mul').i32(4).op('i32.mul').set(base);
     f.get(stats).get(r).i32(8).op('i32.mul').op('i32.add').set(sp);
     f.get(sp).load('f32', 0).op('f32x4.splat').set(mv);
-    f.get(sp).load('f32', 4).tee(rstd).op('f32x4.splat').set(rv);
+    f.get(sp).load('f32', 4).op('f32x4.splat').set(rv);
     f.f32x4(0).set(a1);
     f.f32x4(0).set(a2);
     f.forStep(j, zero, () => f.get(D), 4, () => {
@@ -570,7 +571,6 @@ function layerNormGrad(): Fn {
       f.get(h).get(a1).op('f32x4.sub').get(xh).get(a2).op('f32x4.mul').op('f32x4.sub').get(rv).op('f32x4.mul');
       f.store('v128');
     });
-    void rstd;
   });
   return f;
 }
