@@ -19,7 +19,7 @@ describe('vpt bench (overhead table)', () => {
       '--repeats', '2', '--steps', '2', '--warmup', '1', '--torch', 'off', '--profile', '1', '--json', json,
     ], { reject: false, cwd: REPO_ROOT });
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/\| arm \| tokens\/s at r \| × baseline \| ms \/ learner step \| target building \| meta step ms \| meta ÷ learner step \| meta share at r \| tf peak MB \| RSS peak MB \|/);
+    expect(r.stdout).to.match(/\| arm \| tokens\/s at r \| × baseline \| ms \/ learner step \| target building \| meta step ms \| meta ÷ learner step \| meta share at r \| tf peak MB \| RSS peak MB \| tokens\/CPU-s at r \| × baseline \(CPU\) \| meta ÷ learner \(CPU\) \|/);
     expect(r.stdout).to.match(/## tiny \(preset\): vocab 64, width 16, 2 heads, 2 blocks, sequence 16, batch 2/);
     expect(r.stdout).to.match(/\| baseline \| [\d,]+ \[[\d,]+–[\d,]+\] \| 1\.00 \|/);
     expect(r.stdout).to.match(/\| v-pretraining \| [\d,]+ \[/);
@@ -41,6 +41,8 @@ describe('vpt bench (overhead table)', () => {
     expect(base.vsBaseline).to.equal(1);
     expect(base.metaMs).to.equal(null);
     expect(v.metaMs!.n).to.equal(2);
+    expect(v.metaPerStepCpu).to.be.greaterThan(0);
+    expect(base.metaPerStepCpu).to.equal(null);
     // Meta share at cadence r follows from the medians: meta / (r·learner + meta).
     expect(v.metaShare).to.be.closeTo(v.metaMs!.median / (2 * v.learnerMs.median + v.metaMs!.median), 1e-12);
     expect(v.targetShare).to.be.greaterThan(0).and.lessThan(1);

@@ -60,6 +60,8 @@ export interface ArmRow {
   /** Tokens per second of process CPU time at cadence r (other load on the machine distorts it least). */
   tokensPerCpuSec: Stat;
   vsBaselineCpu: number;
+  /** Meta step ÷ learner step in CPU time. */
+  metaPerStepCpu: number | null;
   learnerMs: Stat;
   targetMs: Stat;
   /** Target building as a fraction of a learner step. */
@@ -256,6 +258,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       return {
         config: c.name, arm, cadence: r, tokensPerStep: rs[0]!.tokensPerStep, tokensPerSec: stat(tps), vsBaseline: NaN,
         tokensPerCpuSec: stat(tpc), vsBaselineCpu: NaN,
+        metaPerStepCpu: meta ? median(rs.map((x) => x.metaCpuMs ?? NaN)) / median(rs.map((x) => x.learnerCpuMs)) : null,
         learnerMs: learner, targetMs: target, targetShare: target.median / learner.median,
         metaMs: meta, metaPerStep: meta ? meta.median / learner.median : null,
         metaShare: meta ? meta.median / (r * learner.median + meta.median) : null,
@@ -317,16 +320,16 @@ export function renderOverhead(rep: OverheadReport): string {
       `batch ${c.batchSize}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s) + head, ` +
       `feedback batch ${c.feedbackBatch}`);
     lines.push('');
-    lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) | meta ÷ learner (CPU) |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of rep.rows.filter((x) => x.config === c.name)) {
       lines.push(`| ${r.arm} | ${range(r.tokensPerSec, n0)} | ${r.vsBaseline.toFixed(2)} | ${range(r.learnerMs, n1)} | ${pct(r.targetShare)} | ` +
         `${r.metaMs ? range(r.metaMs, n1) : '–'} | ${r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2)} | ${pct(r.metaShare)} | ${mb(r.tfPeakBytes)} | ${mb(r.rssPeakBytes)} | ` +
-        `${range(r.tokensPerCpuSec, n0)} | ${r.vsBaselineCpu.toFixed(2)} |`);
+        `${range(r.tokensPerCpuSec, n0)} | ${r.vsBaselineCpu.toFixed(2)} | ${r.metaPerStepCpu === null ? '–' : r.metaPerStepCpu.toFixed(2)} |`);
     }
     const t = rep.torch.find((x) => x.config === c.name);
     if (t) {
-      lines.push(`| ${t.engine} (${t.threads} thread) | ${range(t.tokensPerSec, n0)} | – | ${range(t.stepMs, n1)} | – | – | – | – | – | ${mb(t.rssPeakBytes)} | ${range(t.tokensPerCpuSec, n0)} | – |`);
+      lines.push(`| ${t.engine} (${t.threads} thread) | ${range(t.tokensPerSec, n0)} | – | ${range(t.stepMs, n1)} | – | – | – | – | – | ${mb(t.rssPeakBytes)} | ${range(t.tokensPerCpuSec, n0)} | – | – |`);
       lines.push('');
       lines.push(`vpt baseline ÷ PyTorch (same GPT, same run): **${t.vptRatio.toFixed(3)}×** in tokens/s, ${t.vptRatioCpu.toFixed(3)}× in tokens per CPU second`);
     }
