@@ -13,6 +13,7 @@ import { BatchSampler, disposeBatch, toTensors } from '../lm/batches.js';
 import { initParams } from '../lm/gpt.js';
 import { AdamW } from '../lm/optim.js';
 import { LanguageModel } from '../lm/model.js';
+import { trainShardedLM } from '../lm/sharded.js';
 import { learnerStep, trainLM, type TargetRule } from '../lm/trainer.js';
 import { benchData, type BenchConfig } from './cases.js';
 
@@ -68,6 +69,9 @@ export interface BenchRun {
 
 export const RESULT_PREFIX = '@@bench ';
 
+/** Pseudo-arm: the base stage's sharded next-token training (./../lm/sharded.ts), beside the one-thread baseline. */
+export const BASE_STAGE = 'base stage (2 threads)';
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -83,8 +87,9 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   const rng = new Rng(job.seed);
   const model = LanguageModel.fromArrays(cfg, initParams(cfg, rng.fork('init')), tokenizer);
   const total = job.warmup + job.steps;
-  const arm = armRegistry.get(job.arm);
-  const rule = arm.create({
+  const stage = job.arm === BASE_STAGE;
+  const arm = stage ? undefined : armRegistry.get(job.arm);
+  const rule = (arm ?? armRegistry.get('baseline')).create({
     model,
     design: { ...c.design, burnIn: 0, metaEvery: 1, probeBatches: 0 },
     rng: rng.fork('arm'),
@@ -93,15 +98,14 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
     steps: total,
   });
   try {
-    const res = trainLM({
-      model, rows, steps: total, batchSize: c.batchSize, rng: rng.fork('data'), rule, logEvery: total,
-      optim: { ...c.optim, totalSteps: total },
-    });
+    const common = { model, rows, steps: total, batchSize: c.batchSize, rng: rng.fork('data'), logEvery: total, optim: { ...c.optim, totalSteps: total } };
+    // The base stage trains the baseline's loss in two shards, the second on a worker thread.
+    const res = stage ? trainShardedLM(common) : trainLM({ ...common, rule });
     const t = res.timing;
     const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
-    const meta = arm.usesDesigner ? timed(t.metaMs) : [];
-    const metaCpu = arm.usesDesigner ? timed(t.metaCpuMs) : [];
+    const meta = arm?.usesDesigner ? timed(t.metaMs) : [];
+    const metaCpu = arm?.usesDesigner ? timed(t.metaCpuMs) : [];
     return {
       config: c.name,
       arm: job.arm,

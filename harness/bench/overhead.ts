@@ -14,7 +14,7 @@ import type { BackendName } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
 import type { BenchConfig } from './cases.js';
-import { median, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
+import { BASE_STAGE, median, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
 
 /** Options of an overhead benchmark. */
 export interface OverheadOptions {
@@ -36,6 +36,8 @@ export interface OverheadOptions {
   backend?: BackendName;
   /** Profile this many baseline learner steps per run kernel by kernel (tf.profile). Default 0 (off). */
   profile?: number;
+  /** Also time the base stage's two-thread sharded training beside the baseline. Default false. */
+  baseStage?: boolean;
   onProgress?: (msg: string) => void;
 }
 
@@ -177,6 +179,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   for (const config of o.configs) {
     // The baseline always runs: every other arm is reported relative to it.
     const arms = config.arms.filter((a) => a === 'baseline' || !o.arms || o.arms.includes(a));
+    if (o.baseStage) arms.push(BASE_STAGE);
     for (let r = 0; r < repeats; r++) {
       for (const arm of arms) {
         const profileSteps = arm === 'baseline' && o.profile ? o.profile : 0;
@@ -350,7 +353,9 @@ export function renderOverhead(rep: OverheadReport): string {
   lines.push('');
   lines.push('Designer arms run a meta step on every measured step; tokens/s at r counts one meta step per r learner steps. ' +
     'Target building is timed inside the learner step (candidates, designer forward, scatter). CPU columns use process CPU ' +
-    'time instead of wall time: on an idle machine they agree; under other load they are the steadier measure.');
+    'time instead of wall time: on an idle machine they agree; under other load they are the steadier measure. ' +
+    `"${BASE_STAGE}" is the base stage's training, each batch in two shards on two threads: its wall time is what ` +
+    'the second core buys, its CPU time counts both threads.');
   if (m.busyStart.length) lines.push('', 'Busiest processes at start (ps):', '', ...m.busyStart.map((l) => `    ${l}`));
   return lines.join('\n') + '\n';
 }

@@ -83,6 +83,7 @@ program
   .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
   .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
   .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
+  .option('--base-stage', 'also time the base stage (baseline loss, batches in two shards on two threads)', false)
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
   .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
@@ -94,7 +95,7 @@ program
   .action(async (o: {
     preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
     python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
-    quick: boolean;
+    quick: boolean; baseStage: boolean;
   }) => {
     const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
     if (o.decontam) {
@@ -118,7 +119,7 @@ program
     ];
     const report = await runOverhead({
       configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
-      torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
+      torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
       onProgress: (m) => process.stderr.write(`bench ${m}\n`),
     });
     process.stdout.write(renderOverhead(report));
