@@ -124,8 +124,8 @@ export function viewOf(model: LanguageModel, ids: tf.Tensor2D, hiddenAt?: number
 
 /**
  * One learner update on `batch`: one forward, the rule's meta step and targets from detached views of it,
- * the soft cross-entropy against those targets, its gradient, and an AdamW step. Returns [loss, gradNorm]
- * tensors (kept) and what the step measured.
+ * the soft cross-entropy against those targets, its gradient, and an AdamW step. Returns the loss and the
+ * pre-clip gradient norm (kept tensors: the caller reads and disposes them) and what the step measured.
  */
 export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensors, rule: TargetRule, step: number): { loss: tf.Scalar; gradNorm: tf.Scalar; stats: StepStats } {
   const stats: StepStats = { targetMs: 0, metaMs: 0, metaCpuMs: 0, tfBytes: 0 };
