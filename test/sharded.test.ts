@@ -4,6 +4,7 @@
  * update up to float summation order.
  */
 import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
 import { generateEmbedded } from '../harness/data/synth/embedded.js';
 import { packDocs } from '../harness/data/pack.js';
 import { rowToDoc } from '../harness/data/sources.js';
@@ -24,9 +25,13 @@ describe('sharded next-token training (base stage on two cores)', () => {
       const model = tinyModel(3);
       const rows = packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32);
       const common = { model, rows, steps: 3, batchSize: 5, optim: { ...s.train, totalSteps: 3 }, rng: new Rng(8), logEvery: 1 };
+      const counts: number[] = [];
+      const onLog = (): void => void counts.push(tf.memory().numTensors);
       const r = mode === 'full'
         ? { ...trainLM({ ...common, rule: { targets: (b) => oneHotTargets(b.targets, model.cfg.vocabSize) } }), threaded: false }
-        : trainShardedLM({ ...common, threads: mode === 'threads' });
+        : trainShardedLM({ ...common, onLog, threads: mode === 'threads' });
+      // No tensor leaks from step to step.
+      if (counts.length) expect(counts[counts.length - 1]).to.equal(counts[0]);
       const out = { params: snapshot(model.vars), threaded: r.threaded, losses: r.curve.map((p) => p.loss) };
       model.dispose();
       return out;
