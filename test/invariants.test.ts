@@ -76,7 +76,7 @@ describe('V-pretraining invariants', () => {
       names.map((n) => twin.vars[n]!),
     );
     new AdamW(cfg, twin.vars).apply(Object.fromEntries(names.map((n, i) => [n, grads[i]!])));
-    learnerStep(model, new AdamW(cfg, model.vars), b, q);
+    learnerStep(model, new AdamW(cfg, model.vars), b, { targets: () => q }, 0);
     expect(sameParams(snapshot(model.vars), snapshot(twin.vars))).to.equal(true);
   });
 

@@ -2,7 +2,8 @@
  * The designer arms: `v-pretraining` (g_down from the feedback set) and `random-feedback` (g_down replaced by
  * a Gaussian vector of the same norm, fresh each meta step). Cadence (METHOD.md §2): after `burnIn` learner
  * steps, every `metaEvery` steps the designer takes one step on −V first; the targets for that batch are then
- * rebuilt with the new φ and detached, and the learner steps on the same batch.
+ * rebuilt with the new φ and detached, and the learner steps on the same batch. Both run inside the learner
+ * step, on detached views of its one forward pass: candidates from its logits, S rerun from its hidden state.
  */
 import * as tf from '@tensorflow/tfjs';
 import { formatQA } from '../data/numina.js';
@@ -11,12 +12,12 @@ import { LmDesigner } from '../designer/lm-designer.js';
 import {
   cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
-import { globalNorm } from '../engine/ops.js';
+import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
-import { forward, forwardFrom, hiddenBelow, subsetNames, type Params } from '../lm/gpt.js';
+import { forward, subsetNames, type Params } from '../lm/gpt.js';
 import { maskedNll } from '../lm/loss.js';
-import type { TargetRule } from '../lm/trainer.js';
+import { viewOf, type ForwardView, type TargetRule } from '../lm/trainer.js';
 import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 import type { ArmContext, ArmDefinition } from './types.js';
 
@@ -38,8 +39,36 @@ function randomLike(g: Grads, rng: Rng): Grads {
   });
 }
 
+/**
+ * Drops the columns after the last one any row's loss reads: feedback rows are padded to the longest problem
+ * of the whole set, and with causal attention the trailing padding changes nothing before it.
+ */
+function trimPadding(r: TokenRows): TokenRows {
+  let last = -1;
+  for (let i = 0; i < r.rows; i++) {
+    for (let t = r.seqLen - 1; t > last; t--) {
+      if (r.mask[i * r.seqLen + t] !== 0) {
+        last = t;
+        break;
+      }
+    }
+  }
+  const len = last + 1;
+  if (len <= 0 || len === r.seqLen) return r;
+  const cut = <A extends Int32Array | Float32Array | Uint8Array>(src: A, out: A): A => {
+    for (let i = 0; i < r.rows; i++) out.set(src.subarray(i * r.seqLen, i * r.seqLen + len), i * len);
+    return out;
+  };
+  return {
+    rows: r.rows, seqLen: len,
+    inputs: cut(r.inputs, new Int32Array(r.rows * len)), targets: cut(r.targets, new Int32Array(r.rows * len)),
+    mask: cut(r.mask, new Float32Array(r.rows * len)), wrong: cut(r.wrong, new Uint8Array(r.rows * len)),
+  };
+}
+
 export class DesignerRule implements TargetRule {
   readonly designer: LmDesigner;
+  readonly hiddenAt: number;
   private readonly opt: tf.Optimizer;
   private readonly subset: Subset;
   private readonly feedbackRows: TokenRows;
@@ -50,8 +79,8 @@ export class DesignerRule implements TargetRule {
   readonly values: number[] = [];
   readonly metaMs: number[] = [];
   private probeR = NaN;
-  /** Candidates computed by this step's meta step, handed to the target build of the same step. */
-  private metaCandidates: { step: number; c: Candidates; logp: tf.Tensor2D } | undefined;
+  /** Candidates of the current step's view, shared by its meta step and its targets. */
+  private current: { view: ForwardView; c: Candidates; logp: tf.Tensor2D } | undefined;
 
   constructor(private readonly ctx: ArmContext, private readonly feedback: Feedback) {
     const { model, design } = ctx;
@@ -61,33 +90,32 @@ export class DesignerRule implements TargetRule {
     );
     this.opt = tf.train.adam(design.designerLr);
     this.subset = { from: model.cfg.nLayer - design.subsetBlocks, names: subsetNames(model.cfg, design.subsetBlocks) };
-    this.feedbackRows = padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
+    this.hiddenAt = this.subset.from;
+    this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
     if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
   }
 
-  private candidates(logits: tf.Tensor2D, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D } {
-    const c = topKCandidates(logits, targets, this.ctx.design.topK);
-    return { c, logp: tf.sub(c.logits, tf.logSumExp(logits, -1, true)) as tf.Tensor2D };
-  }
-
-  /** Designer-built targets and gates for a batch; `pre` reuses candidates the meta step already computed. */
-  private buildTargets(b: BatchTensors, pre?: { c: Candidates; logp: tf.Tensor2D }): { q: tf.Tensor2D; alpha: tf.Tensor1D } {
-    const { model } = this.ctx;
-    const { c, logp } = pre ?? this.candidates(forward(model.cfg, model.params, b.ids), b.targets);
-    const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
-    return { q: scatterCandidates(c.ids, out.weights, model.cfg.vocabSize), alpha: out.alpha };
-  }
-
-  targets(b: BatchTensors, step: number): tf.Tensor2D {
-    // θ has not moved since the meta step of this same step, so its candidates are still the learner's.
-    const pre = this.metaCandidates?.step === step ? this.metaCandidates : undefined;
-    const { q, alpha } = this.buildTargets(b, pre);
-    if (pre) {
-      tf.dispose([pre.c.ids, pre.c.logits, pre.logp]);
-      this.metaCandidates = undefined;
+  /** C_t and the learner's candidate log-probabilities, from the step's detached logits (computed once per view). */
+  private candidates(view: ForwardView, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D } {
+    if (this.current?.view !== view) {
+      const c = topKCandidates(view.logits, targets, this.ctx.design.topK);
+      this.current = { view, c, logp: tf.sub(c.logits, rowLogSumExp(view.logits)) as tf.Tensor2D };
     }
+    return this.current;
+  }
+
+  /** Designer-built targets and gates for a batch, from a view of the learner's forward on it. */
+  private buildTargets(b: BatchTensors, view: ForwardView): { q: tf.Tensor2D; alpha: tf.Tensor1D } {
+    const { c, logp } = this.candidates(view, b.targets);
+    const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
+    return { q: scatterCandidates(c.ids, out.weights, this.ctx.model.cfg.vocabSize), alpha: out.alpha };
+  }
+
+  targets(b: BatchTensors, _step: number, view: ForwardView): tf.Tensor2D {
+    const { q, alpha } = this.buildTargets(b, view);
+    this.current = undefined;
     const am = tf.mul(alpha, b.mask);
     const mw = tf.mul(b.mask, b.wrong);
     const mo = tf.sub(b.mask, mw);
@@ -98,7 +126,7 @@ export class DesignerRule implements TargetRule {
 
   private feedbackBatch(rng: Rng): BatchTensors {
     const n = Math.min(this.ctx.design.feedbackBatch, this.feedbackRows.rows);
-    return toTensors(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n)));
+    return toTensors(trimPadding(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n))));
   }
 
   /** g_down for this meta step: from feedback, or a same-norm Gaussian for the random-feedback control. */
@@ -113,19 +141,21 @@ export class DesignerRule implements TargetRule {
     return noise;
   }
 
-  beforeStep(b: BatchTensors, step: number): void {
+  metaStep(b: BatchTensors, step: number, view: ForwardView): boolean {
     const { burnIn, metaEvery, fdEpsilon, value } = this.ctx.design;
-    if (step < burnIn || (step - burnIn) % metaEvery !== 0) return;
+    if (step < burnIn || (step - burnIn) % metaEvery !== 0) return false;
     const t0 = performance.now();
     const { model } = this.ctx;
+    if (!view.hidden) throw new Error('the designer needs the hidden state entering S in the learner view');
+    const hidden = view.hidden;
     const gDown = this.gDown();
+    // Candidates outlive this tidy: the targets of the same step reuse them.
+    const { c, logp } = this.candidates(view, b.targets);
     const v = tf.tidy(() => {
-      // Activations below S are computed once and reused by every S-only forward of this meta step.
-      const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
-      const [B, T] = b.ids.shape;
-      const { c, logp } = this.candidates(forwardFrom(model.cfg, model.params, hidden, B, T, this.subset.from), b.targets);
-      this.metaCandidates = { step, c: { ids: tf.keep(c.ids), logits: tf.keep(c.logits) }, logp: tf.keep(logp) };
-      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon);
+      // The learner's own forward supplies the candidates and the activations below S: only S is rerun.
+      // Forward differences take log p_θ at the candidates from the learner's forward: one S-forward.
+      const center = this.ctx.design.fdScheme === 'forward' ? logp : undefined;
+      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, center);
       const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
       // The designer minimises −V; `reported` is V (or the cosine) at φ before this update.
       let objective: () => tf.Scalar;
@@ -136,7 +166,7 @@ export class DesignerRule implements TargetRule {
       } else {
         const w0 = weightsOf();
         const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
-        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon);
+        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, center);
         const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
         objective = () => cos.loss(weightsOf());
         reported = () => cos.cosine;
@@ -149,6 +179,7 @@ export class DesignerRule implements TargetRule {
     v.dispose();
     tf.dispose(Object.values(gDown));
     this.metaMs.push(performance.now() - t0);
+    return true;
   }
 
   /**
@@ -165,8 +196,10 @@ export class DesignerRule implements TargetRule {
       const fb = this.feedbackBatch(rng);
       const { loss, grads: gDown } = downstreamGrad(model, this.subset, fb);
       const [pred, real] = tf.tidy(() => {
-        const hidden = hiddenBelow(model.cfg, model.params, b.ids, this.subset.from);
-        const { q } = this.buildTargets(b);
+        const view = viewOf(model, b.ids, this.hiddenAt);
+        const hidden = view.hidden as tf.Tensor2D;
+        const { q } = this.buildTargets(b, view);
+        this.current = undefined;
         const gPre = pretrainGrad(model, this.subset, b, hidden, q);
         const stepped: Params = { ...model.params };
         for (const n of this.subset.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
@@ -203,7 +236,6 @@ export class DesignerRule implements TargetRule {
   }
 
   dispose(): void {
-    if (this.metaCandidates) tf.dispose([this.metaCandidates.c.ids, this.metaCandidates.c.logits, this.metaCandidates.logp]);
     this.designer.dispose();
     this.opt.dispose();
     this.gateSums.dispose();

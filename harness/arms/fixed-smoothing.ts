@@ -1,6 +1,5 @@
 /** The two designer-free controls: fixed α = α_max over the same top-K candidate set, differing only in r. */
 import * as tf from '@tensorflow/tfjs';
-import { forward } from '../lm/gpt.js';
 import type { ArmDefinition } from './types.js';
 import { mixWeights, scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 
@@ -11,9 +10,10 @@ function fixedSmoothingArm(name: string, description: string, distribution: (c: 
     description,
     usesDesigner: false,
     create: (ctx) => ({
-      targets: (b) => {
+      // Candidates come from the learner step's own (detached) logits: no extra forward.
+      targets: (b, _step, view) => {
         const { topK, alphaMax } = ctx.design;
-        const c = topKCandidates(forward(ctx.model.cfg, ctx.model.params, b.ids), b.targets, topK);
+        const c = topKCandidates(view.logits, b.targets, topK);
         return scatterCandidates(c.ids, mixWeights(alphaMax, distribution(c)), ctx.model.cfg.vocabSize);
       },
     }),

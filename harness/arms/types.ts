@@ -13,6 +13,8 @@ export interface ArmContext {
   rng: Rng;
   /** Labelled feedback problems (GSM8K train, disjoint from test); used only through g_down. */
   feedback: readonly Gsm8kItem[];
+  /** The feedback problems already tokenized (one right-padded row each); when given, used instead of `feedback`. */
+  feedbackRows?: TokenRows;
   /** Learner updates planned for the cell. */
   steps: number;
   /** Held-out unlabeled rows for the one-step probe (never trained on). */

@@ -1,5 +1,5 @@
 /** The `vpt` command line. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { taskByName, taskNames, taskOf } from '../tasks/index.js';
 import { BACKENDS, type BackendName } from '../engine/backend.js';
@@ -125,26 +125,65 @@ program
     }
   });
 
+const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+
 program
   .command('bench')
-  .description('benchmarks (tinybench): learner step per arm, meta step, decontamination of 10,000 items')
-  .option('--suite <suite>', 'model, batch and design settings to measure', 'lm-ablation')
+  .description('overhead benchmark in the paper\'s shape: per arm tokens/s, ms per learner step, target-building share, ' +
+    'meta-step time and share at the cadence, peak memory; each case in a fresh process, repeated, order shuffled; ' +
+    'PyTorch\'s GPT beside it when python3 can import torch')
+  .option('--preset <names...>', 'named configurations (reference, tiny)')
+  .option('--suite <suites...>', 'suites whose model, batch, design and arms to measure')
+  .option('--arms <list>', 'comma-separated arms to measure (the baseline always runs)', list)
+  .option('--repeats <n>', 'fresh-process runs per case', int('--repeats'), 3)
+  .option('--steps <n>', 'timed learner steps per run', int('--steps'), 8)
+  .option('--warmup <n>', 'untimed learner steps first', int('--warmup'), 2)
+  .option('--seed <n>', 'seeds the run order and the models', int('--seed'), 1)
+  .addOption(new Option('--torch <mode>', 'PyTorch reference (optional, never a dependency)').choices(['auto', 'on', 'off']).default('auto'))
+  .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
+  .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
+  .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
+  .option('--base-stage', 'also time the base stage (baseline loss, batches in two shards on two threads)', false)
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
-  .option('--quick', 'fewer iterations', false)
-  .option('--gsm8k <files...>', 'GSM8K JSONL files whose questions are decontamination references')
-  .option('--math <files...>', 'MATH JSONL files whose problems are decontamination references')
-  .option('--json <file>', 'also write the results as JSON')
-  .action(async (o: { suite: string; backend?: string; quick: boolean; gsm8k?: string[]; math?: string[]; json?: string }) => {
-    const { runBenchmarks } = await import('../bench/lm-step.bench.js');
-    const { loadGsm8k } = await import('../data/gsm8k.js');
-    const { loadMathProblems } = await import('../data/sources.js');
-    const { suite } = await loadSuite(o.suite);
-    const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
+  .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
+  .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
+  .option('--gsm8k <files...>', 'with --decontam: GSM8K JSONL files whose questions are the references')
+  .option('--math <files...>', 'with --decontam: MATH JSONL files whose problems are references')
+  .option('--quick', 'one short run per case (--repeats 1 --steps 3 --warmup 1)', false)
+  .addHelpText('after', '\nDefault: --preset reference --suite lm-ablation. The numbers of record:\n' +
+    '  vpt bench --preset reference --suite lm-ablation --repeats 5 --steps 8 --profile 2 --json bench.json')
+  .action(async (o: {
+    preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
+    python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
+    quick: boolean; baseStage: boolean;
+  }) => {
     const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
-    const res = await runBenchmarks({ suite, quick: o.quick, ...(backend ? { backend } : {}), ...(refs.length ? { references: refs } : {}) });
-    process.stdout.write(`engine: ${JSON.stringify(res.engine)}\n`);
-    for (const r of res.rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
-    if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), res);
+    if (o.decontam) {
+      const { benchDecontamination } = await import('../bench/decontam.bench.js');
+      const { loadGsm8k } = await import('../data/gsm8k.js');
+      const { loadMathProblems } = await import('../data/sources.js');
+      const { suite } = await loadSuite(o.suite?.[0] ?? 'lm-ablation', o.set);
+      const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
+      const rows = await benchDecontamination(suite, refs.length ? refs : undefined, o.quick);
+      for (const r of rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
+      if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
+      return;
+    }
+    const { configFromPreset, configFromSuite } = await import('../bench/cases.js');
+    const { runOverhead, renderOverhead } = await import('../bench/overhead.js');
+    const presets = o.preset ?? (o.suite ? [] : ['reference']);
+    const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
+    const configs = [
+      ...presets.map((p) => configFromPreset(p, o.set)),
+      ...(await Promise.all(suites.map(async (s) => configFromSuite((await loadSuite(s, o.set)).suite)))),
+    ];
+    const report = await runOverhead({
+      configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
+      torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
+      onProgress: (m) => process.stderr.write(`bench ${m}\n`),
+    });
+    process.stdout.write(renderOverhead(report));
+    if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), report);
   });
 
 registerReport(program);

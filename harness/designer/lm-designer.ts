@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { embed, layerNorm, linear, matMul2d } from '../engine/ops.js';
+import { candidateScores, embed, layerNorm, linear, matMul2d } from '../engine/ops.js';
 import { embedTokens, initParams, runBlocks, type GptConfig, type Params } from '../lm/gpt.js';
 import { mixWeights, type Candidates } from '../arms/topk.js';
 
@@ -57,13 +57,10 @@ export class LmDesigner {
     const ctx = layerNorm(h, p('ln_f.g') as tf.Tensor1D, p('ln_f.b') as tf.Tensor1D);
     const next = embed(targets, p('wte') as tf.Tensor2D);
     const u = tf.tanh(tf.add(tf.add(matMul2d(ctx, p('query.ctx') as tf.Tensor2D), matMul2d(next, p('query.next') as tf.Tensor2D)), p('query.b'))) as tf.Tensor2D;
-    // Scores over the whole vocabulary, then picked at the K candidates (one-hot products keep a gradient on wasm).
-    const all = matMul2d(u, tf.transpose(p('wte')) as tf.Tensor2D);
-    const V = this.shape.vocabSize;
     const K = c.ids.shape[1];
-    const picked = tf.unstack(c.ids, 1).map((col) => tf.sum(tf.mul(all, tf.oneHot(col as tf.Tensor1D, V).toFloat()), -1));
+    const picked = candidateScores(u, p('wte') as tf.Tensor2D, c.ids);
     const isTrue = tf.concat([tf.ones([1, 1]), tf.zeros([1, K - 1])], 1);
-    const scores = tf.add(tf.add(tf.stack(picked, 1), tf.mul(logp, p('score.logp'))), tf.mul(isTrue, p('score.true')));
+    const scores = tf.add(tf.add(picked, tf.mul(logp, p('score.logp'))), tf.mul(isTrue, p('score.true')));
     const alpha = tf.mul(tf.sigmoid(linear(u, p('gate.w') as tf.Tensor2D, p('gate.b') as tf.Tensor1D)), this.shape.alphaMax).reshape([-1]) as tf.Tensor1D;
     return { weights: mixWeights(alpha, tf.softmax(scores) as tf.Tensor2D), alpha };
   }

@@ -3,12 +3,13 @@
  *   V(φ) = g_downᵀ g_pre(φ),  g_pre(φ) = ∇_θS L_pre(θ; q_φ),  L_pre = −(1/M) Σ_t m_t Σ_{c∈C_t} q_φ(t,c) log p_θ(c|t).
  * L_pre is linear in q, so V(φ) = −(1/M) Σ_t m_t Σ_c q_φ(t,c)·D(t,c), where D(t,c) = g_downᵀ∇_θS log p_θ(c|t)
  * is a directional derivative that does not depend on φ. D is computed by central differences along ĝ_down
- * (two forwards of S from cached activations below S), and ∇_φ V by ordinary backprop through the designer.
- * This is the DARTS finite-difference form of the mixed Hessian-vector product, exact up to O(ε²).
+ * (two forwards of S from cached activations below S; or forward differences from the learner's own forward,
+ * one S-forward), and ∇_φ V by ordinary backprop through the designer. This is the DARTS finite-difference
+ * form of the mixed Hessian-vector product, exact up to O(ε²) (O(ε) with forward differences).
  */
 import * as tf from '@tensorflow/tfjs';
-import { globalNorm } from '../engine/ops.js';
-import { forwardFrom, hiddenBelow, type Params } from '../lm/gpt.js';
+import { globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
+import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
 import type { BatchTensors } from '../lm/batches.js';
@@ -40,11 +41,35 @@ function logitsFromHidden(model: LanguageModel, s: Subset, p: Params, hidden: tf
   return forwardFrom(model.cfg, p, hidden, B, T, s.from);
 }
 
-/** g_down: detached gradient over S of the teacher-forced answer NLL on a feedback batch. */
+/**
+ * Logits of S at `rows` only: attention runs over every position (the causal context), the last block's
+ * projection and MLP, the final norm and the head only where a loss reads them (answer tokens: about half).
+ */
+function logitsAtRows(model: LanguageModel, s: Subset, p: Params, hidden: tf.Tensor2D, ids: tf.Tensor2D, rows: tf.Tensor1D): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return forwardFromAtRows(model.cfg, p, hidden, B, T, s.from, rows);
+}
+
+/** Indices (int32) of the rows whose mask is not 0; undefined when every row or no row counts (nothing to skip). */
+export function maskedRows(mask: tf.Tensor1D): tf.Tensor1D | undefined {
+  const m = mask.dataSync();
+  const rows: number[] = [];
+  for (let i = 0; i < m.length; i++) if (m[i] !== 0) rows.push(i);
+  return rows.length === 0 || rows.length === m.length ? undefined : tf.tensor1d(rows, 'int32');
+}
+
+/** g_down: detached gradient over S of the teacher-forced answer NLL on a feedback batch (head on answer rows only). */
 export function downstreamGrad(model: LanguageModel, s: Subset, fb: BatchTensors): { loss: tf.Scalar; grads: Grads } {
   const hidden = tf.tidy(() => hiddenBelow(model.cfg, model.params, fb.ids, s.from));
-  const { value, grads } = subsetGrad(model, s, (p) => maskedNll(logitsFromHidden(model, s, p, hidden, fb.ids), fb.targets, fb.mask));
-  hidden.dispose();
+  const rows = maskedRows(fb.mask);
+  const { value, grads } = rows
+    ? tf.tidy(() => {
+      const targets = tf.gather(fb.targets, rows) as tf.Tensor1D;
+      const ones = tf.ones([rows.size]) as tf.Tensor1D;
+      return subsetGrad(model, s, (p) => maskedNll(logitsAtRows(model, s, p, hidden, fb.ids, rows), targets, ones));
+    })
+    : subsetGrad(model, s, (p) => maskedNll(logitsFromHidden(model, s, p, hidden, fb.ids), fb.targets, fb.mask));
+  tf.dispose([hidden, rows]);
   return { loss: value, grads };
 }
 
@@ -59,17 +84,17 @@ export function dot(a: Grads, b: Grads): tf.Scalar {
   return tf.addN(Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)))) as tf.Scalar;
 }
 
-/** log p_θ at the candidates: logp [N, V] picked at ids [N, K] (forward only). */
-export function pickCandidates(logp: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
-  const [N, V] = logp.shape;
-  const K = ids.shape[1];
-  const rowBase = tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')).expandDims(1);
-  return tf.gather(logp.reshape([-1]), tf.add(ids.toInt(), rowBase).reshape([-1])).reshape([N, K]) as tf.Tensor2D;
+/** log p_θ at the candidates ids [N, K] from logits [N, V]: logit − log Σ exp (forward only). */
+export function candidateLogp(logits: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.sub(pickColumns(logits, ids), rowLogSumExp(logits)) as tf.Tensor2D;
 }
 
 /**
  * D[n,k] = dirᵀ ∇_θS log p_θ(c_k | n), by central differences with step ε along the unit direction:
- * (log p(θ+εd̂) − log p(θ−εd̂)) / 2ε · ‖dir‖. Runs inside the caller's tidy.
+ * (log p(θ+εd̂) − log p(θ−εd̂)) / 2ε · ‖dir‖; or, given `center` (log p_θ at the candidates, from a forward
+ * already done), by forward differences (log p(θ+εd̂) − center) / ε · ‖dir‖, one S-forward instead of two.
+ * With `mask`, only rows whose mask is not 0 are computed (the value reads no others) and the rest of D is 0.
+ * Runs inside the caller's tidy.
  */
 export function directionalLogp(
   model: LanguageModel,
@@ -79,14 +104,23 @@ export function directionalLogp(
   candIds: tf.Tensor2D,
   dir: Grads,
   eps: number,
+  mask?: tf.Tensor1D,
+  center?: tf.Tensor2D,
 ): tf.Tensor2D {
   const norm = globalNorm(Object.values(dir));
+  const rows = mask ? maskedRows(mask) : undefined;
+  const sel = (x: tf.Tensor2D): tf.Tensor2D => (rows ? (tf.gather(x, rows) as tf.Tensor2D) : x);
+  const cands = sel(candIds);
   const shifted = (sign: number): tf.Tensor2D => {
     const p: Params = { ...model.params };
     for (const n of s.names) p[n] = tf.add(model.params[n] as tf.Tensor, tf.mul(dir[n] as tf.Tensor, tf.div(sign * eps, norm)));
-    return pickCandidates(tf.logSoftmax(logitsFromHidden(model, s, p, hidden, ids)), candIds);
+    const logits = rows ? logitsAtRows(model, s, p, hidden, ids, rows) : logitsFromHidden(model, s, p, hidden, ids);
+    return candidateLogp(logits, cands);
   };
-  return tf.mul(tf.div(tf.sub(shifted(1), shifted(-1)), 2 * eps), norm) as tf.Tensor2D;
+  const D = (center
+    ? tf.mul(tf.div(tf.sub(shifted(1), sel(center)), eps), norm)
+    : tf.mul(tf.div(tf.sub(shifted(1), shifted(-1)), 2 * eps), norm)) as tf.Tensor2D;
+  return rows ? scatterRows(D, rows, candIds.shape[0]) : D;
 }
 
 /** V(w) = −(1/M) Σ_n m_n Σ_k w[n,k] D[n,k]: the value of candidate weights w given the directional term D. */

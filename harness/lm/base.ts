@@ -9,10 +9,10 @@ import { Rng } from '../engine/rng.js';
 import type { LoadedData } from '../data/sources.js';
 import { packDocs } from '../data/pack.js';
 import { evaluateGsm8k, GSM8K_EVAL_VERSION, type MetricValue } from '../eval/gsm8k/evaluate.js';
-import { oneHotTargets } from './loss.js';
 import { LanguageModel } from './model.js';
 import { Tokenizer } from './tokenizer.js';
-import { trainLM, type CurvePoint } from './trainer.js';
+import { trainShardedLM } from './sharded.js';
+import type { CurvePoint } from './trainer.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { configHash } from '../suite/hash.js';
 import type { LanguageSuite } from '../suite/schema.js';
@@ -28,7 +28,9 @@ export function baseHash(s: LanguageSuite, data: LoadedData): string {
   // Only what the base stage reads: its stream, and the GSM8K files its reference evaluation uses. Suites
   // that differ only in the continued-pretraining stream (clean vs noisy) share one base checkpoint.
   const { baseStream, gsm8kTrain, gsm8kTest } = data.hashes;
-  return configHash({ v: 1, model: s.model, base: s.base, data: { baseStream, gsm8kTrain, gsm8kTest }, eval: s.eval, evalVersion: GSM8K_EVAL_VERSION });
+  // v2: batches trained as two summed shards (./sharded.ts), a different summation order from v1. Of the eval
+  // settings only GSM8K's matter: the base stage evaluates nothing else.
+  return configHash({ v: 2, model: s.model, base: s.base, data: { baseStream, gsm8kTrain, gsm8kTest }, eval: s.eval.gsm8k, evalVersion: GSM8K_EVAL_VERSION });
 }
 
 export function baseDir(s: LanguageSuite, data: LoadedData, cacheDir: string): string {
@@ -66,14 +68,14 @@ export function ensureBase(
   const model = LanguageModel.init({ ...shape, vocabSize: tok.vocabSize }, tok, rng.fork('init'));
   try {
     const rows = packDocs(tok, data.base, s.model.blockSize);
-    const res = trainLM({
+    // Both cores: each batch's second half runs on a worker thread (same numbers with or without it).
+    const res = trainShardedLM({
       model,
       rows,
       steps: s.base.steps,
       batchSize: s.base.batchSize,
       optim: { ...s.base, totalSteps: s.base.steps },
       rng: rng.fork('data'),
-      rule: { targets: (b) => oneHotTargets(b.targets, tok.vocabSize) },
       logEvery: s.base.logEvery,
       onLog: (p) => onStep?.(p.step + 1, s.base.steps),
     });

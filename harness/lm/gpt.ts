@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { embed, gelu, layerNorm, linear } from '../engine/ops.js';
+import { batchMatMul, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, softmax } from '../engine/ops.js';
 
 /** Shape of a GPT. */
 export interface GptConfig {
@@ -72,18 +72,7 @@ function p(params: Params, name: string): tf.Tensor {
   return t;
 }
 
-const maskCache = new Map<number, tf.Tensor2D>();
-/** [T, T] additive mask: −1e9 above the diagonal (cached per length). */
-export function causalMask(T: number): tf.Tensor2D {
-  let m = maskCache.get(T);
-  if (!m) {
-    const data = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
-    m = tf.keep(tf.tensor2d(data, [T, T]));
-    maskCache.set(T, m);
-  }
-  return m;
-}
+export { causalMask };
 
 /** Token + position embeddings: ids [B,T] -> hidden [B*T, D]. */
 export function embedTokens(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
@@ -105,12 +94,17 @@ export function attentionInputs(cfg: GptConfig, params: Params, i: number, x: tf
   return { q: heads('attn.wq', [0, 2, 1, 3]), kT: heads('attn.wk', [0, 2, 3, 1]), v: heads('attn.wv', [0, 2, 1, 3]) };
 }
 
-/** softmax(q·kᵀ/√dh + mask)·v, merged back to [B*Tq, D]. */
-export function attend(q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor2D {
-  const [B, H, Tq, dh] = q.shape;
-  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)), mask);
-  const y = tf.matMul(tf.softmax(scores), v);
+/** Merges heads [B,H,Tq,dh] back to [B*Tq, H*dh]. */
+function mergeHeads(y: tf.Tensor4D): tf.Tensor2D {
+  const [B, H, Tq, dh] = y.shape;
   return tf.transpose(y, [0, 2, 1, 3]).reshape([B * Tq, H * dh]) as tf.Tensor2D;
+}
+
+/** softmax(q·kᵀ/√dh + mask)·v with any additive mask (generation: cached keys, padding), merged to [B*Tq, D]. */
+export function attend(q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor2D {
+  const dh = q.shape[3];
+  const scores = tf.add(tf.mul(batchMatMul(q, kT), 1 / Math.sqrt(dh)), mask) as tf.Tensor4D;
+  return mergeHeads(batchMatMul(softmax(scores), v));
 }
 
 /** Output projection, residual, and the MLP half of block i. */
@@ -124,7 +118,7 @@ export function blockOutput(params: Params, i: number, x: tf.Tensor2D, merged: t
 
 function block(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
   const { q, kT, v } = attentionInputs(cfg, params, i, x, B, T);
-  return blockOutput(params, i, x, attend(q, kT, v, causalMask(T)));
+  return blockOutput(params, i, x, mergeHeads(causalAttention(q, kT, v)));
 }
 
 /** Runs blocks [from, to) on hidden [B*T, D]. */
@@ -148,6 +142,20 @@ export function forward(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Te
 /** Forward from the hidden state entering block `from`: the part of the network that S spans. */
 export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
   return headLogits(params, runBlocks(cfg, params, hidden, B, T, from, cfg.nLayer));
+}
+
+/**
+ * Logits at `rows` only, from the hidden state entering block `from`: every block runs over all positions
+ * (they are the causal context) except that the last block's attention output feeds its projection, MLP and
+ * the head at `rows` only (position-wise layers: the same values there as a full forward).
+ */
+export function forwardFromAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
+  const last = cfg.nLayer - 1;
+  if (from > last) throw new Error(`forwardFromAtRows: block ${from} is past the last block ${last}`);
+  const x = runBlocks(cfg, params, hidden, B, T, from, last);
+  const { q, kT, v } = attentionInputs(cfg, params, last, x, B, T);
+  const merged = mergeHeads(causalAttention(q, kT, v));
+  return headLogits(params, blockOutput(params, last, gatherRows(x, rows), gatherRows(merged, rows)));
 }
 
 /** Hidden state entering block `upTo` (the activations below S, computed once and reused). */

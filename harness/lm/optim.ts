@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../engine/ops.js';
+import { fastKernels, runVpt } from '../engine/wasm/runtime.js';
 
 /** Optimiser settings. */
 export interface AdamWConfig {
@@ -59,6 +60,10 @@ export class AdamW {
   apply(grads: Record<string, tf.Tensor>): tf.Scalar {
     const lr = scheduledLr(this.cfg, this.t);
     this.t += 1;
+    return fastKernels() ? this.applyFused(grads, lr) : this.applyOps(grads, lr);
+  }
+
+  private applyOps(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
     const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
@@ -79,6 +84,35 @@ export class AdamW {
       }
     });
     return norm;
+  }
+
+  /**
+   * The same update on vpt's fused kernel: one pass per parameter instead of ~15 tensor ops, the same float32
+   * operations in the same order (the clip scale is computed in JS from the summed squares, rounded to float32).
+   */
+  private applyFused(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+    const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
+    const names = Object.keys(grads);
+    let sq = 0;
+    for (const n of names) sq += tf.tidy(() => runVpt('VptSumSq', { x: grads[n] as tf.Tensor }).dataSync()[0] as number);
+    const norm = Math.fround(Math.sqrt(sq));
+    const f = Math.fround;
+    const gscale = gradClip > 0 ? Math.min(1, f(f(gradClip) / f(norm + f(1e-6)))) : 1;
+    tf.tidy(() => {
+      for (const name of names) {
+        const x = this.vars[name] as tf.Variable;
+        const m = this.m[name] as tf.Variable;
+        const v = this.v[name] as tf.Variable;
+        const decay = x.shape.length >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const [xo, mo, vo] = runVpt<tf.Tensor[]>('VptAdamW', { x, g: grads[name] as tf.Tensor, m, v }, {
+          gscale, b1: beta1, c1: 1 - beta1, b2: beta2, c2: 1 - beta2, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, eps, lr, decay,
+        }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        m.assign(mo);
+        v.assign(vo);
+        x.assign(xo);
+      }
+    });
+    return tf.keep(tf.scalar(norm));
   }
 
   dispose(): void {

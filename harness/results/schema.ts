@@ -42,6 +42,8 @@ export interface CellResult {
   engine?: EngineInfo;
   steps: { planned: number; done: number };
   timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
+  /** Peak tfjs tensor bytes and process RSS over training, when recorded. */
+  memory?: { tfPeakBytes: number; rssPeakBytes: number };
   /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */
   decontamination?: Record<string, unknown>;
   /** The resolved suite, the cell's arm row and seed, and the base checkpoint it continued from. */

@@ -124,6 +124,9 @@ export const DesignSchema = z.strictObject({
   /** Central finite-difference step ε along the unit ĝ_down (parameter units). Default 1e-3 (1e-2 was
    * measured 2% off the exact V on a tiny model; 1e-3 within 0.1%). */
   fdEpsilon: z.number().positive().default(1e-3),
+  /** Differences for D: 'central' (two S-forwards, error O(ε²); what absence means) or 'forward' from the
+   * learner's own forward (one S-forward, error O(ε): use a smaller fdEpsilon, e.g. 3e-4). Optional. */
+  fdScheme: z.enum(['central', 'forward']).optional(),
   /** Designer width, layers, heads. */
   designerWidth: int(8).default(32),
   designerLayers: int(1).default(1),

@@ -181,7 +181,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       steps: { planned: s.train.steps, done: s.train.steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
       curves: { train: train.curve, ...(downstream.length ? { downstream } : {}) },
-      ...(decontamination ? { extra: { decontamination } } : {}),
+      extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
     };
   } finally {
     rule.dispose?.();

@@ -1,0 +1,142 @@
+/**
+ * What `vpt bench` measures: a configuration (model shape, batch, design settings, arms) taken from a suite
+ * or from a named preset, and the data each case trains on. Presets with a vocabulary smaller than the
+ * tokenizer's train on real embedded-data rows whose token ids are folded into the vocabulary (id mod V):
+ * the content is meaningless but every shape, mask pattern and code path is the real one.
+ */
+import { armRegistry } from '../arms/index.js';
+import { formatQA } from '../data/numina.js';
+import { packDocs, padDocs, type TokenRows } from '../data/pack.js';
+import { rowToDoc } from '../data/sources.js';
+import { DEFAULT_EMBEDDED, generateEmbedded, type EmbeddedDataConfig } from '../data/synth/embedded.js';
+import { Tokenizer } from '../lm/tokenizer.js';
+import { parseSuite, SuiteError } from '../suite/define.js';
+import { applyOverrides } from '../suite/overrides.js';
+import type { DesignConfig, Suite, SuiteInput } from '../suite/schema.js';
+
+/** One benchmark configuration. */
+export interface BenchConfig {
+  /** Preset or suite name (table label). */
+  name: string;
+  source: 'preset' | 'suite';
+  /** Model shape; `vocabSize` fixed for presets, else the tokenizer's. */
+  model: { nLayer: number; nHead: number; nEmbd: number; blockSize: number; vocabSize?: number; maxPieces: number; maxNumber: number };
+  batchSize: number;
+  /** The suite's optimiser settings (the learning rate does not change the cost). */
+  optim: Suite['train'];
+  design: DesignConfig;
+  /** Embedded-data generator settings the rows come from. */
+  data: EmbeddedDataConfig;
+  /** Distinct arm names to measure. */
+  arms: string[];
+}
+
+/** Every registered arm, baseline first. */
+function allArms(): string[] {
+  return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline')];
+}
+
+function fromParsed(s: Suite, source: BenchConfig['source'], vocabSize?: number, arms?: string[]): BenchConfig {
+  const data = s.data.kind === 'embedded' ? (({ kind: _k, ...rest }) => rest)(s.data) : DEFAULT_EMBEDDED;
+  return {
+    name: s.name,
+    source,
+    model: { ...s.model, ...(vocabSize ? { vocabSize } : {}) },
+    batchSize: s.train.batchSize,
+    optim: s.train,
+    design: s.design,
+    data,
+    arms: arms ?? [...new Set(['baseline', ...s.arms.map((a) => a.arm)])],
+  };
+}
+
+/** A suite's model, batch, design and arms (decontaminated variants cost the same and are measured once). */
+export function configFromSuite(s: Suite): BenchConfig {
+  return fromParsed(s, 'suite');
+}
+
+interface PresetDef {
+  description: string;
+  vocabSize: number;
+  suite: SuiteInput;
+}
+
+const PRESETS: Record<string, PresetDef> = {
+  reference: {
+    description: 'the performance goals\' reference GPT: vocab 96, width 128, 4 heads, 2 blocks, sequence 64, batch 16',
+    vocabSize: 96,
+    suite: {
+      name: 'reference',
+      seeds: [1],
+      model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 64 },
+      train: { batchSize: 16 },
+      // lm-ablation's design settings (S = last block + head, K = 16, r = 8, 32 feedback problems).
+      design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 32 },
+      arms: [{ arm: 'baseline' }],
+    },
+  },
+  tiny: {
+    description: 'a few-second configuration for tests: vocab 64, width 16, 2 heads, 2 blocks, sequence 16, batch 2',
+    vocabSize: 64,
+    suite: {
+      name: 'tiny',
+      seeds: [1],
+      data: { kind: 'embedded', trainSize: 32, testSize: 4, baseSize: 60, streamSize: 80 },
+      model: { nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16 },
+      train: { batchSize: 2 },
+      design: { topK: 4, metaEvery: 2, subsetBlocks: 1, feedbackSize: 8, feedbackBatch: 2, designerWidth: 8, designerHeads: 1 },
+      arms: [{ arm: 'baseline' }],
+    },
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+export function presetDescription(name: string): string {
+  return PRESETS[name]?.description ?? '';
+}
+
+/** A named preset with every registered arm; `sets` are `--set key=value` overrides as for suites. */
+export function configFromPreset(name: string, sets: readonly string[] = []): BenchConfig {
+  const p = PRESETS[name];
+  if (!p) throw new SuiteError(`unknown bench preset '${name}' (known: ${presetNames().join(', ')})`);
+  const input = applyOverrides(p.suite as unknown as Record<string, unknown>, sets);
+  return fromParsed(parseSuite(input, `preset ${name}`), 'preset', p.vocabSize, allArms());
+}
+
+/** Keeps the first `len` positions of each row (and their masks). */
+function truncateRows(r: TokenRows, len: number): TokenRows {
+  if (r.seqLen <= len) return r;
+  const cut = (src: Int32Array | Float32Array | Uint8Array, out: Int32Array | Float32Array | Uint8Array): void => {
+    for (let i = 0; i < r.rows; i++) out.set(src.subarray(i * r.seqLen, i * r.seqLen + len), i * len);
+  };
+  const out: TokenRows = { rows: r.rows, seqLen: len, inputs: new Int32Array(r.rows * len), targets: new Int32Array(r.rows * len), mask: new Float32Array(r.rows * len), wrong: new Uint8Array(r.rows * len) };
+  cut(r.inputs, out.inputs);
+  cut(r.targets, out.targets);
+  cut(r.mask, out.mask);
+  cut(r.wrong, out.wrong);
+  return out;
+}
+
+function fold(r: TokenRows, vocabSize: number): TokenRows {
+  return { ...r, inputs: r.inputs.map((x) => x % vocabSize), targets: r.targets.map((x) => x % vocabSize) };
+}
+
+/** The rows a case trains on and the feedback rows its designer reads, built as the base stage builds them. */
+export function benchData(c: BenchConfig): { tokenizer: Tokenizer; vocabSize: number; rows: TokenRows; feedbackRows: TokenRows } {
+  const d = generateEmbedded({ ...c.data, baseSize: Math.min(c.data.baseSize, 1500), streamSize: Math.min(c.data.streamSize, 1500) });
+  const tokenizer = Tokenizer.build(d.base.map((r) => { const f = rowToDoc(r); return f.prompt + f.answer; }), { maxPieces: c.model.maxPieces, maxNumber: c.model.maxNumber });
+  const vocabSize = c.model.vocabSize ?? tokenizer.vocabSize;
+  const T = c.model.blockSize;
+  let rows = packDocs(tokenizer, d.cpt.map(rowToDoc), T);
+  if (rows.rows < c.batchSize) throw new Error(`bench config '${c.name}': ${rows.rows} packed rows, fewer than a batch of ${c.batchSize}`);
+  const fbDocs = d.train.slice(0, Math.max(c.design.feedbackBatch, Math.min(c.design.feedbackSize, 256))).map((f) => formatQA(f.question, f.answer));
+  let feedbackRows = truncateRows(padDocs(tokenizer, fbDocs), T);
+  if (vocabSize < tokenizer.vocabSize) {
+    rows = fold(rows, vocabSize);
+    feedbackRows = fold(feedbackRows, vocabSize);
+  }
+  return { tokenizer, vocabSize, rows, feedbackRows };
+}

@@ -1,0 +1,174 @@
+/**
+ * One benchmark case (run by ./worker.ts in a fresh process): build the configuration's model and data, train `warmup + steps`
+ * learner steps of one arm through the product's own loop (`trainLM`), and print what it measured as one
+ * JSON line. Designer arms run a meta step on every step (burn-in 0, r = 1) so each step times one; the
+ * orchestrator folds them back in at the suite's cadence.
+ */
+import { armRegistry } from '../arms/index.js';
+import { selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
+import { Rng } from '../engine/rng.js';
+import * as tf from '@tensorflow/tfjs';
+import type { TokenRows } from '../data/pack.js';
+import { BatchSampler, disposeBatch, toTensors } from '../lm/batches.js';
+import { initParams } from '../lm/gpt.js';
+import { AdamW } from '../lm/optim.js';
+import { LanguageModel } from '../lm/model.js';
+import { trainShardedLM } from '../lm/sharded.js';
+import { learnerStep, trainLM, type TargetRule } from '../lm/trainer.js';
+import { benchData, type BenchConfig } from './cases.js';
+
+/** What the orchestrator asks one worker to run. */
+export interface BenchJob {
+  config: BenchConfig;
+  arm: string;
+  /** Timed learner steps. */
+  steps: number;
+  /** Untimed steps first (JIT, heap growth, operator caches). */
+  warmup: number;
+  seed: number;
+  backend?: BackendName;
+  /** Also profile this many learner steps kernel by kernel (tf.profile). Default 0. */
+  profileSteps?: number;
+}
+
+/** One kernel's share of a profiled learner step. */
+export interface KernelTime {
+  /** Kernel name; matMuls also carry their input shapes. */
+  name: string;
+  /** Median ms per learner step over the profiled steps. */
+  ms: number;
+  /** Calls per learner step. */
+  calls: number;
+}
+
+/** What one worker measured (medians over its timed steps). */
+export interface BenchRun {
+  config: string;
+  arm: string;
+  engine: EngineInfo;
+  vocabSize: number;
+  params: number;
+  tokensPerStep: number;
+  /** Median learner step, meta step excluded. */
+  learnerMs: number;
+  /** Median target building inside a learner step. */
+  targetMs: number;
+  /** Median meta step; null for arms without a designer. */
+  metaMs: number | null;
+  /** The same two in process CPU time (what other load on the machine distorts least). */
+  learnerCpuMs: number;
+  metaCpuMs: number | null;
+  steps: number;
+  tfPeakBytes: number;
+  rssPeakBytes: number;
+  /** Per-kernel times of a learner step (only when profiled), largest first. */
+  kernels?: KernelTime[];
+  /** Median wall ms of a profiled step (profiling adds its own overhead). */
+  profiledStepMs?: number;
+}
+
+export const RESULT_PREFIX = '@@bench ';
+
+/** Pseudo-arm: the base stage's sharded next-token training (./../lm/sharded.ts), beside the one-thread baseline. */
+export const BASE_STAGE = 'base stage (2 threads)';
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
+  const engine = await selectBackend(job.backend);
+  const c = job.config;
+  const { tokenizer, vocabSize, rows, feedbackRows } = benchData(c);
+  const cfg = { vocabSize, blockSize: c.model.blockSize, nLayer: c.model.nLayer, nHead: c.model.nHead, nEmbd: c.model.nEmbd };
+  const rng = new Rng(job.seed);
+  const model = LanguageModel.fromArrays(cfg, initParams(cfg, rng.fork('init')), tokenizer);
+  const total = job.warmup + job.steps;
+  const stage = job.arm === BASE_STAGE;
+  const arm = stage ? undefined : armRegistry.get(job.arm);
+  const rule = (arm ?? armRegistry.get('baseline')).create({
+    model,
+    design: { ...c.design, burnIn: 0, metaEvery: 1, probeBatches: 0 },
+    rng: rng.fork('arm'),
+    feedback: [],
+    feedbackRows,
+    steps: total,
+  });
+  try {
+    const common = { model, rows, steps: total, batchSize: c.batchSize, rng: rng.fork('data'), logEvery: total, optim: { ...c.optim, totalSteps: total } };
+    // The base stage trains the baseline's loss in two shards, the second on a worker thread.
+    const res = stage ? trainShardedLM(common) : trainLM({ ...common, rule });
+    const t = res.timing;
+    const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
+    const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
+    const meta = arm?.usesDesigner ? timed(t.metaMs) : [];
+    const metaCpu = arm?.usesDesigner ? timed(t.metaCpuMs) : [];
+    return {
+      config: c.name,
+      arm: job.arm,
+      engine,
+      vocabSize,
+      params: Object.values(model.vars).reduce((a, v) => a + v.size, 0),
+      tokensPerStep: c.batchSize * c.model.blockSize,
+      learnerMs: median(timed(t.learnerMs)),
+      targetMs: median(timed(t.targetMs)),
+      metaMs: meta.length ? median(meta) : null,
+      learnerCpuMs: median(timed(t.learnerCpuMs)),
+      metaCpuMs: metaCpu.length ? median(metaCpu) : null,
+      steps: job.steps,
+      tfPeakBytes: res.memory.tfPeakBytes,
+      rssPeakBytes: res.memory.rssPeakBytes,
+      ...(prof ? { kernels: prof.kernels, profiledStepMs: prof.stepMs } : {}),
+    };
+  } finally {
+    rule.dispose?.();
+    model.dispose();
+  }
+}
+
+
+/** Kernel names that wrap other kernels (custom gradients, op scopes): left out so nothing is counted twice. */
+function isWrapper(name: string): boolean {
+  return name === 'forward' || name === 'unnamed scope' || name.endsWith('__op');
+}
+
+/** Profiles `steps` learner steps (after the timed ones) kernel by kernel: median ms and calls per step. */
+async function profileSteps(model: LanguageModel, rows: TokenRows, c: BenchConfig, rule: TargetRule, steps: number, rng: Rng): Promise<{ kernels: KernelTime[]; stepMs: number }> {
+  const opt = new AdamW({ ...c.optim, totalSteps: 1000 }, model.vars);
+  const sampler = new BatchSampler(rows, c.batchSize, rng);
+  const per = new Map<string, { ms: number[]; calls: number }>();
+  const wall: number[] = [];
+  try {
+    for (let s = 0; s < steps; s++) {
+      const batch = toTensors(sampler.next());
+      const t0 = performance.now();
+      const p = await tf.profile(() => {
+        const r = learnerStep(model, opt, batch, rule, 1);
+        tf.dispose([r.loss, r.gradNorm]);
+      });
+      wall.push(performance.now() - t0);
+      disposeBatch(batch);
+      const step = new Map<string, { ms: number; calls: number }>();
+      for (const k of p.kernels) {
+        if (isWrapper(k.name)) continue;
+        const name = k.name.includes('MatMul') ? `${k.name} ${k.inputShapes.map((x) => JSON.stringify(x)).join(' @ ')}` : k.name;
+        const e = step.get(name) ?? { ms: 0, calls: 0 };
+        e.ms += k.kernelTimeMs as number;
+        e.calls += 1;
+        step.set(name, e);
+      }
+      for (const [name, e] of step) {
+        const acc = per.get(name) ?? { ms: [], calls: e.calls };
+        acc.ms.push(e.ms);
+        per.set(name, acc);
+      }
+    }
+  } finally {
+    opt.dispose();
+  }
+  const kernels = [...per].map(([name, e]) => ({ name, ms: median(e.ms), calls: e.calls })).sort((a, b) => b.ms - a.ms);
+  return { kernels, stepMs: median(wall) };
+}
