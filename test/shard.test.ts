@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
 import { balanceByCost, parseShard, roundRobin } from '../harness/runner/shard.js';
-import { expandCells } from '../harness/suite/expand.js';
+import { expandCells, type CellSpec } from '../harness/suite/expand.js';
 import { loadSuite } from '../harness/suite/load.js';
 import { execa } from 'execa';
 import { tmp, vpt } from './helpers.js';
@@ -45,6 +45,32 @@ describe('sharding a suite and merging the shards', () => {
     // seed-2 of v-pretraining has no cost: it counts as the mean, 50/3.
     expect(ids(balanceByCost(cells, { index: 1, count: 2 }, costs))).to.deep.equal(['micro/v-pretraining+decontam/seed-1']);
     expect(ids(balanceByCost(cells, { index: 2, count: 2 }, costs))).to.deep.equal(['micro/baseline/seed-1', 'micro/baseline/seed-2', 'micro/v-pretraining+decontam/seed-2']);
+  });
+
+  it('keeps a cell that reads another cell of the run in that cell\'s shard', () => {
+    const mk = (arm: string, seed: number, reads?: string): CellSpec => ({
+      id: `s/${arm}/seed-${seed}`, suite: 's', armId: arm, arm: { arm, decontaminate: false }, seed, ...(reads ? { reads: { armId: reads } } : {}),
+    });
+    const cells = [1, 2, 3].flatMap((k) => [mk('baseline', k), mk('v-pretraining', k), mk('schedule-matched', k, 'v-pretraining')]);
+    for (const n of [2, 3]) {
+      for (let i = 1; i <= n; i++) {
+        const mine = new Set(ids(roundRobin(cells, { index: i, count: n })));
+        for (const k of [1, 2, 3]) expect(mine.has(`s/schedule-matched/seed-${k}`)).to.equal(mine.has(`s/v-pretraining/seed-${k}`));
+      }
+    }
+    // Leading cells sorted: baseline/1..3, v-pretraining/1..3; shard 1 of 2 takes positions 0, 2, 4.
+    expect(ids(roundRobin(cells, { index: 1, count: 2 }))).to.deep.equal([
+      's/baseline/seed-1', 's/v-pretraining/seed-2', 's/schedule-matched/seed-2', 's/baseline/seed-3',
+    ]);
+    const costs = new Map(cells.map((c) => [c.id, c.armId === 'baseline' ? 1 : 5]));
+    // Units by cost: v-pretraining/k with its follower 10 each, baselines 1. Longest first: vp1 → 1, vp2 → 2,
+    // vp3 → 1 (tie, lowest shard), then b1, b2, b3 → 2 (the lighter shard each time).
+    expect(ids(balanceByCost(cells, { index: 1, count: 2 }, costs))).to.deep.equal([
+      's/v-pretraining/seed-1', 's/schedule-matched/seed-1', 's/v-pretraining/seed-3', 's/schedule-matched/seed-3',
+    ]);
+    expect(ids(balanceByCost(cells, { index: 2, count: 2 }, costs))).to.deep.equal([
+      's/baseline/seed-1', 's/baseline/seed-2', 's/v-pretraining/seed-2', 's/schedule-matched/seed-2', 's/baseline/seed-3',
+    ]);
   });
 
   it('refuses bad shard specs with one line', async () => {

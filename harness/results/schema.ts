@@ -42,6 +42,8 @@ export interface CellResult {
   engine?: EngineInfo;
   steps: { planned: number; done: number };
   timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
+  /** The cell record this cell read (schedule-matched reads V-pretraining's), with its hash at the time. */
+  reads?: { id: string; file: string; sha256: string };
   /** Peak tfjs tensor bytes and process RSS over training, when recorded. */
   memory?: { tfPeakBytes: number; rssPeakBytes: number };
   /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */

@@ -2,7 +2,10 @@
  * Runs one cell in the current process, whatever its task: select the backend, let the suite's task train and
  * evaluate, and write cell.json (atomically) with the fields every task shares.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { fileHash } from '../suite/hash.js';
 import { selectBackend, type BackendName } from '../engine/backend.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
@@ -24,12 +27,27 @@ export async function prepareBase(s: Suite, cacheDir: string, progress?: Progres
   await taskOf(s).prepareBase(s, cacheDir, progress);
 }
 
+/** The record a cell reads must exist and have completed; its hash is recorded so --resume sees it change. */
+function readSource(cell: CellSpec, file: string): { id: string; file: string; sha256: string } {
+  if (!existsSync(file)) throw new UserError(`${cell.id} reads ${file}, which does not exist`);
+  const text = readFileSync(file);
+  let rec: { id?: string; status?: string };
+  try {
+    rec = JSON.parse(text.toString('utf8')) as { id?: string; status?: string };
+  } catch (e) {
+    throw new UserError(`${cell.id} reads ${file}, which is not valid JSON (${(e as Error).message})`);
+  }
+  if (rec.status !== 'completed') throw new UserError(`${cell.id} reads ${rec.id ?? file}, which did not complete (${rec.status ?? 'no status'})`);
+  return { id: rec.id ?? file, file, sha256: fileHash(text) };
+}
+
 export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const engine = await backendFor(s);
   const task = taskOf(s);
   const arm = task.arms.get(cell.arm.arm);
+  const reads = paths.reads ? readSource(cell, paths.reads) : undefined;
   const out = await task.runCell(s, cell, paths, progress);
   const result: CellResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -54,6 +72,7 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     steps: out.steps,
     timings: { ...out.timings, totalMs: performance.now() - t0 },
     ...out.extra,
+    ...(reads ? { reads } : {}),
     config: { suite: s, cell: { arm: cell.arm, seed: cell.seed }, baseHash: out.baseHash },
     curves: out.curves,
     startedAt,

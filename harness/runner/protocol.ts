@@ -10,6 +10,8 @@ export interface WorkerJob {
   cacheDir: string;
   /** The run's code fingerprint: a worker whose harness/ differs refuses to start. */
   codeHash: string;
+  /** The cell.json the cell reads (schedule-matched), resolved by the runner. */
+  reads?: string;
 }
 
 /** Exit code of a worker that found harness/ changed since the run started. */

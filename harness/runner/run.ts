@@ -5,7 +5,7 @@
  */
 import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { armId, suiteHash } from '../suite/define.js';
+import { fileHash } from '../suite/hash.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
 import { balanceByCost, roundRobin, type ShardSpec } from './shard.js';
@@ -84,7 +85,23 @@ export function staleReason(prev: CellResult, want: CellInputs): string | undefi
   }
   if (prev.harnessVersion !== want.harnessVersion) return `harness version changed (${prev.harnessVersion} -> ${want.harnessVersion})`;
   if (prev.codeHash !== want.codeHash) return `harness code changed (${prev.codeHash ?? 'unrecorded'} -> ${want.codeHash})`;
+  if (prev.reads) {
+    const now = existsSync(prev.reads.file) ? fileHash(readFileSync(prev.reads.file)) : undefined;
+    if (now !== prev.reads.sha256) return `the cell it reads (${prev.reads.id}) changed`;
+  }
   return undefined;
+}
+
+/** The cell.json a cell reads: in this run's folder, or in a recorded results folder. */
+export function readsFile(outDir: string, cell: CellSpec): string | undefined {
+  if (!cell.reads) return undefined;
+  const where = cell.reads.results ? resolve(cell.reads.results) : outDir;
+  return join(cellDir(where, { armId: cell.reads.armId, seed: cell.seed }), 'cell.json');
+}
+
+/** Id of the cell of this run that must finish before `cell` starts (undefined: none). */
+function dependencyOf(cell: CellSpec): string | undefined {
+  return cell.reads && !cell.reads.results ? `${cell.suite}/${cell.reads.armId}/seed-${cell.seed}` : undefined;
 }
 
 function countRecords(outDir: string): number {
@@ -231,31 +248,56 @@ async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], c
     throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
   }
   display.finish('base', 'completed', '(base checkpoint cached)', false);
-  let next = 0;
+  const pending = todo.map((c) => c.id);
+  const unfinished = new Set(pending);
   let changed: string | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < todo.length && !changed) {
-      const cell = todo[next++] as CellSpec;
-      const dir = cellDir(opts.outDir, cell);
-      // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
-      rmSync(join(dir, 'cell.json'), { force: true });
-      display.start(cell.id);
-      const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir, codeHash: code }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
-        onProgress: (p, d, t) => display.update(cell.id, p, d, t),
+  const wakeups: (() => void)[] = [];
+  // Next cell whose dependency (the cell it reads, in this run) has finished; waits while one is running.
+  const nextCell = async (): Promise<CellSpec | undefined> => {
+    for (;;) {
+      if (changed || !pending.length) return undefined;
+      const k = pending.findIndex((id) => {
+        const dep = dependencyOf(todo.find((c) => c.id === id) as CellSpec);
+        return !dep || !unfinished.has(dep);
       });
-      if (r.codeChanged) changed = r.stderr.trim();
-      let res = readCell(dir);
-      if (!r.ok && (!res || res.status === 'completed')) {
-        // The worker died before recording its failure (killed, timed out, crashed): record it here.
-        const status = r.timedOut ? 'timedout' : 'errored';
-        writeJsonAtomic(join(dir, 'cell.json'), {
-          id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash, codeHash: code,
-          status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
-        });
-        res = readCell(dir);
+      if (k >= 0) {
+        const [id] = pending.splice(k, 1);
+        return todo.find((c) => c.id === id);
       }
-      const headline = res?.status === 'completed' ? taskOf(s).headline(res) : (res?.error?.split('\n')[0] ?? '');
-      display.finish(cell.id, res?.status ?? 'errored', headline);
+      await new Promise<void>((wake) => wakeups.push(wake));
+    }
+  };
+  const finished = (id: string): void => {
+    unfinished.delete(id);
+    for (const wake of wakeups.splice(0)) wake();
+  };
+  const runOne = async (cell: CellSpec): Promise<void> => {
+    const dir = cellDir(opts.outDir, cell);
+    const reads = readsFile(opts.outDir, cell);
+    // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
+    rmSync(join(dir, 'cell.json'), { force: true });
+    display.start(cell.id);
+    const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir, codeHash: code, ...(reads ? { reads } : {}) }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
+      onProgress: (p, d, t) => display.update(cell.id, p, d, t),
+    });
+    if (r.codeChanged) changed = r.stderr.trim();
+    let res = readCell(dir);
+    if (!r.ok && (!res || res.status === 'completed')) {
+      // The worker died before recording its failure (killed, timed out, crashed): record it here.
+      const status = r.timedOut ? 'timedout' : 'errored';
+      writeJsonAtomic(join(dir, 'cell.json'), {
+        id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash, codeHash: code,
+        status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
+      });
+      res = readCell(dir);
+    }
+    const headline = res?.status === 'completed' ? taskOf(s).headline(res) : (res?.error?.split('\n')[0] ?? '');
+    display.finish(cell.id, res?.status ?? 'errored', headline);
+  };
+  const worker = async (): Promise<void> => {
+    for (let cell = await nextCell(); cell; cell = await nextCell()) {
+      await runOne(cell);
+      finished(cell.id);
     }
   };
   await Promise.all(Array.from({ length: opts.workers }, worker));

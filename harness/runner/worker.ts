@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   }
   const cell = job.cell as CellSpec;
   try {
-    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir, codeHash: code }, progress);
+    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir, codeHash: code, ...(job.reads ? { reads: job.reads } : {}) }, progress);
     emit({ type: 'done', status: r.status, metrics: r.metrics });
   } catch (e) {
     const error = explainError(e, job.suite);

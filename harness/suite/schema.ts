@@ -164,11 +164,17 @@ export const DecontamSchema = z.strictObject({
 });
 
 /** An arm row of a suite: which registered arm, and the row id its cells and table row carry. */
-const armEntryBase = {
+export const armEntryBase = {
   /** Registered arm name (`vpt ls` lists each task's arms). */
   arm: z.string(),
   /** Row id in tables and cell ids; defaults to the arm name (+ "+decontam" for language). */
   id: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'ids may hold letters, digits and _ . + -').optional(),
+  /**
+   * For arms that read another cell's record (e.g. `schedule-matched` reads V-pretraining's gate trajectory): the
+   * row id of this suite whose same-seed cell it reads (that cell then runs first), or `{ results, arm }` for the
+   * row `arm` of a recorded results folder. Default: the arm's own default row (`vpt ls` says which).
+   */
+  from: z.union([z.string(), z.strictObject({ results: z.string(), arm: z.string() })]).optional(),
 };
 
 export const ArmEntrySchema = z.strictObject({

@@ -18,6 +18,8 @@ export interface CellPaths {
   cacheDir: string;
   /** Code fingerprint of the run (checked by the worker before this cell started). Default: computed here. */
   codeHash?: string;
+  /** The cell.json this cell reads (see `CellSpec.reads`), resolved by the runner. */
+  reads?: string;
 }
 
 /** The part of a registered arm the runner needs. */
@@ -26,6 +28,8 @@ export interface ArmInfo {
   /** Bumped when the arm's rule changes; results of different versions are incomparable. */
   version: number;
   description: string;
+  /** Row id whose same-seed cell record this arm reads by default (the runner orders it first). */
+  reads?: string;
 }
 
 /** What a task's cell run measured: the task-specific part of cell.json. */
