@@ -27,7 +27,7 @@ export interface AugmentConfig {
   hue: number;
   /** Probability of grayscale. Default 0.2. */
   grayscaleP: number;
-  /** Blur σ range in output pixels. Default [0.1, 1.0] (DINO's [0.1, 2.0] at 224 px is sub-pixel at 32 px). */
+  /** Blur σ range in output pixels. Default [0.1, 0.3]: DINO's [0.1, 2.0] at 224 px, scaled to 32 px. */
   blurSigma: [number, number];
   /** Blur probability for global view 1, global view 2, local views. Default [1.0, 0.1, 0.5]. */
   blurP: [number, number, number];
@@ -38,7 +38,7 @@ export interface AugmentConfig {
 export const DEFAULT_AUGMENT: AugmentConfig = {
   globalSize: 32, localSize: 16, nLocal: 4, globalScale: [0.4, 1], localScale: [0.05, 0.4],
   jitterP: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, grayscaleP: 0.2,
-  blurSigma: [0.1, 1.0], blurP: [1.0, 0.1, 0.5], solarizeP: 0.2,
+  blurSigma: [0.1, 0.3], blurP: [1.0, 0.1, 0.5], solarizeP: 0.2,
 };
 
 /** Per-channel normalisation (ImageNet statistics, as DINO uses). */

@@ -26,12 +26,18 @@ export function headParameterShapes(inDim: number, h: HeadConfig): Record<string
   };
 }
 
-/** N(0, 0.02²) MLP weights, zero biases; the last layer's directions N(0, 1/bottleneck) (its scale is normalised away). */
+/**
+ * MLP weights N(0, 1/fan_in), zero biases; the last layer's directions N(0, 1/bottleneck) (their scale is
+ * normalised away). Why not DINO's N(0, 0.02²): at DINO's widths (384 → 2048 → 2048 → 256) that gives a
+ * bottleneck of norm ~1, but at ours (64 → 256 → 256 → 64) the bottleneck's norm is ~0.04, so after a few
+ * steps its bias outgrows the input-dependent part and the L2-normalised output is the same for every image
+ * (measured: the teacher's entropy rose to near log K and the loss to near log K within 60 steps).
+ */
 export function initHeadParams(inDim: number, h: HeadConfig, rng: Rng): HostArrays {
   const out: HostArrays = {};
   for (const [name, shape] of Object.entries(headParameterShapes(inDim, h))) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = /\.b\d$/.test(name) ? new Float32Array(n) : rng.normals(n, name === 'head.v' ? 1 / Math.sqrt(h.bottleneck) : 0.02);
+    const data = /\.b\d$/.test(name) ? new Float32Array(n) : rng.normals(n, 1 / Math.sqrt(shape[0] as number));
     out[name] = { shape, data };
   }
   return out;
