@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../harness/engine/rng.js';
 import { DinoModel } from '../harness/vision/model.js';
-import { studentLoss } from '../harness/vision/trainer.js';
+import { hiddenViews, studentLoss, studentLossFromHidden } from '../harness/vision/trainer.js';
 import { teacherTargets } from '../harness/vision/dino.js';
 import { DEFAULT_DINO } from '../harness/vision/dino.js';
 import { patchify, vitForwardFrom, vitHiddenBelow, vitTokens, type Params } from '../harness/vision/vit.js';
@@ -60,6 +60,19 @@ describe('ViT and DINO gradients (checked against finite differences)', () => {
     const w = tf.tensor2d(rng.normals(full.size, 1), full.shape);
     const names = Object.keys(p).filter((n) => n.startsWith('blk.1.') || n.startsWith('norm.'));
     checkDirections(names, p, (q) => tf.sum(tf.mul(vitForwardFrom(tiny.vit, q, hidden, B, T, 1), w)) as tf.Scalar, 9);
+    model.dispose();
+  });
+
+  it('the DINO loss from activations below S equals the full loss (the seam the value estimator needs)', () => {
+    const rng = new Rng(5);
+    const model = DinoModel.init(tiny, rng);
+    const B = 2;
+    const global = tf.tensor4d(rng.normals(2 * B * 8 * 8 * 3, 1), [2 * B, 8, 8, 3]);
+    const local = tf.tensor4d(rng.normals(2 * B * 4 * 4 * 3, 1), [2 * B, 4, 4, 3]);
+    const targets = teacherTargets(tf.tensor2d(rng.normals(2 * B * 6, 1), [2 * B, 6]), tf.zeros([6]) as tf.Tensor1D, 0.5);
+    const full = studentLoss(model, model.student, global, local, targets, B, DEFAULT_DINO).dataSync()[0]!;
+    const split = studentLossFromHidden(model, model.student, hiddenViews(model, model.student, global, 1), hiddenViews(model, model.student, local, 1), 1, targets, B, DEFAULT_DINO).dataSync()[0]!;
+    expect(split).to.be.closeTo(full, 1e-5 * Math.abs(full));
     model.dispose();
   });
 });

@@ -10,7 +10,7 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, meanEntropy, teacherMomentumAt, teacherTargets, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { clsTokens, vitTokens, type Params } from './vit.js';
+import { clsTokens, vitForwardFrom, vitHiddenBelow, vitTokens, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -99,6 +99,30 @@ export function clsLogits(model: DinoModel, params: Params, images: tf.Tensor4D)
 export function studentLoss(model: DinoModel, params: Params, globalViews: tf.Tensor4D, local: tf.Tensor4D, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
   const parts = [clsLogits(model, params, globalViews)];
   if (local.shape[0] > 0) parts.push(clsLogits(model, params, local));
+  return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
+}
+
+/** Backbone activations entering block `from` for a batch of views (computed once, reused across S-forwards). */
+export interface HiddenViews {
+  x: tf.Tensor2D;
+  B: number;
+  T: number;
+}
+
+/** Activations below S (blocks [0, from)) of `images` under `params`. */
+export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4D, from: number): HiddenViews {
+  return vitHiddenBelow(model.cfg.vit, params, images, from);
+}
+
+/**
+ * The student's DINO loss computed from activations below S: only the blocks from `from` on, the final norm
+ * and the head read `params`, so its gradient is over S (plus the head). Equals {@link studentLoss} when the
+ * hidden states come from the same parameters.
+ */
+export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
+  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, clsTokens(vitForwardFrom(model.cfg.vit, params, h.x, h.B, h.T, from), h.B, h.T));
+  const parts = [logits(global)];
+  if (local && local.B > 0) parts.push(logits(local));
   return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
 }
 

@@ -1,0 +1,103 @@
+/**
+ * Vision benchmarks (tinybench): one DINO step (2 global + nLocal local crops) and its parts, measured apart
+ * with a device sync after each: host-side crops, teacher targets (forward only), student forward + backward,
+ * AdamW update + teacher EMA + centre. Speed targets live here, never in tests.
+ *
+ *   npx tsx harness/bench/vision-step.bench.ts [--quick]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Bench } from 'tinybench';
+import { fileURLToPath } from 'node:url';
+import { generateScenes } from '../data/vision/scenes.js';
+import { selectBackend, type BackendName } from '../engine/backend.js';
+import { Rng } from '../engine/rng.js';
+import { AdamW } from '../lm/optim.js';
+import { DinoModel } from '../vision/model.js';
+import { dinoModelConfig, parseVisionConfig, stageAugment, stageDino, stageOptim, type VisionConfigInput } from '../vision/schema.js';
+import { teacherMomentumAt, teacherTargets } from '../vision/dino.js';
+import { clsLogits, cropBatch, dinoStep, disposeCrops, studentLoss } from '../vision/trainer.js';
+import { makeCrops } from '../vision/augment.js';
+import type { Params } from '../vision/vit.js';
+import { QUICK_VISION } from '../vision/quick.js';
+
+export interface VisionBenchRow {
+  name: string;
+  meanMs: number;
+  p50Ms: number;
+  samples: number;
+}
+
+export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?: boolean; config?: VisionConfigInput } = {}): Promise<{ engine: unknown; rows: VisionBenchRow[] }> {
+  const engine = await selectBackend(opts.backend ?? 'wasm');
+  const cfg = parseVisionConfig(opts.config ?? QUICK_VISION);
+  const s = cfg.train;
+  const aug = stageAugment(s, cfg.model);
+  const dino = stageDino(s);
+  const scenes = generateScenes(256, cfg.model.imageSize, new Rng(1), 'bench');
+  const pool = { n: scenes.n, size: scenes.size, data: scenes.images };
+  const model = DinoModel.init(dinoModelConfig(cfg.model), new Rng(2));
+  const opt = new AdamW(stageOptim({ ...s, steps: 1000 }), model.student);
+  const rng = new Rng(3);
+  const idx = Array.from({ length: s.batchSize }, (_, i) => i);
+  const crops = cropBatch(pool, idx, aug, rng);
+  const names = Object.keys(model.student);
+  const shape = `batch ${s.batchSize}, 2×${aug.globalSize}² + ${aug.nLocal}×${aug.localSize}² crops, width ${cfg.model.width}, ${cfg.model.depth} blocks, K ${cfg.model.headOut}`;
+  const bench = new Bench({ iterations: opts.quick ? 3 : 8, warmupIterations: 1, time: 0 });
+  bench.add(`DINO step (${shape})`, () => {
+    const c = cropBatch(pool, idx, aug, rng);
+    const r = dinoStep(model, opt, c, { student: c.global, teacher: c.global }, dino, teacherMomentumAt(dino.teacherMomentum, 10, 100));
+    r.loss.dataSync();
+    tf.dispose([r.loss, r.gradNorm, r.entropy]);
+    disposeCrops(c);
+  });
+  bench.add('  host crops and augmentation', () => {
+    makeCrops(pool, idx, aug, rng);
+  });
+  bench.add('  teacher targets (forward on 2 global views)', () => {
+    tf.tidy(() => teacherTargets(clsLogits(model, model.teacher, crops.global), model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp).dataSync());
+  });
+  const targets = tf.tidy(() => teacherTargets(clsLogits(model, model.teacher, crops.global), model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp));
+  bench.add('  student forward + backward (all views)', () => {
+    tf.tidy(() => {
+      const { grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
+        const p: Params = Object.fromEntries(names.map((n, i) => [n, xs[i] as tf.Tensor]));
+        return studentLoss(model, p, crops.global, crops.local, targets, crops.B, dino);
+      })(names.map((n) => model.student[n] as tf.Tensor));
+      grads.forEach((g) => g.dataSync());
+    });
+  });
+  bench.add('  student forward only (all views)', () => {
+    tf.tidy(() => studentLoss(model, model.student, crops.global, crops.local, targets, crops.B, dino).dataSync());
+  });
+  const zeros = Object.fromEntries(names.map((n) => [n, tf.zerosLike(model.student[n] as tf.Tensor)]));
+  bench.add('  AdamW update + teacher EMA', () => {
+    tf.tidy(() => {
+      opt.apply(zeros).dispose();
+      for (const n of names) {
+        const t = model.teacher[n] as tf.Variable;
+        t.assign(tf.add(tf.mul(t, 0.996), tf.mul(model.student[n] as tf.Tensor, 0.004)));
+      }
+    });
+    (model.teacher['norm.g'] as tf.Variable).dataSync();
+  });
+  await bench.run();
+  const rows = bench.tasks.map((t) => {
+    const r = t.result as { latency?: { mean: number; p50?: number; samplesCount?: number } } | undefined;
+    return { name: t.name, meanMs: r?.latency?.mean ?? NaN, p50Ms: r?.latency?.p50 ?? NaN, samples: r?.latency?.samplesCount ?? 0 };
+  });
+  tf.dispose([targets, ...Object.values(zeros)]);
+  disposeCrops(crops);
+  opt.dispose();
+  model.dispose();
+  return { engine, rows };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runVisionBenchmarks({ quick: process.argv.includes('--quick') }).then(({ engine, rows }) => {
+    process.stdout.write(`${JSON.stringify(engine)}\n`);
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(100)} ${r.meanMs.toFixed(0).padStart(7)} ms (p50 ${r.p50Ms.toFixed(0)}, n ${r.samples})\n`);
+  }).catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
