@@ -25,6 +25,8 @@ export interface VisionBenchRow {
   meanMs: number;
   p50Ms: number;
   samples: number;
+  /** Mean CPU time of this process per call, ms (≈ wall time on an idle core; robust to other load). */
+  cpuMs: number;
 }
 
 export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?: boolean; config?: VisionConfigInput } = {}): Promise<{ engine: unknown; rows: VisionBenchRow[] }> {
@@ -43,21 +45,35 @@ export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?:
   const names = Object.keys(model.student);
   const shape = `batch ${s.batchSize}, 2×${aug.globalSize}² + ${aug.nLocal}×${aug.localSize}² crops, width ${cfg.model.width}, ${cfg.model.depth} blocks, K ${cfg.model.headOut}`;
   const bench = new Bench({ iterations: opts.quick ? 3 : 8, warmupIterations: 1, time: 0 });
-  bench.add(`DINO step (${shape})`, () => {
+  // CPU time per task alongside tinybench's wall time (a shared machine inflates wall time, not CPU time).
+  const cpu = new Map<string, { ms: number; calls: number }>();
+  const add = bench.add.bind(bench);
+  const timed = (name: string, fn: () => void): void => {
+    add(name, () => {
+      const c0 = process.cpuUsage();
+      fn();
+      const c = process.cpuUsage(c0);
+      const e = cpu.get(name) ?? { ms: 0, calls: 0 };
+      e.ms += (c.user + c.system) / 1000;
+      e.calls += 1;
+      cpu.set(name, e);
+    });
+  };
+  timed(`DINO step (${shape})`, () => {
     const c = cropBatch(pool, idx, aug, rng);
     const r = dinoStep(model, opt, c, { student: c.global, teacher: c.global }, dino, teacherMomentumAt(dino.teacherMomentum, 10, 100));
     r.loss.dataSync();
     tf.dispose([r.loss, r.gradNorm, r.entropy]);
     disposeCrops(c);
   });
-  bench.add('  host crops and augmentation', () => {
+  timed('  host crops and augmentation', () => {
     makeCrops(pool, idx, aug, rng);
   });
-  bench.add('  teacher targets (forward on 2 global views)', () => {
+  timed('  teacher targets (forward on 2 global views)', () => {
     tf.tidy(() => teacherTargets(clsLogits(model, model.teacher, crops.global), model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp).dataSync());
   });
   const targets = tf.tidy(() => teacherTargets(clsLogits(model, model.teacher, crops.global), model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp));
-  bench.add('  student forward + backward (all views)', () => {
+  timed('  student forward + backward (all views)', () => {
     tf.tidy(() => {
       const { grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
         const p: Params = Object.fromEntries(names.map((n, i) => [n, xs[i] as tf.Tensor]));
@@ -66,11 +82,11 @@ export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?:
       grads.forEach((g) => g.dataSync());
     });
   });
-  bench.add('  student forward only (all views)', () => {
+  timed('  student forward only (all views)', () => {
     tf.tidy(() => studentLoss(model, model.student, crops.global, crops.local, targets, crops.B, dino).dataSync());
   });
   const zeros = Object.fromEntries(names.map((n) => [n, tf.zerosLike(model.student[n] as tf.Tensor)]));
-  bench.add('  AdamW update + teacher EMA', () => {
+  timed('  AdamW update + teacher EMA', () => {
     tf.tidy(() => {
       opt.apply(zeros).dispose();
       for (const n of names) {
@@ -83,7 +99,8 @@ export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?:
   await bench.run();
   const rows = bench.tasks.map((t) => {
     const r = t.result as { latency?: { mean: number; p50?: number; samplesCount?: number } } | undefined;
-    return { name: t.name, meanMs: r?.latency?.mean ?? NaN, p50Ms: r?.latency?.p50 ?? NaN, samples: r?.latency?.samplesCount ?? 0 };
+    const c = cpu.get(t.name);
+    return { name: t.name, meanMs: r?.latency?.mean ?? NaN, p50Ms: r?.latency?.p50 ?? NaN, samples: r?.latency?.samplesCount ?? 0, cpuMs: c ? c.ms / c.calls : NaN };
   });
   tf.dispose([targets, ...Object.values(zeros)]);
   disposeCrops(crops);
@@ -95,7 +112,7 @@ export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?:
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   runVisionBenchmarks({ quick: process.argv.includes('--quick') }).then(({ engine, rows }) => {
     process.stdout.write(`${JSON.stringify(engine)}\n`);
-    for (const r of rows) process.stdout.write(`${r.name.padEnd(100)} ${r.meanMs.toFixed(0).padStart(7)} ms (p50 ${r.p50Ms.toFixed(0)}, n ${r.samples})\n`);
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(100)} wall ${r.meanMs.toFixed(0).padStart(6)} ms (p50 ${r.p50Ms.toFixed(0)}, n ${r.samples})  cpu ${r.cpuMs.toFixed(0).padStart(6)} ms\n`);
   }).catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);

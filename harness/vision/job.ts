@@ -29,6 +29,7 @@ export async function runVisionJob(job: VisionJob): Promise<unknown> {
   const engine = await selectBackend('wasm');
   const cfg = job.config;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const data = loadVisionData(cfg.data, cfg.model.imageSize, (line) => process.stderr.write(`skipped ${line}\n`));
   const loadMs = performance.now() - t0;
   const progress = (phase: string) => (done: number, total: number): void => emit({ type: 'progress', phase, done, total });
@@ -44,7 +45,8 @@ export async function runVisionJob(job: VisionJob): Promise<unknown> {
     if (job.seed === undefined) throw new Error('cell job without a seed');
     result = runVisionCell(cfg, job.seed, data, job.cacheDir, { onProgress: (e) => progress(e.phase)(e.done, e.total) });
   }
-  const out = { kind: job.kind, seed: job.seed ?? null, engine, dataHashes: data.hashes, loadMs, totalMs: performance.now() - t0, result };
+  const cpu = process.cpuUsage(c0);
+  const out = { kind: job.kind, seed: job.seed ?? null, engine, dataHashes: data.hashes, loadMs, totalMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, result };
   writeJsonAtomic(job.out, out);
   emit({ type: 'done', status: 'completed' });
   return out;

@@ -37,6 +37,7 @@ interface JobOutput<T> {
   kind: string;
   seed: number | null;
   totalMs: number;
+  cpuMs: number;
   result: T;
 }
 
@@ -89,6 +90,8 @@ export interface QuickVisionResult {
   cells: VisionCellResult[];
   /** Wall time of each job, ms. */
   jobMs: Record<string, number>;
+  /** CPU time of each job's process, ms (what it would take alone on an idle core). */
+  jobCpuMs: Record<string, number>;
 }
 
 function summarise(row: string, evals: Record<string, MetricValue>[]): VisionRow {
@@ -149,8 +152,12 @@ export async function runQuickVision(input: VisionConfigInput, o: QuickVisionOpt
   const markdown = visionTable(rows);
   const wallMs = performance.now() - t0;
   const jobMs: Record<string, number> = { base: baseOut.totalMs, 'random-init': initOut.totalMs };
-  cellOuts.forEach((c) => (jobMs[`seed-${c.seed}`] = c.totalMs));
-  const result: QuickVisionResult = { config, rows, markdown, wallMs, base: baseOut.result.base, cells: cellOuts.map((c) => c.result), jobMs };
+  const jobCpuMs: Record<string, number> = { base: baseOut.cpuMs, 'random-init': initOut.cpuMs };
+  cellOuts.forEach((c) => {
+    jobMs[`seed-${c.seed}`] = c.totalMs;
+    jobCpuMs[`seed-${c.seed}`] = c.cpuMs;
+  });
+  const result: QuickVisionResult = { config, rows, markdown, wallMs, base: baseOut.result.base, cells: cellOuts.map((c) => c.result), jobMs, jobCpuMs };
   writeJsonAtomic(join(o.outDir, 'summary.json'), result);
   writeFileAtomic(join(o.outDir, 'table.md'), markdown + '\n');
   return result;
@@ -174,7 +181,8 @@ async function main(): Promise<void> {
   const workers = Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: '${opts.workers}' is not a positive integer`);
   const r = await runQuickVision(QUICK_VISION, { seeds, workers, cacheDir: opts.cache, outDir: opts.out });
-  process.stdout.write(`${r.markdown}\n\nwall ${(r.wallMs / 1000).toFixed(0)} s; jobs ${JSON.stringify(Object.fromEntries(Object.entries(r.jobMs).map(([k, v]) => [k, Math.round(v / 1000)])))} s\n`);
+  const secs = (o: Record<string, number>): string => JSON.stringify(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v / 1000)])));
+  process.stdout.write(`${r.markdown}\n\nwall ${(r.wallMs / 1000).toFixed(0)} s; job wall ${secs(r.jobMs)} s; job cpu ${secs(r.jobCpuMs)} s\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

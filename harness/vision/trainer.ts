@@ -51,6 +51,8 @@ export interface DinoTrainResult {
   imagesPerSecond: number;
   /** Time spent building crops on the host, ms (part of wallMs). */
   augmentMs: number;
+  /** CPU time of this process during the loop, ms (≈ wallMs on an idle core; robust to other load). */
+  cpuMs: number;
 }
 
 /** Epoch-wise shuffled batches of pool indices. */
@@ -169,6 +171,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
   const curve: DinoCurvePoint[] = [];
   let augmentMs = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   try {
     for (let step = 0; step < o.steps; step++) {
       const ta = performance.now();
@@ -205,5 +208,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
     opt.dispose();
   }
   const wallMs = performance.now() - t0;
-  return { curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), imagesPerSecond: (o.steps * o.batchSize * 1000) / wallMs, augmentMs };
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  return { curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), imagesPerSecond: (o.steps * o.batchSize * 1000) / wallMs, augmentMs, cpuMs };
 }
