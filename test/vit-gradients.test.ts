@@ -5,7 +5,7 @@ import { DinoModel } from '../harness/vision/model.js';
 import { hiddenViews, studentLoss, studentLossFromHidden } from '../harness/vision/trainer.js';
 import { teacherTargets } from '../harness/vision/dino.js';
 import { DEFAULT_DINO } from '../harness/vision/dino.js';
-import { patchify, vitForwardFrom, vitHiddenBelow, vitTokens, type Params } from '../harness/vision/vit.js';
+import { clsTokens, patchify, vitCls, vitClsFrom, vitForwardFrom, vitHiddenBelow, vitTokens, type Params } from '../harness/vision/vit.js';
 import { useWasm } from './helpers.js';
 
 const tiny = { vit: { imageSize: 8, patchSize: 4, channels: 3, width: 8, depth: 2, heads: 2, mlpRatio: 2 }, head: { hidden: 8, bottleneck: 4, out: 6 } };
@@ -73,6 +73,20 @@ describe('ViT and DINO gradients (checked against finite differences)', () => {
     const full = studentLoss(model, model.student, global, local, targets, B, DEFAULT_DINO).dataSync()[0]!;
     const split = studentLossFromHidden(model, model.student, hiddenViews(model, model.student, global, 1), hiddenViews(model, model.student, local, 1), 1, targets, B, DEFAULT_DINO).dataSync()[0]!;
     expect(split).to.be.closeTo(full, 1e-5 * Math.abs(full));
+    model.dispose();
+  });
+
+  it('the CLS-only last block gives the CLS features of the full forward, from the input or from below S', () => {
+    const rng = new Rng(6);
+    const model = DinoModel.init(tiny, rng);
+    const x = tf.tensor4d(rng.normals(3 * 8 * 8 * 3, 1), [3, 8, 8, 3]);
+    const { tokens, B, T } = vitTokens(tiny.vit, model.student, x);
+    const ref = clsTokens(tokens, B, T);
+    expect(tf.max(tf.abs(tf.sub(vitCls(tiny.vit, model.student, x), ref))).dataSync()[0]).to.be.lessThan(1e-5);
+    for (const from of [0, 1, 2]) {
+      const h = vitHiddenBelow(tiny.vit, model.student, x, from);
+      expect(tf.max(tf.abs(tf.sub(vitClsFrom(tiny.vit, model.student, h.x, h.B, h.T, from), ref))).dataSync()[0]).to.be.lessThan(1e-5);
+    }
     model.dispose();
   });
 });

@@ -24,8 +24,8 @@ import { parseVisionConfig, type VisionConfig, type VisionConfigInput } from './
 export const QUICK_VISION: VisionConfigInput = {
   model: { imageSize: 32, patchSize: 4, width: 64, depth: 4, heads: 4, mlpRatio: 4, headHidden: 256, headBottleneck: 64, headOut: 1024 },
   data: { kind: 'embedded', unlabeled: 2048, feedback: 256, probeTrain: 512, validation: 256, test: 512 },
-  base: { steps: 150, batchSize: 32 },
-  train: { steps: 100, batchSize: 32 },
+  base: { steps: 300, batchSize: 16 },
+  train: { steps: 200, batchSize: 16 },
 };
 
 export const METRIC_COLUMNS = ['miou,none', 'pixel_acc,none', 'rmse,none', 'absrel,none', 'delta1,none', 'top1,none'] as const;

@@ -10,7 +10,7 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, meanEntropy, teacherMomentumAt, teacherTargets, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { clsTokens, vitForwardFrom, vitHiddenBelow, vitTokens, type Params } from './vit.js';
+import { vitCls, vitClsFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -91,10 +91,9 @@ export function disposeCrops(c: CropBatch): void {
   c.local.dispose();
 }
 
-/** Projection-head logits of the CLS tokens of `images` under `params`. */
+/** Projection-head logits of the CLS tokens of `images` under `params` (the last block runs for CLS only). */
 export function clsLogits(model: DinoModel, params: Params, images: tf.Tensor4D): tf.Tensor2D {
-  const { tokens, B, T } = vitTokens(model.cfg.vit, params, images);
-  return headForward(params, clsTokens(tokens, B, T));
+  return headForward(params, vitCls(model.cfg.vit, params, images));
 }
 
 /** The student's DINO loss for given global views (student side), local views and teacher targets. */
@@ -122,7 +121,7 @@ export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4
  * hidden states come from the same parameters.
  */
 export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
-  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, clsTokens(vitForwardFrom(model.cfg.vit, params, h.x, h.B, h.T, from), h.B, h.T));
+  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, vitClsFrom(model.cfg.vit, params, h.x, h.B, h.T, from));
   const parts = [logits(global)];
   if (local && local.B > 0) parts.push(logits(local));
   return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);

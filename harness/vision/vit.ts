@@ -194,6 +194,44 @@ export function vitBlock(cfg: VitConfig, params: Params, i: number, x: tf.Tensor
   return tf.add(x, linear(hdn, g('mlp.w2') as tf.Tensor2D, g('mlp.b2') as tf.Tensor1D));
 }
 
+/**
+ * Block i computed for the CLS rows only (keys and values still come from every token): its output [B, D] is
+ * exactly the CLS rows of {@link vitBlock}'s. Used for the last block when only the CLS token is read (the
+ * DINO head), which skips the queries, attention rows, output projection and MLP of the T − 1 patch tokens.
+ */
+export function vitBlockCls(cfg: VitConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  const H = cfg.heads;
+  const D = cfg.width;
+  const dh = D / H;
+  const g = (n: string): tf.Tensor => p(params, `blk.${i}.${n}`);
+  const a = layerNorm(x, g('ln1.g') as tf.Tensor1D, g('ln1.b') as tf.Tensor1D);
+  const heads = (w: string, perm: number[]): tf.Tensor4D =>
+    tf.transpose(linear(a, g(w) as tf.Tensor2D).reshape([B, T, H, dh]), perm) as tf.Tensor4D;
+  const kT = heads('attn.wk', [0, 2, 3, 1]);
+  const v = heads('attn.wv', [0, 2, 1, 3]);
+  const q = linear(clsTokens(a, B, T), g('attn.wq') as tf.Tensor2D).reshape([B, H, 1, dh]);
+  const att = tf.softmax(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)));
+  const merged = tf.matMul(att, v).reshape([B, D]) as tf.Tensor2D;
+  let c = tf.add(clsTokens(x, B, T), linear(merged, g('attn.wo') as tf.Tensor2D, g('attn.bo') as tf.Tensor1D)) as tf.Tensor2D;
+  const m = layerNorm(c, g('ln2.g') as tf.Tensor1D, g('ln2.b') as tf.Tensor1D);
+  const hdn = gelu(linear(m, g('mlp.w1') as tf.Tensor2D, g('mlp.b1') as tf.Tensor1D)) as tf.Tensor2D;
+  c = tf.add(c, linear(hdn, g('mlp.w2') as tf.Tensor2D, g('mlp.b2') as tf.Tensor1D));
+  return c;
+}
+
+/** Final-normed CLS features [B, D] from the hidden state entering block `from` (last block CLS-only). */
+export function vitClsFrom(cfg: VitConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
+  if (from >= cfg.depth) return finalNorm(params, clsTokens(hidden, B, T));
+  const x = runVitBlocks(cfg, params, hidden, B, T, from, cfg.depth - 1);
+  return finalNorm(params, vitBlockCls(cfg, params, cfg.depth - 1, x, B, T));
+}
+
+/** Final-normed CLS features [B, D] of images (what the DINO head reads), skipping unused last-block work. */
+export function vitCls(cfg: VitConfig, params: Params, images: tf.Tensor4D): tf.Tensor2D {
+  const { x, B, T } = embedImages(cfg, params, images);
+  return vitClsFrom(cfg, params, x, B, T, 0);
+}
+
 /** Runs blocks [from, to) on hidden [B·T, D]. */
 export function runVitBlocks(cfg: VitConfig, params: Params, x: tf.Tensor2D, B: number, T: number, from: number, to: number): tf.Tensor2D {
   for (let i = from; i < to; i++) x = vitBlock(cfg, params, i, x, B, T);
