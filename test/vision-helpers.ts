@@ -7,7 +7,7 @@ export const TINY_VISION: VisionConfigInput = {
   base: { steps: 3, batchSize: 4, warmupSteps: 1, logEvery: 1, augment: { localSize: 8, nLocal: 2 } },
   train: { steps: 3, batchSize: 4, warmupSteps: 1, logEvery: 1, augment: { localSize: 8, nLocal: 2 } },
   design: { subsetBlocks: 1 },
-  eval: { lrGrid: [0.1], ridgeGrid: [0.01, 0.1], epochs: 2, classificationSteps: 10, batchImages: 8, bootstrap: 10 },
+  eval: { lrGrid: [0.1], ridgeGrid: [0.01, 0.1], segmentationSteps: 4, classificationSteps: 10, batchImages: 8, bootstrap: 10 },
 };
 
 export function tinyVision(over: Partial<VisionConfigInput> = {}): VisionConfig {

@@ -8,7 +8,7 @@ import type { VisionEvalConfig } from './schema.js';
 
 export function probeConfig(e: VisionEvalConfig): ProbeConfig {
   return {
-    lrGrid: e.lrGrid, ridgeGrid: e.ridgeGrid, epochs: e.epochs, classificationSteps: e.classificationSteps,
+    lrGrid: e.lrGrid, ridgeGrid: e.ridgeGrid, segmentationSteps: e.segmentationSteps, classificationSteps: e.classificationSteps,
     batchImages: e.batchImages, useMeanPatch: e.useMeanPatch, bootstrap: e.bootstrap, seed: e.seed,
   };
 }

@@ -166,12 +166,12 @@ export const VisionEvalSchema = z.strictObject({
   lrGrid: z.array(z.number().positive()).min(1).default([0.03, 0.1, 0.3]),
   /** Depth ridge grid. Default [1e-3, 1e-2, 1e-1, 1]. */
   ridgeGrid: z.array(z.number().positive()).min(1).default([1e-3, 1e-2, 1e-1, 1]),
-  /** Segmentation probe passes over probe-train. Default 10. */
-  epochs: int(1).default(10),
+  /** Segmentation probe AdamW steps (minibatches of batchImages). Default 200. */
+  segmentationSteps: int(1).default(200),
   /** Classification probe full-batch steps. Default 300. */
   classificationSteps: int(1).default(300),
-  /** Images per dense-probe minibatch. Default 128. */
-  batchImages: int(1).default(128),
+  /** Images per dense-probe minibatch. Default 64. */
+  batchImages: int(1).default(64),
   /** Classification features CLS ‖ mean patch (true) or CLS alone. Default true. */
   useMeanPatch: z.boolean().default(true),
   /** Bootstrap resamples for segmentation stderr. Default 200. */

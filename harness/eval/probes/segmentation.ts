@@ -89,7 +89,7 @@ export function segmentationProbe(cache: FeatureCache, splits: ProbeSplits, numC
     }
     return { ids: tf.tensor1d(ids, 'int32'), mask: tf.tensor1d(mask), valid: Math.max(1, mask.reduce((s, v) => s + v, 0)) };
   });
-  const steps = cfg.epochs * ranges.length;
+  const steps = cfg.segmentationSteps;
   const scoreOn = (p: Prepared, head: LinearHead) => segmentationCounts(predict(p, head, C, cfg.batchImages), needSeg(p.split, 'evaluation'), p.split.n, L * L, C);
   try {
     const choice = chooseLearningRate(
