@@ -28,6 +28,8 @@ export const VisionModelSchema = z.strictObject({
   heads: int(1).default(4),
   /** MLP hidden width as a multiple of D. Default 4. */
   mlpRatio: int(1).default(4),
+  /** Initial position table: 'sincos' (2-D sin-cos, rms 0.5, learned) or 'normal' (N(0, 0.02²)). Default 'sincos'. */
+  posInit: z.enum(['sincos', 'normal']).default('sincos'),
   /** Projection head: MLP hidden width. Default 256. */
   headHidden: int(1).default(256),
   /** Projection head: bottleneck before the weight-normalised layer. Default 64. */
@@ -203,6 +205,7 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
   const m = cfg.model;
   if (m.imageSize % m.patchSize !== 0) throw new Error(`model.imageSize ${m.imageSize} is not a multiple of model.patchSize ${m.patchSize}`);
   if (m.width % m.heads !== 0) throw new Error(`model.width ${m.width} is not divisible by model.heads ${m.heads}`);
+  if (m.posInit === 'sincos' && m.width % 4 !== 0) throw new Error(`model.posInit 'sincos' needs model.width divisible by 4, got ${m.width}`);
   for (const stage of ['base', 'train'] as const) {
     const a = cfg[stage].augment;
     if (a.localSize % m.patchSize !== 0) throw new Error(`${stage}.augment.localSize ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
@@ -214,7 +217,7 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
 
 export function dinoModelConfig(m: VisionModelConfig): DinoModelConfig {
   return {
-    vit: { imageSize: m.imageSize, patchSize: m.patchSize, channels: 3, width: m.width, depth: m.depth, heads: m.heads, mlpRatio: m.mlpRatio },
+    vit: { imageSize: m.imageSize, patchSize: m.patchSize, channels: 3, width: m.width, depth: m.depth, heads: m.heads, mlpRatio: m.mlpRatio, posInit: m.posInit },
     head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The embedded vision default: a seeded generator of small indoor-like scenes (no downloads). A pinhole camera
- * 1.5 m above a checkered floor that meets a back wall; 2–4 flat shapes (depth biased toward the camera) (circle, square, triangle) stand on the
+ * 1.5 m above a checkered floor that meets a back wall; 1–3 flat shapes (depth biased toward the camera) (circle, square, triangle) stand on the
  * floor at random depths, sized by perspective and painted far to near, so nearer shapes occlude farther ones.
  * Colours are drawn from one distribution for walls, floors and shapes, so colour alone says nothing about class.
  *
@@ -73,13 +73,14 @@ export function sampleLayout(size: number, rng: Rng): SceneLayout {
   const horizon = size * (0.15 + 0.2 * rng.next());
   const wallDepth = 6 + 3 * rng.next();
   const wallBase = horizon + (f * CAMERA_HEIGHT) / wallDepth;
-  const count = rng.int(2, 4);
+  const count = rng.int(1, 3);
   const shapes: SceneShape[] = [];
   for (let k = 0; k < count; k++) {
-    // Depth biased toward the camera (u²), so most scenes have a shape large enough to read.
+    // The first shape stands within 3.5 m, so the nearest shape is large enough to read; the others are biased
+    // toward the camera (u²) over the whole floor.
     const u = rng.next();
-    const z = 1.8 + (wallDepth - 0.4 - 1.8) * u * u;
-    const radius = (f * (0.35 + 0.4 * rng.next())) / z;
+    const z = k === 0 ? 1.8 + 1.7 * u : 1.8 + (wallDepth - 0.4 - 1.8) * u * u;
+    const radius = (f * (0.5 + 0.4 * rng.next())) / z;
     const bottom = horizon + (f * CAMERA_HEIGHT) / z;
     const cx = radius * 0.5 + (size - radius) * rng.next();
     shapes.push({ type: rng.int(0, 2), z, cx, cy: bottom - radius, radius, rgb: randomColor(rng) });
