@@ -164,7 +164,11 @@ export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: 
 export function trainDino(o: DinoTrainOptions): DinoTrainResult {
   const logEvery = o.logEvery ?? 10;
   const rule = o.rule ?? standardViews;
-  const opt = new AdamW(o.optim, o.model.student);
+  // Inside tidy: AdamW's moment variables are made from zerosLike tensors it does not release.
+  let opt!: AdamW;
+  tf.tidy(() => {
+    opt = new AdamW(o.optim, o.model.student);
+  });
   const sampler = new IndexSampler(o.pool.n, o.batchSize, o.rng.fork('order'));
   const augRng = o.rng.fork('augment');
   const curve: DinoCurvePoint[] = [];

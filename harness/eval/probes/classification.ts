@@ -41,7 +41,7 @@ export function classificationProbe(cache: FeatureCache, splits: ProbeSplits, nu
     const v = labels[i] as number;
     if (v < 0 || v >= C) throw new Error(`classification probe: label ${v} of ${splits.train.ids[i]} is outside [0, ${C})`);
   }
-  const yTrain = tf.oneHot(tf.tensor1d(labels, 'int32'), C);
+  const yTrain = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), C));
   const predict = (s: VisionSplit, head: LinearHead): Int32Array => {
     const f = feats(s);
     const p = tf.tidy(() => tf.argMax(linear(tf.tensor2d(standardize(f.x, stats), [s.n, f.dim]), head.w, head.b), 1));

@@ -23,11 +23,16 @@ export function disposeHead(h: LinearHead): void {
  * `loss(i, head)` is the loss of minibatch i (called inside tidy).
  */
 export function fitLinearHead(inDim: number, outDim: number, batches: number, steps: number, lr: number, loss: (i: number, h: LinearHead) => tf.Scalar): LinearHead {
-  const w = tf.variable(tf.zeros([inDim, outDim]) as tf.Tensor2D);
-  const b = tf.variable(tf.zeros([outDim]) as tf.Tensor1D);
+  // Built inside tidy: tf.variable(t) does not release t, so the initial zeros would outlive the variables.
+  let w!: tf.Variable<tf.Rank.R2>;
+  let b!: tf.Variable<tf.Rank.R1>;
+  let opt!: AdamW;
+  tf.tidy(() => {
+    w = tf.variable(tf.zeros([inDim, outDim]) as tf.Tensor2D);
+    b = tf.variable(tf.zeros([outDim]) as tf.Tensor1D);
+    opt = new AdamW({ lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradClip: 0, warmupSteps: 0, totalSteps: steps, minLrRatio: 1 }, { w, b });
+  });
   const head: LinearHead = { w, b };
-  const vars = { w, b };
-  const opt = new AdamW({ lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradClip: 0, warmupSteps: 0, totalSteps: steps, minLrRatio: 1 }, vars);
   try {
     for (let t = 0; t < steps; t++) {
       tf.tidy(() => {
