@@ -3,7 +3,7 @@
  * with a device sync after each: host-side crops, teacher targets (forward only), student forward + backward,
  * AdamW update + teacher EMA + centre. Speed targets live here, never in tests.
  *
- *   npx tsx harness/bench/vision-step.bench.ts [--quick]
+ *   npx tsx harness/bench/vision-step.bench.ts [--quick] [--batch N]
  */
 import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
@@ -110,7 +110,11 @@ export async function runVisionBenchmarks(opts: { backend?: BackendName; quick?:
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runVisionBenchmarks({ quick: process.argv.includes('--quick') }).then(({ engine, rows }) => {
+  const at = process.argv.indexOf('--batch');
+  const batch = at > 0 ? Number(process.argv[at + 1]) : undefined;
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch: '${process.argv[at + 1]}' is not a positive integer`);
+  const config = batch ? { ...QUICK_VISION, train: { ...QUICK_VISION.train, batchSize: batch } } : QUICK_VISION;
+  runVisionBenchmarks({ quick: process.argv.includes('--quick'), config }).then(({ engine, rows }) => {
     process.stdout.write(`${JSON.stringify(engine)}\n`);
     for (const r of rows) process.stdout.write(`${r.name.padEnd(100)} wall ${r.meanMs.toFixed(0).padStart(6)} ms (p50 ${r.p50Ms.toFixed(0)}, n ${r.samples})  cpu ${r.cpuMs.toFixed(0).padStart(6)} ms\n`);
   }).catch((e: unknown) => {
