@@ -5,7 +5,7 @@ import { taskByName, taskNames, taskOf } from '../tasks/index.js';
 import { BACKENDS, type BackendName } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { UserError } from '../errors.js';
-import { suiteHash } from '../suite/define.js';
+import { languageSuite, suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
 import { registerBaseline } from './baseline.js';
@@ -189,7 +189,7 @@ program
       const { loadMathProblems } = await import('../data/sources.js');
       const { suite } = await loadSuite(o.suite?.[0] ?? 'lm-ablation', o.set);
       const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
-      const rows = await benchDecontamination(suite, refs.length ? refs : undefined, o.quick);
+      const rows = await benchDecontamination(languageSuite(suite, 'vpt bench --decontam'), refs.length ? refs : undefined, o.quick);
       for (const r of rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
       if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
       return;
@@ -200,7 +200,7 @@ program
     const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
     const configs = [
       ...presets.map((p) => configFromPreset(p, o.set)),
-      ...(await Promise.all(suites.map(async (s) => configFromSuite((await loadSuite(s, o.set)).suite)))),
+      ...(await Promise.all(suites.map(async (s) => configFromSuite(languageSuite((await loadSuite(s, o.set)).suite, 'vpt bench'))))),
     ];
     const report = await runOverhead({
       configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CompareConfigSchema } from '../regress/config.js';
+import { VisionBaseSchema, VisionDataSchema, VisionDesignSchema, VisionEvalSchema, VisionModelSchema, VisionTrainSchema } from '../vision/schema.js';
 
 const int = (min: number) => z.number().int().min(min);
 const frac = z.number().min(0).max(1);
@@ -232,6 +233,19 @@ export const LanguageSuiteSchema = z.strictObject({
   arms: z.array(ArmEntrySchema).min(1),
 });
 
+/** A vision suite: a DINO ViT learner on images, frozen-backbone probes (segmentation, depth, classification). */
+export const VisionSuiteSchema = z.strictObject({
+  task: z.literal('vision'),
+  ...commonSuiteKeys,
+  model: VisionModelSchema.prefault({}),
+  data: VisionDataSchema.prefault({ kind: 'embedded' }),
+  base: VisionBaseSchema.prefault({}),
+  train: VisionTrainSchema.prefault({}),
+  design: VisionDesignSchema.prefault({}),
+  eval: VisionEvalSchema.prefault({}),
+  arms: z.array(z.strictObject(armEntryBase)).min(1),
+});
+
 /** Suites written before tasks existed have no `task` key: they are language suites. */
 function defaultTask(input: unknown): unknown {
   if (input && typeof input === 'object' && !Array.isArray(input) && !('task' in input)) return { task: 'language', ...input };
@@ -239,11 +253,15 @@ function defaultTask(input: unknown): unknown {
 }
 
 /** Any suite: a discriminated union on `task`, so each task has its own keys and an unknown key is an error. */
-export const SuiteSchema = z.preprocess(defaultTask, z.discriminatedUnion('task', [LanguageSuiteSchema]));
+export const SuiteSchema = z.preprocess(defaultTask, z.discriminatedUnion('task', [LanguageSuiteSchema, VisionSuiteSchema]));
 
-export type SuiteInput = z.input<typeof LanguageSuiteSchema> | Omit<z.input<typeof LanguageSuiteSchema>, 'task'>;
+/** A language suite as declared: the `task` key may be left out. */
+export type LanguageSuiteInput = Omit<z.input<typeof LanguageSuiteSchema>, 'task'> & { task?: 'language' };
+export type VisionSuiteInput = z.input<typeof VisionSuiteSchema>;
+export type SuiteInput = LanguageSuiteInput | VisionSuiteInput;
 export type Suite = z.output<typeof SuiteSchema>;
 export type LanguageSuite = z.output<typeof LanguageSuiteSchema>;
+export type VisionSuite = z.output<typeof VisionSuiteSchema>;
 export type TaskName = Suite['task'];
 export type ArmEntry = z.output<typeof ArmEntrySchema>;
 export type Budget = z.output<typeof BudgetSchema>;

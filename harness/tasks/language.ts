@@ -111,7 +111,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   const rng = new Rng(cell.seed);
   let cpt = data.cpt;
   let decontamination: Record<string, unknown> | undefined;
-  if (cell.arm.decontaminate === true) {
+  if ('decontaminate' in cell.arm && cell.arm.decontaminate) {
     // Screened against the evaluation sets (GSM8K test + MATH test; train too with screenTrain), and scored
     // against the generator's leak labels where the stream has them.
     const refs = decontamReferences(data, s.decontamination);
