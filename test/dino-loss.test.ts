@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../harness/engine/rng.js';
-import { dinoLoss, teacherMomentumAt, teacherTargets, updatedCenter } from '../harness/vision/dino.js';
+import { dinoLoss, dinoTargets, DEFAULT_DINO, sinkhornTargets, teacherMomentumAt, teacherTargets, updatedCenter } from '../harness/vision/dino.js';
 import { useWasm } from './helpers.js';
 
 /** Direct transcription of DINO's DINOLoss.forward (loops over teacher view iq and student view v ≠ iq). */
@@ -46,6 +46,41 @@ describe('DINO objective', () => {
     const q = teacherTargets(t, tf.tensor1d([0.5, 0.5]), 0.5).arraySync();
     expect(q[0]![0]).to.be.closeTo(Math.exp(1) / (Math.exp(1) + Math.exp(-1)), 1e-6);
     expect(Array.from(updatedCenter(tf.tensor1d([1, 1]), t, 0.9).dataSync())).to.deep.equal([0.9 + 0.05, 0.9 + 0.05].map((x) => Math.fround(x)));
+  });
+
+  it('Sinkhorn-Knopp targets equal a transcription of DINOv2\'s sinkhorn_knopp_teacher and share the batch among prototypes', () => {
+    const rng = new Rng(8);
+    const N = 6;
+    const K = 5;
+    const t = rng.normals(N * K, 1);
+    // DINOv2: Q = exp(t/τ)ᵀ [K, N]; Q /= ΣQ; 3 × (rows /= row sums, /= K; columns /= column sums, /= N); Q *= N; Qᵀ.
+    const tau = 0.3;
+    let q = Array.from({ length: K }, (_, k) => Array.from({ length: N }, (_, n) => Math.exp(t[n * K + k]! / tau)));
+    const total = q.flat().reduce((a, v) => a + v, 0);
+    q = q.map((r) => r.map((v) => v / total));
+    for (let it = 0; it < 3; it++) {
+      q = q.map((r) => {
+        const s = r.reduce((a, v) => a + v, 0);
+        return r.map((v) => v / s / K);
+      });
+      const cols = Array.from({ length: N }, (_, n) => q.reduce((a, r) => a + r[n]!, 0));
+      q = q.map((r) => r.map((v, n) => v / cols[n]! / N));
+    }
+    const want = Array.from({ length: N }, (_, n) => Array.from({ length: K }, (_, k) => q[k]![n]! * N));
+    const got = sinkhornTargets(tf.tensor2d(t, [N, K]), tau).arraySync();
+    for (let n = 0; n < N; n++) {
+      expect(got[n]!.reduce((a, v) => a + v, 0)).to.be.closeTo(1, 1e-5);
+      for (let k = 0; k < K; k++) expect(got[n]![k]).to.be.closeTo(want[n]![k]!, 1e-5);
+    }
+    // Many iterations: every prototype receives N/K of the batch's mass, even when one logit column dominates.
+    const skewed = tf.add(tf.tensor2d(t, [N, K]), tf.tensor2d([[5, 0, 0, 0, 0]]));
+    const many = sinkhornTargets(skewed as tf.Tensor2D, tau, 50);
+    for (const col of tf.sum(many, 0).arraySync() as number[]) expect(col).to.be.closeTo(N / K, 1e-3);
+    // dinoTargets dispatches on the centring setting.
+    const c = tf.tensor1d(rng.normals(K, 0.3));
+    const x = tf.tensor2d(t, [N, K]);
+    expect(dinoTargets(x, c, { ...DEFAULT_DINO, teacherTemp: tau, centering: 'sinkhorn' }).arraySync()).to.deep.equal(sinkhornTargets(x, tau).arraySync());
+    expect(dinoTargets(x, c, { ...DEFAULT_DINO, teacherTemp: tau, centering: 'ema' }).arraySync()).to.deep.equal(teacherTargets(x, c, tau).arraySync());
   });
 
   it('the teacher momentum follows a cosine from m₀ to 1', () => {

@@ -15,9 +15,14 @@ export interface DinoConfig {
   centerMomentum: number;
   /** Teacher EMA momentum at step 0, raised to 1 by a cosine over the run. Default 0.996. */
   teacherMomentum: number;
+  /**
+   * How the teacher's outputs are centred: 'ema' (DINO: subtract an EMA of the batch mean) or 'sinkhorn'
+   * (DINOv2: 3 Sinkhorn-Knopp iterations over the batch, equal mass per prototype). Default 'ema'.
+   */
+  centering?: 'ema' | 'sinkhorn';
 }
 
-export const DEFAULT_DINO: DinoConfig = { studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996 };
+export const DEFAULT_DINO: DinoConfig = { studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996, centering: 'ema' };
 
 /** Teacher momentum at `step` of `total`: 1 − (1 − m₀)(cos(π·step/total) + 1)/2 (m₀ at the start, 1 at the end). */
 export function teacherMomentumAt(base: number, step: number, total: number): number {
@@ -28,6 +33,30 @@ export function teacherMomentumAt(base: number, step: number, total: number): nu
 /** Teacher targets softmax((t − c)/τ_t) [N, K] from teacher logits t [N, K] and centre c [K]. */
 export function teacherTargets(logits: tf.Tensor2D, center: tf.Tensor1D, teacherTemp: number): tf.Tensor2D {
   return tf.softmax(tf.div(tf.sub(logits, center), teacherTemp)) as tf.Tensor2D;
+}
+
+/**
+ * Sinkhorn-Knopp teacher targets (SwAV, DINOv2) from teacher logits [N, K]: Q = exp(t/τ), then `iters` rounds of
+ * scaling every prototype's column to mass 1/K and every row to mass 1/N; rows of the result sum to 1. The batch
+ * is shared equally among prototypes, so neither one prototype nor the uniform distribution can take over.
+ */
+export function sinkhornTargets(logits: tf.Tensor2D, teacherTemp: number, iters = 3): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [N, K] = logits.shape;
+    // Subtracting the global maximum leaves Q's normalised value unchanged and keeps exp in range.
+    let q = tf.exp(tf.div(tf.sub(logits, tf.max(logits)), teacherTemp));
+    q = tf.div(q, tf.sum(q));
+    for (let i = 0; i < iters; i++) {
+      q = tf.div(tf.div(q, tf.sum(q, 0, true)), K);
+      q = tf.div(tf.div(q, tf.sum(q, 1, true)), N);
+    }
+    return tf.mul(q, N) as tf.Tensor2D;
+  });
+}
+
+/** The teacher's targets under `dino.centering` (the centre is used by 'ema' only). */
+export function dinoTargets(logits: tf.Tensor2D, center: tf.Tensor1D, dino: DinoConfig): tf.Tensor2D {
+  return dino.centering === 'sinkhorn' ? sinkhornTargets(logits, dino.teacherTemp) : teacherTargets(logits, center, dino.teacherTemp);
 }
 
 /**

@@ -15,6 +15,11 @@ export interface HeadConfig {
   bottleneck: number;
   /** Output dimension K (prototypes). Default 1024 (DINO: 65536). */
   out: number;
+  /**
+   * Normalisation after each hidden layer: 'none' (DINO's ViT default) or 'batch' (DINO's `use_bn_in_head`:
+   * BatchNorm over the rows of the forward pass, without affine parameters). Default 'none'.
+   */
+  norm?: 'none' | 'batch';
 }
 
 export function headParameterShapes(inDim: number, h: HeadConfig): Record<string, number[]> {
@@ -54,11 +59,18 @@ export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12));
 }
 
-/** Head logits [N, K] from backbone features [N, D]. */
-export function headForward(params: Params, x: tf.Tensor2D): tf.Tensor2D {
+/** Columns of x [N, F] standardised over the rows (BatchNorm's training-mode statistics, no affine part). */
+export function batchNormRows(x: tf.Tensor2D, eps = 1e-5): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, 0, true);
+  return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
+}
+
+/** Head logits [N, K] from backbone features [N, D]; `norm` 'batch' standardises each hidden layer over the N rows. */
+export function headForward(params: Params, x: tf.Tensor2D, norm: HeadConfig['norm'] = 'none'): tf.Tensor2D {
   const g = (n: string): tf.Tensor => p(params, `head.${n}`);
-  let h = gelu(linear(x, g('w1') as tf.Tensor2D, g('b1') as tf.Tensor1D)) as tf.Tensor2D;
-  h = gelu(linear(h, g('w2') as tf.Tensor2D, g('b2') as tf.Tensor1D)) as tf.Tensor2D;
+  const bn = (t: tf.Tensor2D): tf.Tensor2D => (norm === 'batch' ? batchNormRows(t) : t);
+  let h = gelu(bn(linear(x, g('w1') as tf.Tensor2D, g('b1') as tf.Tensor1D))) as tf.Tensor2D;
+  h = gelu(bn(linear(h, g('w2') as tf.Tensor2D, g('b2') as tf.Tensor1D))) as tf.Tensor2D;
   const z = l2NormalizeRows(linear(h, g('w3') as tf.Tensor2D, g('b3') as tf.Tensor1D));
   const v = g('v') as tf.Tensor2D;
   // Weight norm with gain 1: column k (output unit k) divided by its norm.

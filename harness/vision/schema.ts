@@ -36,6 +36,8 @@ export const VisionModelSchema = z.strictObject({
   headBottleneck: int(1).default(64),
   /** Projection head: output dimension K. Default 1024. */
   headOut: int(2).default(1024),
+  /** Projection head: BatchNorm after each hidden layer ('batch', DINO's use_bn_in_head) or none. Default 'none'. */
+  headNorm: z.enum(['none', 'batch']).default('none'),
 });
 
 /** Where the images come from: the embedded scene generator (default) or files in published layouts. */
@@ -89,6 +91,8 @@ export const DinoSchema = z.strictObject({
   centerMomentum: frac.default(0.9),
   /** Teacher EMA momentum at the start of a stage, cosine to 1 at its end. Default 0.996. */
   teacherMomentum: frac.default(0.996),
+  /** Teacher centring: 'ema' (DINO's EMA centre) or 'sinkhorn' (DINOv2's Sinkhorn-Knopp). Default 'ema'. */
+  centering: z.enum(['ema', 'sinkhorn']).default('ema'),
 });
 
 /** Multi-crop augmentation settings (DINO's recipe scaled to 32-px images). */
@@ -218,7 +222,7 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
 export function dinoModelConfig(m: VisionModelConfig): DinoModelConfig {
   return {
     vit: { imageSize: m.imageSize, patchSize: m.patchSize, channels: 3, width: m.width, depth: m.depth, heads: m.heads, mlpRatio: m.mlpRatio, posInit: m.posInit },
-    head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut },
+    head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut, norm: m.headNorm },
   };
 }
 

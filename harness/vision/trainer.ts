@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
 import { AdamW, scheduledLr, type AdamWConfig } from '../lm/optim.js';
 import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
-import { dinoLoss, meanEntropy, teacherMomentumAt, teacherTargets, updatedCenter, type DinoConfig } from './dino.js';
+import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
 import { vitCls, vitClsFrom, vitHiddenBelow, type Params } from './vit.js';
@@ -93,7 +93,7 @@ export function disposeCrops(c: CropBatch): void {
 
 /** Projection-head logits of the CLS tokens of `images` under `params` (the last block runs for CLS only). */
 export function clsLogits(model: DinoModel, params: Params, images: tf.Tensor4D): tf.Tensor2D {
-  return headForward(params, vitCls(model.cfg.vit, params, images));
+  return headForward(params, vitCls(model.cfg.vit, params, images), model.cfg.head.norm);
 }
 
 /** The student's DINO loss for given global views (student side), local views and teacher targets. */
@@ -121,7 +121,7 @@ export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4
  * hidden states come from the same parameters.
  */
 export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
-  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, vitClsFrom(model.cfg.vit, params, h.x, h.B, h.T, from));
+  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, vitClsFrom(model.cfg.vit, params, h.x, h.B, h.T, from), model.cfg.head.norm);
   const parts = [logits(global)];
   if (local && local.B > 0) parts.push(logits(local));
   return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
@@ -141,7 +141,7 @@ export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: 
   return tf.tidy(() => {
     const B = crops.B;
     const tLogits = clsLogits(model, model.teacher, views.teacher);
-    const targets = teacherTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp);
+    const targets = dinoTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino);
     const names = Object.keys(model.student);
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
       const p: Params = {};

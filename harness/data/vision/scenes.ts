@@ -13,7 +13,7 @@ import type { VisionLabelInfo, VisionSplit } from './types.js';
 
 export const SCENE_SEG_NAMES = ['wall', 'floor', 'circle', 'square', 'triangle'] as const;
 export const SHAPE_NAMES = ['circle', 'square', 'triangle'] as const;
-export const SCENE_CLASS_NAMES = SHAPE_NAMES.flatMap((s) => [`${s}-left`, `${s}-right`]);
+export const SCENE_CLASS_NAMES = process.env.OLDLABEL === '1' ? SHAPE_NAMES.flatMap((s) => [`${s}-left`, `${s}-right`]) : [...SHAPE_NAMES];
 /** Camera height above the floor, metres. */
 export const CAMERA_HEIGHT = 1.5;
 /** Farthest back wall, metres (the depth probe's range). */
@@ -100,13 +100,25 @@ export function insideShape(s: SceneShape, x: number, y: number): boolean {
   return dy >= -r && dy <= r && Math.abs(dx) <= (dy + r) / 2;
 }
 
+/**
+ * Surface pattern of a shape (a brightness factor): circles are plain, squares carry horizontal stripes and
+ * triangles vertical ones, painted on the surface so their period shrinks with distance (half-period radius/4 px,
+ * at least 1.5 px). The pattern is a property of the shape type that survives colour changes.
+ */
+export function surfacePattern(s: SceneShape, x: number, y: number): number {
+  if (s.type === 0 || process.env.NOTEX === '1') return 1;
+  const half = Math.max(1.5, s.radius / 4);
+  const u = s.type === 1 ? y - (s.cy - s.radius) : x - (s.cx - s.radius);
+  return Math.floor(u / half) % 2 === 0 ? 1 : 0.6;
+}
+
 /** What the camera sees at point (x, y): class id, depth (m), colour. */
 export function shadePoint(l: SceneLayout, x: number, y: number): { cls: number; depth: number; rgb: [number, number, number] } {
   for (let k = l.shapes.length - 1; k >= 0; k--) {
     const s = l.shapes[k] as SceneShape;
     if (insideShape(s, x, y)) {
       // Light from above: shapes darken slightly toward their base.
-      const shade = 1 - 0.25 * ((y - (s.cy - s.radius)) / (2 * s.radius));
+      const shade = (1 - 0.25 * ((y - (s.cy - s.radius)) / (2 * s.radius))) * surfacePattern(s, x, y);
       return { cls: 2 + s.type, depth: s.z, rgb: [s.rgb[0] * shade, s.rgb[1] * shade, s.rgb[2] * shade] };
     }
   }
@@ -125,6 +137,7 @@ export function shadePoint(l: SceneLayout, x: number, y: number): { cls: number;
 /** The image label: nearest shape's type × the half its centre is in. */
 export function sceneLabel(l: SceneLayout): number {
   const nearest = l.shapes[l.shapes.length - 1] as SceneShape;
+  if (process.env.OLDLABEL !== '1') return nearest.type;
   return nearest.type * 2 + (nearest.cx < l.size / 2 ? 0 : 1);
 }
 
