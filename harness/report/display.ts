@@ -48,6 +48,9 @@ const ARM_NAMES: Record<string, string> = {
   'random-feedback': 'Random feedback',
   'uniform-topk': 'Uniform top-K',
   'self-distill': 'Self-distillation',
+  'shuffled-feedback': 'Shuffled feedback',
+  'schedule-matched': 'Schedule-matched',
+  'oracle-gate': 'Oracle gate',
 };
 
 export function armLabel(arm: string): string {
@@ -68,7 +71,10 @@ export interface DiagnosticDisplay extends MetricDisplay {
 /** Arm diagnostics shown (unranked) in the main table when any cell records them. */
 export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'value_mean', label: 'mean V', scale: 1, digits: 4 },
-  { key: 'probe_r', label: 'probe r', scale: 1, digits: 3 },
+  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3 },
+  { key: 'probe_slope', label: 'probe slope', scale: 1, digits: 2 },
+  { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
+  { key: 'designer_updates', label: 'designer updates', scale: 1, digits: 0 },
   { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
   { key: 'gate_wrong', label: 'α on wrong results', scale: 1, digits: 3 },
   { key: 'gate_other', label: 'α elsewhere', scale: 1, digits: 3 },
