@@ -115,6 +115,7 @@ function curvesFor(armIndex: number, arm: string, seed: number): Record<string, 
       gateWrong: +(0.12 + (sign > 0 ? 0.04 : 0.01) * i + 0.01 * seed).toFixed(4),
       gateOther: +(0.09 + (sign > 0 ? 0.025 : 0.01) * i + 0.01 * seed).toFixed(4),
     }));
+    out.probe = [24, 49].map((s, i) => ({ step: s, r: +(0.3 + 0.1 * i + 0.02 * seed).toFixed(3), slope: 0.8, rFirstOrder: 0.999 }));
   }
   return out;
 }

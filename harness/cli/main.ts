@@ -114,14 +114,20 @@ program
   .description('list suites and registered arms')
   .action(async () => {
     process.stdout.write('suites:\n');
-    for (const f of listSuiteFiles()) {
-      const { suite } = await loadSuite(f);
-      process.stdout.write(`  ${suite.name.padEnd(16)} ${suite.task.padEnd(9)} ${String(expandCells(suite).length).padStart(3)} cells  ${suite.description}\n`);
+    const suites = await Promise.all(listSuiteFiles().map(async (f) => (await loadSuite(f)).suite));
+    const width = Math.max(16, ...suites.map((s) => s.name.length));
+    for (const suite of suites) {
+      process.stdout.write(`  ${suite.name.padEnd(width)} ${suite.task.padEnd(9)} ${String(expandCells(suite).length).padStart(3)} cells  ${suite.description}\n`);
     }
     for (const name of taskNames()) {
       const task = taskByName(name);
       process.stdout.write(`${name} arms:\n`);
-      for (const n of task.arms.names()) process.stdout.write(`  ${n.padEnd(16)} ${task.arms.get(n).description}\n`);
+      const armWidth = Math.max(16, ...task.arms.names().map((n) => n.length));
+      for (const n of task.arms.names()) {
+        const arm = task.arms.get(n);
+        const reads = arm.reads ? ` (reads the same-seed cell of row '${arm.reads}' by default)` : '';
+        process.stdout.write(`  ${n.padEnd(armWidth)} ${arm.description}${reads}\n`);
+      }
     }
   });
 

@@ -28,6 +28,7 @@ const DesignerPointSchema = z.looseObject({
   gateOther: maybeNum.optional(),
 });
 const DownstreamPointSchema = z.looseObject({ step: num, nll: maybeNum });
+const ProbePointSchema = z.looseObject({ step: num, r: maybeNum, slope: maybeNum.optional(), rFirstOrder: maybeNum.optional() });
 
 export const CellRecordSchema = z.looseObject({
   id: z.string(),
@@ -55,6 +56,7 @@ export const CellRecordSchema = z.looseObject({
       train: z.array(TrainPointSchema).optional(),
       designer: z.array(DesignerPointSchema).optional(),
       downstream: z.array(DownstreamPointSchema).optional(),
+      probe: z.array(ProbePointSchema).optional(),
     })
     .optional(),
 });
