@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
 import { balanceByCost, parseShard, roundRobin } from '../harness/runner/shard.js';
 import { expandCells, type CellSpec } from '../harness/suite/expand.js';
+import { parseSuite } from '../harness/suite/define.js';
 import { loadSuite } from '../harness/suite/load.js';
 import { execa } from 'execa';
 import { tmp, vpt } from './helpers.js';
@@ -12,22 +13,30 @@ const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
 const ids = (xs: { id: string }[]): string[] => xs.map((c) => c.id);
 
 describe('sharding a suite and merging the shards', () => {
-  it('deals the sorted cell list round-robin: exact cell lists for several (i, n)', async () => {
-    const { suite } = await loadSuite('lm-ablation');
+  it('deals the sorted cell list round-robin: exact cell lists for several (i, n)', () => {
+    // A suite of the ablation's shape, declared here so the pinned lists do not move when the shipped suites do.
+    const suite = parseSuite({
+      name: 'lm-ablation', seeds: [1, 2, 3],
+      arms: [
+        { arm: 'baseline' }, { arm: 'baseline', id: 'baseline@time', budget: { kind: 'matched', arm: 'v-pretraining' } },
+        { arm: 'v-pretraining' }, { arm: 'random-feedback' }, { arm: 'uniform-topk' }, { arm: 'self-distill' },
+        { arm: 'baseline', decontaminate: true }, { arm: 'v-pretraining', decontaminate: true },
+      ],
+    });
     const cells = expandCells(suite);
-    expect(cells).to.have.length(21);
-    // Sorted ids: baseline+decontam/1-3 ('+' sorts before '/'), baseline/1-3, random-feedback/1-3, self-distill/1-3,
-    // uniform-topk/1-3, v-pretraining+decontam/1-3, v-pretraining/1-3; shard i takes positions k ≡ i−1 (mod n),
-    // listed in declared order.
+    expect(cells).to.have.length(24);
+    // Sorted ids ('+' < '/' < '@'): baseline+decontam/1-3, baseline/1-3, baseline@time/1-3, random-feedback/1-3,
+    // self-distill/1-3, uniform-topk/1-3, v-pretraining+decontam/1-3, v-pretraining/1-3; shard i takes positions
+    // k ≡ i−1 (mod n), listed in declared order.
     expect(ids(roundRobin(cells, { index: 1, count: 2 }))).to.deep.equal([
-      'lm-ablation/baseline/seed-2', 'lm-ablation/v-pretraining/seed-1', 'lm-ablation/v-pretraining/seed-3',
-      'lm-ablation/random-feedback/seed-1', 'lm-ablation/random-feedback/seed-3', 'lm-ablation/uniform-topk/seed-1',
-      'lm-ablation/uniform-topk/seed-3', 'lm-ablation/self-distill/seed-2', 'lm-ablation/baseline+decontam/seed-1',
-      'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-2',
+      'lm-ablation/baseline/seed-2', 'lm-ablation/baseline@time/seed-1', 'lm-ablation/baseline@time/seed-3',
+      'lm-ablation/v-pretraining/seed-2', 'lm-ablation/random-feedback/seed-2', 'lm-ablation/uniform-topk/seed-2',
+      'lm-ablation/self-distill/seed-1', 'lm-ablation/self-distill/seed-3', 'lm-ablation/baseline+decontam/seed-1',
+      'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-1', 'lm-ablation/v-pretraining+decontam/seed-3',
     ]);
     expect(ids(roundRobin(cells, { index: 3, count: 4 }))).to.deep.equal([
-      'lm-ablation/v-pretraining/seed-1', 'lm-ablation/random-feedback/seed-1', 'lm-ablation/uniform-topk/seed-3',
-      'lm-ablation/self-distill/seed-2', 'lm-ablation/baseline+decontam/seed-3',
+      'lm-ablation/baseline@time/seed-1', 'lm-ablation/v-pretraining/seed-2', 'lm-ablation/random-feedback/seed-2',
+      'lm-ablation/self-distill/seed-3', 'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-1',
     ]);
     expect(ids(roundRobin(cells, { index: 1, count: 1 }))).to.deep.equal(ids(cells));
     // Every cell in exactly one shard, and no shard holds a single arm.
@@ -141,7 +150,7 @@ describe('sharding a suite and merging the shards', () => {
       expect(other.exitCode, other.stderr).to.equal(0);
       const mixed = await vpt(['merge', out('s1'), out('other'), '--out', out('m4')]);
       expect(mixed.exitCode).to.equal(2);
-      expect(mixed.stderr).to.match(/configHash [0-9a-f]{16} differs from .*s1's [0-9a-f]{16}: shards of one run must share config and code/);
+      expect(mixed.stderr).to.match(/configHash [0-9a-f]{16} differs from .*s1's [0-9a-f]{16}: shards of one run must share config, code and calibration/);
     });
   });
 });

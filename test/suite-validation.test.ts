@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defineSuite, parseSuite, SuiteError, suiteHash } from '../harness/suite/define.js';
+import { defineSuite, languageSuite, parseSuite, SuiteError, suiteHash } from '../harness/suite/define.js';
 import { expandCells } from '../harness/suite/expand.js';
 import { applyOverrides } from '../harness/suite/overrides.js';
 import { configHash } from '../harness/suite/hash.js';
@@ -73,7 +73,7 @@ describe('per-row design overrides', () => {
   const rows = [{ arm: 'baseline' }, { arm: 'v-pretraining', id: 'vp-fast', design: { designerLr: 0.01, designerSteps: 4 } }];
 
   it('keep only the keys a row gives, checked like the suite\'s, and change the config hash', () => {
-    const s = parseSuite({ ...ok, arms: rows });
+    const s = languageSuite(parseSuite({ ...ok, arms: rows }), 'test');
     expect(s.arms[1]?.design).to.deep.equal({ designerLr: 0.01, designerSteps: 4 });
     expect(s.arms[0]?.design).to.equal(undefined);
     expect(suiteHash(s)).to.not.equal(suiteHash(parseSuite({ ...ok, arms: [rows[0]!, { ...rows[1]!, design: { designerLr: 0.02, designerSteps: 4 } }] })));

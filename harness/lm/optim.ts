@@ -37,6 +37,14 @@ export function scheduledLr(cfg: AdamWConfig, step: number): number {
   return min + 0.5 * (cfg.lr - min) * (1 + Math.cos(Math.PI * t));
 }
 
+/** A non-trainable variable of zeros shaped like `x`; the initial tensor is released (the variable shares its data). */
+function zeroVariable(x: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(x);
+  const v = tf.variable(zeros, false);
+  zeros.dispose();
+  return v;
+}
+
 export class AdamW {
   private readonly m: Record<string, tf.Variable> = {};
   private readonly v: Record<string, tf.Variable> = {};
@@ -44,8 +52,8 @@ export class AdamW {
 
   constructor(readonly cfg: AdamWConfig, private readonly vars: Record<string, tf.Variable>) {
     for (const [name, x] of Object.entries(vars)) {
-      this.m[name] = tf.variable(tf.zerosLike(x), false);
-      this.v[name] = tf.variable(tf.zerosLike(x), false);
+      this.m[name] = zeroVariable(x);
+      this.v[name] = zeroVariable(x);
     }
   }
 

@@ -14,6 +14,7 @@ import type { CellSpec } from '../suite/expand.js';
 import { suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { taskOf } from '../tasks/index.js';
+import { CALIBRATION_SCHEMA_VERSION, type Calibration } from './calibration.js';
 import type { CellPaths, ProgressFn } from '../tasks/types.js';
 
 export type { CellPaths, ProgressFn } from '../tasks/types.js';
@@ -25,6 +26,23 @@ async function backendFor(s: Suite) {
 export async function prepareBase(s: Suite, cacheDir: string, progress?: ProgressFn): Promise<void> {
   await backendFor(s);
   await taskOf(s).prepareBase(s, cacheDir, progress);
+}
+
+/** Measures each arm's per-step cost on this backend and device, and writes the calibration to `out`. */
+export async function calibrate(s: Suite, arms: readonly string[], cacheDir: string, out: string, code: string, progress?: ProgressFn): Promise<Calibration> {
+  const engine = await backendFor(s);
+  const task = taskOf(s);
+  const costs: Calibration['arms'] = {};
+  for (const [i, arm] of arms.entries()) {
+    progress?.({ phase: `calibrate ${arm}`, done: i, total: arms.length });
+    costs[arm] = await task.measureStepCost(s, arm, cacheDir);
+  }
+  const c: Calibration = {
+    kind: 'vpt-calibration', schemaVersion: CALIBRATION_SCHEMA_VERSION, harnessVersion: harnessVersion(), codeHash: code,
+    configHash: suiteHash(s), engine: { ...engine }, measuredAt: new Date().toISOString(), arms: costs,
+  };
+  writeJsonAtomic(out, c);
+  return c;
 }
 
 /** The record a cell reads must exist and have completed; its hash is recorded so --resume sees it change. */
@@ -73,6 +91,7 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     timings: { ...out.timings, totalMs: performance.now() - t0 },
     ...out.extra,
     ...(reads ? { reads } : {}),
+    ...(cell.plan ? { budget: cell.plan } : {}),
     config: { suite: s, cell: { arm: cell.arm, seed: cell.seed }, baseHash: out.baseHash },
     curves: out.curves,
     startedAt,

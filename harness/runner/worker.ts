@@ -48,10 +48,15 @@ async function main(): Promise<void> {
     process.exit(EXIT_CODE_CHANGED);
   }
   // Loaded only after the version check, so what runs is what was checked.
-  const { prepareBase, runCell } = await import('./cell.js');
+  const { calibrate, prepareBase, runCell } = await import('./cell.js');
   const progress = (e: { phase: string; done: number; total: number }): void => emit({ type: 'progress', ...e });
   if (job.kind === 'base') {
     await prepareBase(job.suite, job.cacheDir, progress);
+    emit({ type: 'done', status: 'completed' });
+    return;
+  }
+  if (job.kind === 'calibrate') {
+    await calibrate(job.suite, job.arms ?? [], job.cacheDir, job.out as string, code, progress);
     emit({ type: 'done', status: 'completed' });
     return;
   }

@@ -2,7 +2,7 @@
  * `defineSuite` validates a suite declaration; `parseSuite` does the same for data from anywhere (a module,
  * `--set` overrides) and reports every problem with its key path.
  */
-import { SuiteSchema, type Suite, type SuiteInput } from './schema.js';
+import { SuiteSchema, type LanguageSuite, type LanguageSuiteInput, type Suite, type SuiteInput, type VisionSuite, type VisionSuiteInput } from './schema.js';
 import { taskOf } from '../tasks/index.js';
 import { UserError } from '../errors.js';
 
@@ -62,8 +62,16 @@ function readsProblems(suite: Suite): string[] {
 }
 
 /** Declares a suite: `export default defineSuite({...})`. Throws on invalid input. */
+export function defineSuite(input: VisionSuiteInput): VisionSuite;
+export function defineSuite(input: LanguageSuiteInput): LanguageSuite;
 export function defineSuite(input: SuiteInput): Suite {
   return parseSuite(input, `suite '${(input as { name?: string }).name ?? '?'}'`);
+}
+
+/** The suite as a language suite, or an error naming the command that needs one. */
+export function languageSuite(s: Suite, what: string): LanguageSuite {
+  if (s.task !== 'language') throw new SuiteError(`${what} works on language suites; '${s.name}' is a ${s.task} suite`);
+  return s;
 }
 
 /** Row id of an arm entry: its `id`, else the arm name (+ "+decontam" on the decontaminated stream). */

@@ -1,5 +1,5 @@
 /** Expansion of a suite into cells, the unit of work: `suite/arm-id/seed-N`, in declared order. */
-import type { Suite } from './schema.js';
+import type { Budget, Suite } from './schema.js';
 import { armId } from './define.js';
 import { taskOf } from '../tasks/index.js';
 
@@ -20,6 +20,18 @@ export interface CellSpec {
   seed: number;
   /** The cell it reads, for arms that read another cell's record. */
   reads?: CellReads;
+  /** Steps planned by the runner from the row's budget (absent: `train.steps`). */
+  plan?: CellPlan;
+}
+
+/** A cell's budget turned into learner steps (see runner/budget.ts). */
+export interface CellPlan {
+  budget: Budget;
+  steps: number;
+  /** Planned training time from the calibration (wall-clock budgets). */
+  plannedMs?: number;
+  /** Hash of the calibration the steps came from. */
+  calibration?: string;
 }
 
 /** What an arm row reads: its `from`, else its arm's default row, else nothing. */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { armRegistry } from '../arms/index.js';
 import { decontaminateStream, decontamReferences, decontamReport } from '../data/decontam.js';
-import { DataError, type Gsm8kItem } from '../data/gsm8k.js';
+import { DataError, splitValidation, type Gsm8kItem } from '../data/gsm8k.js';
 import { formatQA } from '../data/numina.js';
 import { encodeDoc, packDocs, selectRows, type QADoc } from '../data/pack.js';
 import { loadData, type LoadedData } from '../data/sources.js';
@@ -18,8 +18,9 @@ import type { Tokenizer } from '../lm/tokenizer.js';
 import { trainLM, type TrainResult } from '../lm/trainer.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { HIGHER_IS_BETTER, type CellResult, type ReferenceRow } from '../results/schema.js';
-import type { DesignConfig, LanguageSuite } from '../suite/schema.js';
+import type { DesignConfig, LanguageSuite, Suite } from '../suite/schema.js';
 import type { ReadRecord } from '../arms/types.js';
+import { measureLanguageStepCost } from './language-calibrate.js';
 import type { CellOutcome, TaskDefinition } from './types.js';
 
 /** Where a split's file lives, for messages (the generated file for embedded data). */
@@ -80,12 +81,6 @@ export async function languagePreflight(s: LanguageSuite, cacheDir: string): Pro
   return { data, tokenizer: tok };
 }
 
-/** The last `size` train problems are the validation slice; the rest are the feedback pool. */
-export function splitValidation(train: readonly Gsm8kItem[], size: number): { pool: Gsm8kItem[]; validation: Gsm8kItem[] } {
-  const n = Math.min(size, Math.max(0, train.length - 1));
-  return { pool: train.slice(0, train.length - n), validation: train.slice(train.length - n) };
-}
-
 /** Training timings with the validation tracking's time taken out (it is measurement, not training). */
 function withoutTracking(t: TrainResult, trackMs: number, tokens: number): TrainResult {
   const wallMs = t.wallMs - trackMs;
@@ -107,8 +102,24 @@ function directions(metrics: Record<string, unknown>): Record<string, boolean> {
 }
 
 /** The design settings of an arm row: the suite's, with the row's `design` overrides. */
-export function designOf(s: LanguageSuite, row: LanguageSuite['arms'][number]): DesignConfig {
-  return { ...s.design, ...(row.design ?? {}) };
+export function designOf(s: LanguageSuite, row: Suite['arms'][number]): DesignConfig {
+  const own = 'design' in row ? row.design : undefined;
+  return { ...s.design, ...(own ?? {}) };
+}
+
+/**
+ * Arms whose per-step cost a wall-clock budget needs (as runner/budget.ts `armsToCalibrate`, which this module
+ * cannot import: the runner's budget module reaches the task registry that imports this task).
+ */
+function calibratedArms(s: LanguageSuite): string[] {
+  const out = new Set<string>();
+  for (const row of s.arms) {
+    const b = row.budget ?? s.budget;
+    if (b.kind === 'updates') continue;
+    out.add(row.arm);
+    if (b.kind === 'matched') out.add(b.arm);
+  }
+  return [...out];
 }
 
 /** Why an arm that reads the generator's wrong-token labels cannot run on this suite's data (undefined: it can). */
@@ -131,13 +142,15 @@ function readRecord(file: string): ReadRecord {
 async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
   const arm = armRegistry.get(cell.arm.arm);
   const design = designOf(s, cell.arm);
+  // The runner's plan from the row's budget; each arm's learning-rate schedule spans its own steps.
+  const steps = cell.plan?.steps ?? s.train.steps;
   const data: LoadedData = await loadData(s.data, paths.cacheDir);
   const base = ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
   const rng = new Rng(cell.seed);
   let cpt = data.cpt;
   let decontamination: Record<string, unknown> | undefined;
-  if (cell.arm.decontaminate === true) {
+  if ('decontaminate' in cell.arm && cell.arm.decontaminate) {
     // Screened against the evaluation sets (GSM8K test + MATH test; train too with screenTrain), and scored
     // against the generator's leak labels where the stream has them.
     const refs = decontamReferences(data, s.decontamination);
@@ -160,7 +173,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   }
   const reads = paths.reads ? readRecord(paths.reads) : undefined;
   const rule = arm.create({
-    model, design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}), ...(reads ? { reads } : {}),
+    model, design, rng: rng.fork('arm'), feedback, steps, ...(probeRows ? { probeRows } : {}), ...(reads ? { reads } : {}),
   });
   const downstream: { step: number; nll: number }[] = [];
   let trackMs = 0;
@@ -176,20 +189,20 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
     const trained = trainLM({
       model,
       rows,
-      steps: s.train.steps,
+      steps,
       batchSize: s.train.batchSize,
-      optim: { ...s.train, totalSteps: s.train.steps },
+      optim: { ...s.train, totalSteps: steps },
       rng: rng.fork('data'),
       rule,
       logEvery: s.train.logEvery,
       onLog: (p) => {
         track(p.step + 1);
-        progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps });
+        progress?.({ phase: 'train', done: p.step + 1, total: steps });
       },
     });
     const diagnostics: Record<string, number> = { ...(rule.summary?.() ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
     // The probe's time (measure_ms) is measurement, like the validation tracking: not training time.
-    const train = withoutTracking(trained, trackMs + (diagnostics.measure_ms ?? 0), s.train.steps * s.train.batchSize * s.model.blockSize);
+    const train = withoutTracking(trained, trackMs + (diagnostics.measure_ms ?? 0), steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
     const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
@@ -200,7 +213,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
     if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
       // Meta-step cost relative to one learner step (learner steps timed without the meta work).
       const metaTotal = metaMs * metaSteps;
-      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / s.train.steps);
+      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / steps);
       diagnostics.meta_share_of_time = metaTotal / train.wallMs;
     }
     return {
@@ -209,7 +222,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       diagnostics,
       dataHashes: data.hashes,
       baseHash: base.hash,
-      steps: { planned: s.train.steps, done: s.train.steps },
+      steps: { planned: steps, done: steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
       curves: { train: train.curve, ...(downstream.length ? { downstream } : {}), ...(rule.curves?.() ?? {}) },
       extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
@@ -239,9 +252,14 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     const out: string[] = [];
     if (s.model.nEmbd % s.model.nHead !== 0) out.push(`model.nHead: ${s.model.nHead} does not divide model.nEmbd ${s.model.nEmbd}`);
     if (s.design.subsetBlocks > s.model.nLayer) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+    const calibrated = calibratedArms(s);
     s.arms.forEach((a, i) => {
       const d = designOf(s, a);
       if (a.design?.subsetBlocks !== undefined && d.subsetBlocks > s.model.nLayer) out.push(`arms.${i}.design.subsetBlocks: ${d.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+      // A calibration times each arm at the suite's design, so its per-step cost would not be this row's.
+      if (a.design !== undefined && calibrated.includes(a.arm)) {
+        out.push(`arms.${i}.design: '${a.arm}' has a wall-clock budget here (its per-step cost is calibrated at the suite's design), so its rows cannot override design; move the override into the suite's design or give these rows an updates budget`);
+      }
       const why = armRegistry.has(a.arm) && armRegistry.get(a.arm).needsWrongLabels ? labelProblem(s) : undefined;
       if (why) out.push(`arms.${i}: '${a.arm}' reads the generator's labels of wrong tokens (embedded data with corruptFraction > 0), but ${why}; drop this row`);
     });
@@ -256,6 +274,7 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
   runCell: runLanguageCell,
+  measureStepCost: (s, arm, cacheDir) => measureLanguageStepCost(s, arm, cacheDir),
   referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),
   headline(r) {
     const m = r.metrics?.['pass@1,strict-match'];

@@ -5,6 +5,7 @@
  */
 import type { MetricValue } from '../eval/gsm8k/evaluate.js';
 import type { CellResult, ReferenceRow } from '../results/schema.js';
+import type { ArmCost } from '../runner/calibration.js';
 import type { CellSpec } from '../suite/expand.js';
 import type { Registry } from '../suite/registry.js';
 import type { Suite } from '../suite/schema.js';
@@ -70,6 +71,8 @@ export interface TaskDefinition<S extends Suite = Suite> {
   preflight(s: S, cacheDir: string): Promise<Preflight>;
   /** Builds the shared base checkpoint once (cached); runs in a worker. */
   prepareBase(s: S, cacheDir: string, progress?: ProgressFn): Promise<void>;
+  /** Per-step cost of `arm` at the suite's cadence, for wall-clock budgets (runs in a worker, after the base). */
+  measureStepCost(s: S, arm: string, cacheDir: string): Promise<ArmCost>;
   /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
   runCell(s: S, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
   /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */
