@@ -13,4 +13,6 @@ export default defineSuite({
   train: { ...ablation.train, steps: 60 },
   design: { ...ablation.design, probeBatches: 6 },
   eval: { gsm8k: { ...ablation.eval.gsm8k, limit: 100 } },
+  // The paper's arms only (the ablation's extra controls stay out, so npm start stays minutes long).
+  arms: ablation.arms.filter((a) => !['oracle-gate', 'schedule-matched', 'shuffled-feedback'].includes(a.arm)),
 });

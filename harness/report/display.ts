@@ -66,12 +66,17 @@ export const VARIANT_LABELS: Record<string, string> = {
 export interface DiagnosticDisplay extends MetricDisplay {
   /** Key in a cell's `diagnostics`. */
   key: string;
+  /**
+   * The label when no cell records diagnostic `key` of `unless`: the key meant something else in older records
+   * (`probe_r` was measured at a fixed small η before the probe matched the learner's step and recorded `probe_eta`).
+   */
+  older?: { unless: string; label: string };
 }
 
 /** Arm diagnostics shown (unranked) in the main table when any cell records them. */
 export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'value_mean', label: 'mean V', scale: 1, digits: 4 },
-  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3 },
+  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3, older: { unless: 'probe_eta', label: 'probe r (fixed small η)' } },
   { key: 'probe_slope', label: 'probe slope', scale: 1, digits: 2 },
   { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
   { key: 'designer_updates', label: 'designer updates', scale: 1, digits: 0 },

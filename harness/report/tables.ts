@@ -184,7 +184,11 @@ export function mainTable(set: ResultSet): TableModel {
     columns.push({ key: 'e:downstream', label: 'baseline steps to same val. NLL', source: 'curves.downstream', ranked: false, display: { label: 'steps', scale: 1, digits: 0 } });
   }
   const diags = DIAGNOSTICS.filter((d) => set.cells.some((c) => c.status === 'completed' && finite(c.diagnostics[d.key]) !== undefined));
-  for (const d of diags) columns.push({ key: `x:${d.key}`, label: d.label, source: d.key, ranked: false, display: d });
+  const recorded = (key: string): boolean => set.cells.some((c) => c.status === 'completed' && finite(c.diagnostics[key]) !== undefined);
+  for (const d of diags) {
+    const label = d.older && !recorded(d.older.unless) ? d.older.label : d.label;
+    columns.push({ key: `x:${d.key}`, label, source: d.key, ranked: false, display: { ...d, label } });
+  }
   // Learner updates per arm: equal under an update budget, different under a wall-clock one.
   const stepsOf: Getter = (c) => finite(c.steps?.done);
   const withSteps = set.cells.some((c) => c.status === 'completed' && stepsOf(c) !== undefined);
