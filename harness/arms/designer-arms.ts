@@ -10,7 +10,7 @@ import { formatQA } from '../data/numina.js';
 import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
 import { LmDesigner } from '../designer/lm-designer.js';
 import {
-  cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
+  cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
@@ -25,19 +25,6 @@ type Feedback = 'true' | 'random';
 
 /** Fewest probe batches whose correlation is reported. */
 export const MIN_PROBE_BATCHES = 5;
-
-/** A Gaussian direction with the same global norm as `g`. */
-function randomLike(g: Grads, rng: Rng): Grads {
-  const out: Grads = {};
-  for (const [k, t] of Object.entries(g)) out[k] = tf.tensor(rng.normals(t.size, 1), t.shape);
-  return tf.tidy(() => {
-    const scale = tf.div(globalNorm(Object.values(g)), globalNorm(Object.values(out)));
-    const scaled: Grads = {};
-    for (const [k, t] of Object.entries(out)) scaled[k] = tf.mul(t, scale);
-    tf.dispose(Object.values(out));
-    return scaled;
-  });
-}
 
 /**
  * Drops the columns after the last one any row's loss reads: feedback rows are padded to the longest problem
