@@ -173,8 +173,8 @@ export const VisionDesignSchema = z.strictObject({
   designerLevels: int(1).max(4).default(2),
   /** Designer Adam learning rate (0 freezes it). Default 1e-3. */
   designerLr: z.number().min(0).default(1e-3),
-  /** Central-difference step along the unit ĝ_down for the value and its designer gradient. Default 1e-2. */
-  fdEpsilon: z.number().positive().default(1e-2),
+  /** Central-difference step along the unit ĝ_down for the value and its designer gradient (error O(ε²)). Default 3e-3. */
+  fdEpsilon: z.number().positive().default(3e-3),
   /**
    * Designer objective −w·V̂ + regularisers, V̂ = V/‖g_down‖ (the slope of the learner's loss along the unit
    * feedback direction, so the weight does not depend on the downstream loss's scale). Default 1.
