@@ -101,6 +101,18 @@ describe('vision value estimator V = g_downᵀ g_pre (masks) and its designer gr
     }
   });
 
+  it('designer steps on −V̂ raise the exact V of a fixed batch', () => {
+    const { designer, exactV, slope } = setup();
+    const before = exactV(designer.vars);
+    const opt: tf.Optimizer = tf.train.adam(0.05);
+    for (let t = 0; t < 8; t++) {
+      const { grads } = tf.variableGrads(() => tf.neg(slope(designer.vars)) as tf.Scalar, Object.values(designer.vars));
+      opt.applyGradients(grads);
+    }
+    const after = exactV(designer.vars);
+    expect(after - before, `V ${before} → ${after}`).to.be.greaterThan(1e-2 * Math.abs(before));
+  });
+
   it('g_down from activations below S equals the explicit gradient of the full forward', () => {
     const { model, S, heads, fb, gDown } = setup();
     const { grads: full } = subsetGrad(model.student, S, (p) => heads.loss(vitTokens(model.cfg.vit, p, fb.images).tokens, fb));

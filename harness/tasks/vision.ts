@@ -129,8 +129,10 @@ export const visionTask: TaskDefinition<VisionSuite> = {
       if (a.localSize > m.imageSize) out.push(`${stage}.augment.localSize: ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
     }
     if (s.design.subsetBlocks > m.depth) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.depth ${m.depth}`);
-    const cell = 2 ** (s.design.designerLevels - 1);
-    if (m.imageSize % cell !== 0) out.push(`design.designerLevels: ${s.design.designerLevels} levels need model.imageSize divisible by ${cell}, got ${m.imageSize}`);
+    const cell = s.design.designerScale * 2 ** (s.design.designerLevels - 1);
+    if (m.imageSize % cell !== 0) {
+      out.push(`design.designerLevels: ${s.design.designerLevels} levels at design.designerScale ${s.design.designerScale} need model.imageSize divisible by ${cell}, got ${m.imageSize}`);
+    }
     return out;
   },
   async preflight(s) {

@@ -88,7 +88,7 @@ export class MaskDesignerRule implements ViewRule {
 
   constructor(private readonly ctx: MaskRuleContext, private readonly feedback: 'true' | 'random') {
     const { model, design, data } = ctx;
-    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels }, ctx.rng.fork('designer-init'));
+    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale }, ctx.rng.fork('designer-init'));
     this.opt = tf.train.adam(design.designerLr);
     this.subset = visionSubset(model.cfg.vit, design.subsetBlocks);
     this.sources = feedbackSources(data, { seg: design.segWeight, depth: design.depthWeight });

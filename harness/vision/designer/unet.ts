@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
+import { upsampleBilinear } from '../../eval/probes/upsample.js';
 import type { Params } from '../vit.js';
 
 /** Shape of the mask U-Net. */
@@ -17,6 +18,11 @@ export interface UNetShape {
   levels: number;
   /** Input channels. Default 3. */
   channels: number;
+  /**
+   * The U-Net runs on the image average-pooled by this factor and its logits are resized bilinearly back to
+   * full size (cost falls with its square; masks stay smooth at the pooled grid's scale). Default 1.
+   */
+  scale?: number;
 }
 
 /**
@@ -111,7 +117,12 @@ export class MaskDesigner {
 
   /** Soft masks μ [N, S, S, 1] of normalised images [N, S, S, C] under `params` (default the designer's own). */
   masks(images: tf.Tensor4D, params: Params = this.vars): tf.Tensor4D {
-    return tf.sigmoid(unetLogits(this.shape, params, images));
+    const k = this.shape.scale ?? 1;
+    if (k === 1) return tf.sigmoid(unetLogits(this.shape, params, images));
+    const S = images.shape[1];
+    if (S % k !== 0) throw new Error(`designer: image side ${S} is not divisible by its scale ${k}`);
+    const small = unetLogits(this.shape, params, tf.avgPool(images, k, k, 'valid') as tf.Tensor4D);
+    return tf.sigmoid(upsampleBilinear(small, S));
   }
 
   dispose(): void {
