@@ -73,7 +73,10 @@ async function runVisionTaskCell(...[s, cell, paths, progress]: Parameters<TaskD
       train: r.train.curve.map((p) => ({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm })),
       ...(designer?.length ? { designer } : {}),
     },
-    extra: { imagesPerSecond: r.train.imagesPerSecond, probeChoices: r.eval.choices, ...(r.previews.length ? { maskPreviews: r.previews } : {}) },
+    extra: {
+      imagesPerSecond: r.train.imagesPerSecond, trainCpuMs: r.train.cpuMs, probeChoices: r.eval.choices,
+      ...(r.previews.length ? { maskPreviews: r.previews } : {}),
+    },
   };
 }
 

@@ -212,8 +212,12 @@ export const VisionDesignSchema = z.strictObject({
   headRefitSteps: int(0).default(2),
   /** One-step probe: held-out unlabeled batches of metaBatch images (0 = off; r reported from 5 on). Default 6. */
   probeBatches: int(0).default(6),
-  /** One-step probe: learner step size η on S. Default 1e-2. */
-  probeLr: z.number().positive().default(1e-2),
+  /**
+   * One-step probe: step size η of θ_S ← θ_S − η·g_pre. Default 1: a step about as long as the learner's AdamW
+   * step on S (‖g_pre‖ ≈ 0.3 and lr 1e-3 over ~1e5 parameters of S, measured on the quick suite); at 1e-2 the
+   * first-order prediction is exact to r = 0.9999 and says nothing.
+   */
+  probeLr: z.number().positive().default(1),
   /** Random masks without a designer cell to match: σ (pixels) of the smoothed noise and the sigmoid sharpness. Defaults 3, 4. */
   randomMaskSigma: z.number().positive().default(3),
   randomMaskSharpness: z.number().positive().default(4),
