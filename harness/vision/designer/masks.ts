@@ -79,25 +79,38 @@ export interface RandomMaskParams {
   sharpness: number;
 }
 
-/** Separable Gaussian blur of one S×S single-channel field with reflected borders (in place result returned). */
+/** Reflected index tables (one per side and radius): index k of the padded axis → source index. */
+const reflectTables = new Map<string, Int32Array>();
+function reflectTable(S: number, r: number): Int32Array {
+  const key = `${S}:${r}`;
+  let t = reflectTables.get(key);
+  if (!t) {
+    t = new Int32Array(S + 2 * r);
+    for (let i = -r; i < S + r; i++) {
+      let k = i;
+      while (k < 0 || k >= S) k = k < 0 ? -k : 2 * (S - 1) - k;
+      t[i + r] = S === 1 ? 0 : k;
+    }
+    reflectTables.set(key, t);
+  }
+  return t;
+}
+
+/** Separable Gaussian blur of one S×S single-channel field with reflected borders. */
 function blurField(f: Float32Array, S: number, sigma: number): Float32Array {
   const taps = gaussianTaps(sigma);
   const r = (taps.length - 1) / 2;
-  const reflect = (i: number): number => {
-    let k = i;
-    while (k < 0 || k >= S) k = k < 0 ? -k : 2 * (S - 1) - k;
-    return k;
-  };
+  const idx = reflectTable(S, r);
   const tmp = new Float32Array(S * S);
   const out = new Float32Array(S * S);
   for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
     let a = 0;
-    for (let k = -r; k <= r; k++) a += (taps[k + r] as number) * (f[y * S + reflect(x + k)] as number);
+    for (let k = 0; k < taps.length; k++) a += (taps[k] as number) * (f[y * S + (idx[x + k] as number)] as number);
     tmp[y * S + x] = a;
   }
   for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
     let a = 0;
-    for (let k = -r; k <= r; k++) a += (taps[k + r] as number) * (tmp[reflect(y + k) * S + x] as number);
+    for (let k = 0; k < taps.length; k++) a += (taps[k] as number) * (tmp[(idx[y + k] as number) * S + x] as number);
     out[y * S + x] = a;
   }
   return out;
@@ -149,7 +162,7 @@ export function randomMasks(n: number, S: number, p: RandomMaskParams, rng: Rng)
  * Random-mask parameters whose masks have (about) the given keep ratio, entropy and total variation: keep is
  * exact per mask; sharpness is set for the entropy and σ for the TV by bisection on a fixed noise sample
  * (entropy hardly depends on σ once the field is standardised, TV falls with σ and rises with sharpness).
- * Targets out of reach end at the nearest bound.
+ * Targets out of reach end at the nearest bound (σ ≤ S/2, sharpness in [0.05, 200]).
  */
 export function matchRandomMasks(target: { keep: number; entropy: number; tv: number }, S: number, rng: Rng, samples = 24): RandomMaskParams {
   const keep = Math.min(0.99, Math.max(0.01, target.keep));
@@ -175,7 +188,7 @@ export function matchRandomMasks(target: { keep: number; entropy: number; tv: nu
   let sharpness = 4;
   for (let round = 0; round < 2; round++) {
     sharpness = bisect(0.05, 200, (k) => stats(sigma, k).entropy, target.entropy, false);
-    sigma = bisect(0.3, S, (s) => stats(s, sharpness).tv, target.tv, false);
+    sigma = bisect(0.3, S / 2, (s) => stats(s, sharpness).tv, target.tv, false);
   }
   return { keep, sigma, sharpness };
 }
