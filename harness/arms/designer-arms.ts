@@ -14,7 +14,7 @@ import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
 import { LmDesigner } from '../designer/lm-designer.js';
 import { probeOneStep, type ProbeSeries } from '../designer/probe.js';
 import {
-  cosineLoss, directionalLogp, dot, downstreamGrad, pretrainGrad, valueOfWeights, type Grads, type Subset,
+  cosineLoss, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
@@ -68,19 +68,6 @@ export interface ProbePoint {
   slopeFirstOrder: number;
   predicted: number[];
   realised: number[];
-}
-
-/** A Gaussian direction with the same global norm as `g`. */
-function randomLike(g: Grads, rng: Rng): Grads {
-  const out: Grads = {};
-  for (const [k, t] of Object.entries(g)) out[k] = tf.tensor(rng.normals(t.size, 1), t.shape);
-  return tf.tidy(() => {
-    const scale = tf.div(globalNorm(Object.values(g)), globalNorm(Object.values(out)));
-    const scaled: Grads = {};
-    for (const [k, t] of Object.entries(out)) scaled[k] = tf.mul(t, scale);
-    tf.dispose(Object.values(out));
-    return scaled;
-  });
 }
 
 /** Steps after whose update the probe runs: `points` evenly spaced, the last after the final update; never step 0. */

@@ -51,6 +51,7 @@ const ARM_NAMES: Record<string, string> = {
   'shuffled-feedback': 'Shuffled feedback',
   'schedule-matched': 'Schedule-matched',
   'oracle-gate': 'Oracle gate',
+  'random-masks': 'Random masks',
 };
 
 export function armLabel(arm: string): string {
@@ -83,4 +84,6 @@ export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
   { key: 'gate_wrong', label: 'α on wrong results', scale: 1, digits: 3 },
   { key: 'gate_other', label: 'α elsewhere', scale: 1, digits: 3 },
+  { key: 'keep_ratio', label: 'keep ratio', scale: 1, digits: 3 },
+  { key: 'mask_entropy', label: 'mask entropy', scale: 1, digits: 3 },
 ];

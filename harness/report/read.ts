@@ -26,6 +26,9 @@ const DesignerPointSchema = z.looseObject({
   gate: maybeNum,
   gateWrong: maybeNum.optional(),
   gateOther: maybeNum.optional(),
+  /** Vision designers: mean μ and mean binary entropy of the meta batch's masks. */
+  keep: maybeNum.optional(),
+  entropy: maybeNum.optional(),
 });
 const DownstreamPointSchema = z.looseObject({ step: num, nll: maybeNum });
 const ProbePointSchema = z.looseObject({ step: num, r: maybeNum, slope: maybeNum.optional(), rFirstOrder: maybeNum.optional() });
