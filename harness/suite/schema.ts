@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { CompareConfigSchema } from '../regress/config.js';
-import { VisionBaseSchema, VisionDataSchema, VisionDesignSchema, VisionEvalSchema, VisionModelSchema, VisionTrainSchema } from '../vision/schema.js';
+import { VisionConfigSchema } from '../vision/schema.js';
 
 const int = (min: number) => z.number().int().min(min);
 const frac = z.number().min(0).max(1);
@@ -261,12 +261,8 @@ export const LanguageSuiteSchema = z.strictObject({
 export const VisionSuiteSchema = z.strictObject({
   task: z.literal('vision'),
   ...commonSuiteKeys,
-  model: VisionModelSchema.prefault({}),
-  data: VisionDataSchema.prefault({ kind: 'embedded' }),
-  base: VisionBaseSchema.prefault({}),
-  train: VisionTrainSchema.prefault({}),
-  design: VisionDesignSchema.prefault({}),
-  eval: VisionEvalSchema.prefault({}),
+  // The vision keys and their defaults live in one place (harness/vision/schema.ts).
+  ...VisionConfigSchema.shape,
   arms: z.array(z.strictObject(armEntryBase)).min(1),
 });
 
