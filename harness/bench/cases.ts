@@ -31,9 +31,17 @@ export interface BenchConfig {
   arms: string[];
 }
 
-/** Every registered arm, baseline first. */
+/**
+ * Arms a bench case can run on its own: not those that read another cell's record (schedule-matched needs a
+ * recorded trajectory; its steps cost what self-distill's do).
+ */
+function standalone(n: string): boolean {
+  return armRegistry.get(n).reads === undefined;
+}
+
+/** Every registered arm that runs on its own, baseline first. */
 function allArms(): string[] {
-  return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline')];
+  return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline' && standalone(n))];
 }
 
 function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?: number, arms?: string[]): BenchConfig {
@@ -46,7 +54,7 @@ function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?:
     optim: s.train,
     design: s.design,
     data,
-    arms: arms ?? [...new Set(['baseline', ...s.arms.map((a) => a.arm)])],
+    arms: arms ?? [...new Set(['baseline', ...s.arms.map((a) => a.arm).filter(standalone)])],
   };
 }
 

@@ -40,8 +40,21 @@ export interface TargetRule {
    * learner step (tidy, tape); it may take gradients of its own and must not await.
    */
   metaStep?(batch: BatchTensors, step: number, view: ForwardView): boolean;
+  /**
+   * Sees the learner's gradient of this step (every parameter, before clipping and the update), e.g. to
+   * measure cos(g_down, g_pre) on S at no extra cost. Runs inside the learner step (tidy); must not keep
+   * the tensors nor await.
+   */
+  afterGradients?(grads: Readonly<Record<string, tf.Tensor>>, step: number): void;
+  /**
+   * Runs after the learner's update of `step`, outside the learner step (the probe steps here). Time spent
+   * here is measurement: the rule reports it as `summary().measure_ms` and the cell takes it out of training time.
+   */
+  afterStep?(step: number): void;
   /** Scalars describing what the rule did over training (mean value, gate statistics, ...). */
   summary?(): Record<string, number>;
+  /** Curves over training for cell.json (`designer`, `alpha`, `probe`, ...), read after training. */
+  curves?(): Record<string, unknown[]>;
   dispose?(): void;
 }
 
@@ -156,6 +169,7 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
     const { value, grads } = tf.valueAndGrads(f)(names.map((n) => model.vars[n] as tf.Tensor));
     const g: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => (g[n] = grads[i] as tf.Tensor));
+    rule.afterGradients?.(g, step);
     const norm = opt.apply(g);
     return [tf.keep(value), norm] as [tf.Scalar, tf.Scalar];
   });
@@ -180,6 +194,7 @@ export function trainLM(o: TrainOptions): TrainResult {
         const { loss, gradNorm, stats } = learnerStep(o.model, opt, batch, o.rule, step);
         const stepMs = performance.now() - ts;
         const cpu = process.cpuUsage(cs);
+        o.rule.afterStep?.(step);
         timing.learnerMs.push(stepMs - stats.metaMs);
         timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
         timing.targetMs.push(stats.targetMs);
