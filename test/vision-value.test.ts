@@ -22,7 +22,7 @@ import {
 import { DinoModel } from '../harness/vision/model.js';
 import { cropBatch } from '../harness/vision/trainer.js';
 import { vitTokens, type Params } from '../harness/vision/vit.js';
-import { SCENE_LABELS } from '../harness/data/vision/scenes.js';
+import { DEFAULT_SCENES, sceneLabelInfo } from '../harness/data/vision/scenes.js';
 import type { VisionData } from '../harness/data/vision/load.js';
 import { useWasm } from './helpers.js';
 
@@ -37,12 +37,12 @@ function setup(nLocal = 2, blurSigma = 2) {
   for (const [k, v] of Object.entries(model.teacher)) v.assign(tf.add(v, tf.tensor(new Rng(4).fork(k).normals(v.size, 0.02), v.shape)));
   const S = visionSubset(model.cfg.vit, 2);
   expect(S.from).to.equal(1);
-  const scenes = generateSceneData({ seed: 5, size: 16, unlabeled: 8, feedback: 6, probeTrain: 1, validation: 1, test: 1 });
+  const scenes = generateSceneData({ ...DEFAULT_SCENES, seed: 5, size: 16, unlabeled: 8, feedback: 6, probeTrain: 1, validation: 1, test: 1 });
   const data = { feedback: { segmentation: scenes.feedback, depth: scenes.feedback } } as unknown as VisionData;
   const sources = feedbackSources(data, { seg: 1, depth: 1 });
-  const heads = new FeedbackHeads(model.cfg.vit, { seg: 1, depth: 0.5, numClasses: SCENE_LABELS.segClasses, lr: 0.05 }, sources);
+  const heads = new FeedbackHeads(model.cfg.vit, { seg: 1, depth: 0.5, numClasses: sceneLabelInfo('nearest-type').segClasses, lr: 0.05 }, sources);
   heads.fit(model.student, 20, 6, new Rng(6));
-  const fb = feedbackBatch(sources[0]!, [0, 1, 2, 3], SCENE_LABELS.segClasses);
+  const fb = feedbackBatch(sources[0]!, [0, 1, 2, 3], sceneLabelInfo('nearest-type').segClasses);
   const aug = { ...DEFAULT_AUGMENT, globalSize: 16, localSize: 8, nLocal };
   const crops = cropBatch({ n: scenes.unlabeled.n, size: 16, data: scenes.unlabeled.images }, [0, 1, 2], aug, new Rng(7));
   const b = pretrainBatch(model, crops, 3, DEFAULT_DINO, blurSigma);

@@ -56,6 +56,13 @@ export const VisionDataSchema = z.discriminatedUnion('kind', [
     validation: int(1).default(256),
     /** Probe test images (reported). Default 512. */
     test: int(1).default(512),
+    /**
+     * Image label: 'nearest-type' (the nearest shape's type, 3 classes; crops, flips and colour jitter keep it) or
+     * 'nearest-type-side' (× the half of the image its centre is in, 6 classes; a flip changes it). Default 'nearest-type'.
+     */
+    label: z.enum(['nearest-type', 'nearest-type-side']).default('nearest-type'),
+    /** Shapes carry their type's surface pattern (squares horizontal, triangles vertical stripes). Default true. */
+    patterns: z.boolean().default(true),
   }),
   z.strictObject({
     kind: z.literal('files'),

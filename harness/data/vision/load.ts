@@ -11,11 +11,11 @@ import { imagenetInfo, loadImageFolder, readSynsetMapping } from './imagenet.js'
 import { loadImageTree } from './image-tree.js';
 import type { LoadOptions } from './load-common.js';
 import { loadNyuDepth, NYU_INFO } from './nyuv2.js';
-import { generateSceneData, SCENE_LABELS } from './scenes.js';
+import { generateSceneData, sceneLabelInfo } from './scenes.js';
 import { selectSplit, type VisionLabelInfo, type VisionSplit } from './types.js';
 
 /** Bumped when the generator's output changes for the same settings. */
-export const SCENE_GENERATOR_VERSION = 1;
+export const SCENE_GENERATOR_VERSION = 2;
 
 export interface ProbeSplitSet {
   train: VisionSplit;
@@ -69,7 +69,7 @@ export function loadVisionData(cfg: VisionDataConfig, imageSize: number, onBadFi
   if (cfg.kind === 'embedded') {
     const s = generateSceneData({ ...cfg, size: imageSize });
     const set = { train: s.probeTrain, validation: s.validation, test: s.test };
-    const d = { unlabeled: s.unlabeled, feedback: { segmentation: s.feedback, depth: s.feedback }, probes: { segmentation: set, depth: set, classification: set }, info: SCENE_LABELS };
+    const d = { unlabeled: s.unlabeled, feedback: { segmentation: s.feedback, depth: s.feedback }, probes: { segmentation: set, depth: set, classification: set }, info: sceneLabelInfo(cfg.label) };
     return { ...d, hashes: { ...hashAll(d), generator: `scenes-v${SCENE_GENERATOR_VERSION}` } };
   }
   const opts: LoadOptions = { size: imageSize, limit: cfg.limit, ...(onBadFile ? { onBadFile } : {}) };

@@ -4,28 +4,34 @@
  * floor at random depths, sized by perspective and painted far to near, so nearer shapes occlude farther ones.
  * Colours are drawn from one distribution for walls, floors and shapes, so colour alone says nothing about class.
  *
+ * Shapes carry a surface pattern per type (circles plain, squares horizontal stripes, triangles vertical
+ * stripes), so their type survives colour changes.
+ *
  * Annotations: per-pixel class (wall, floor, circle, square, triangle), per-pixel depth in metres from the
- * geometry (floor: f·h/(y − horizon); wall and shapes: their distance), and an image label that needs layout and
- * shape together: the type of the nearest shape × which half of the image its centre is in (6 classes).
+ * geometry (floor: f·h/(y − horizon); wall and shapes: their distance), and an image label: by default the type
+ * of the nearest shape (3 classes, unchanged by DINO's crops, flips and colour jitter), or that type × which half
+ * of the image its centre is in (6 classes; a flip changes it).
  */
 import { Rng } from '../../engine/rng.js';
 import type { VisionLabelInfo, VisionSplit } from './types.js';
 
 export const SCENE_SEG_NAMES = ['wall', 'floor', 'circle', 'square', 'triangle'] as const;
 export const SHAPE_NAMES = ['circle', 'square', 'triangle'] as const;
-export const SCENE_CLASS_NAMES = process.env.OLDLABEL === '1' ? SHAPE_NAMES.flatMap((s) => [`${s}-left`, `${s}-right`]) : [...SHAPE_NAMES];
+/** The image label: 'nearest-type' (3 classes) or 'nearest-type-side' (type × half of the image, 6 classes). */
+export type SceneLabelKind = 'nearest-type' | 'nearest-type-side';
+export function sceneClassNames(label: SceneLabelKind): string[] {
+  return label === 'nearest-type' ? [...SHAPE_NAMES] : SHAPE_NAMES.flatMap((s) => [`${s}-left`, `${s}-right`]);
+}
 /** Camera height above the floor, metres. */
 export const CAMERA_HEIGHT = 1.5;
 /** Farthest back wall, metres (the depth probe's range). */
 export const SCENE_MAX_DEPTH = 9;
 
-export const SCENE_LABELS: VisionLabelInfo = {
-  numClasses: SCENE_CLASS_NAMES.length,
-  segClasses: SCENE_SEG_NAMES.length,
-  maxDepth: SCENE_MAX_DEPTH,
-  classNames: SCENE_CLASS_NAMES,
-  segNames: [...SCENE_SEG_NAMES],
-};
+/** What the scenes' labels are, for a label kind. */
+export function sceneLabelInfo(label: SceneLabelKind): VisionLabelInfo {
+  const classNames = sceneClassNames(label);
+  return { numClasses: classNames.length, segClasses: SCENE_SEG_NAMES.length, maxDepth: SCENE_MAX_DEPTH, classNames, segNames: [...SCENE_SEG_NAMES] };
+}
 
 /** One shape in a scene. */
 export interface SceneShape {
@@ -53,6 +59,8 @@ export interface SceneLayout {
   floorRgb: [number, number, number];
   /** Shapes, far to near (paint order). */
   shapes: SceneShape[];
+  /** Whether shapes carry their type's surface pattern. */
+  patterns: boolean;
 }
 
 function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
@@ -68,7 +76,7 @@ function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
 const randomColor = (rng: Rng): [number, number, number] => hsvToRgb(rng.next(), 0.3 + 0.7 * rng.next(), 0.35 + 0.65 * rng.next());
 
 /** Draws a layout: the shared colour distribution, perspective placement, far-to-near order. */
-export function sampleLayout(size: number, rng: Rng): SceneLayout {
+export function sampleLayout(size: number, rng: Rng, patterns = true): SceneLayout {
   const f = size;
   const horizon = size * (0.15 + 0.2 * rng.next());
   const wallDepth = 6 + 3 * rng.next();
@@ -86,7 +94,7 @@ export function sampleLayout(size: number, rng: Rng): SceneLayout {
     shapes.push({ type: rng.int(0, 2), z, cx, cy: bottom - radius, radius, rgb: randomColor(rng) });
   }
   shapes.sort((a, b) => b.z - a.z);
-  return { size, horizon, wallDepth, wallBase, wallRgb: randomColor(rng), floorRgb: randomColor(rng), shapes };
+  return { size, horizon, wallDepth, wallBase, wallRgb: randomColor(rng), floorRgb: randomColor(rng), shapes, patterns };
 }
 
 /** Whether point (x, y) (pixels) lies inside a shape. */
@@ -106,7 +114,7 @@ export function insideShape(s: SceneShape, x: number, y: number): boolean {
  * at least 1.5 px). The pattern is a property of the shape type that survives colour changes.
  */
 export function surfacePattern(s: SceneShape, x: number, y: number): number {
-  if (s.type === 0 || process.env.NOTEX === '1') return 1;
+  if (s.type === 0) return 1;
   const half = Math.max(1.5, s.radius / 4);
   const u = s.type === 1 ? y - (s.cy - s.radius) : x - (s.cx - s.radius);
   return Math.floor(u / half) % 2 === 0 ? 1 : 0.6;
@@ -118,7 +126,7 @@ export function shadePoint(l: SceneLayout, x: number, y: number): { cls: number;
     const s = l.shapes[k] as SceneShape;
     if (insideShape(s, x, y)) {
       // Light from above: shapes darken slightly toward their base.
-      const shade = (1 - 0.25 * ((y - (s.cy - s.radius)) / (2 * s.radius))) * surfacePattern(s, x, y);
+      const shade = (1 - 0.25 * ((y - (s.cy - s.radius)) / (2 * s.radius))) * (l.patterns ? surfacePattern(s, x, y) : 1);
       return { cls: 2 + s.type, depth: s.z, rgb: [s.rgb[0] * shade, s.rgb[1] * shade, s.rgb[2] * shade] };
     }
   }
@@ -134,10 +142,10 @@ export function shadePoint(l: SceneLayout, x: number, y: number): { cls: number;
   return { cls: 1, depth: z, rgb: [l.floorRgb[0] * shade, l.floorRgb[1] * shade, l.floorRgb[2] * shade] };
 }
 
-/** The image label: nearest shape's type × the half its centre is in. */
-export function sceneLabel(l: SceneLayout): number {
+/** The image label of a layout: the nearest shape's type (× the half its centre is in, for 'nearest-type-side'). */
+export function sceneLabel(l: SceneLayout, label: SceneLabelKind = 'nearest-type'): number {
   const nearest = l.shapes[l.shapes.length - 1] as SceneShape;
-  if (process.env.OLDLABEL !== '1') return nearest.type;
+  if (label === 'nearest-type') return nearest.type;
   return nearest.type * 2 + (nearest.cx < l.size / 2 ? 0 : 1);
 }
 
@@ -182,24 +190,31 @@ export interface SceneConfig {
   validation: number;
   /** Probe test images (reported). Default 512. */
   test: number;
+  /** Image label. Default 'nearest-type'. */
+  label: SceneLabelKind;
+  /** Surface pattern per shape type (stripes). Default true. */
+  patterns: boolean;
 }
 
-export const DEFAULT_SCENES: SceneConfig = { seed: 1234, size: 32, unlabeled: 2048, feedback: 256, probeTrain: 512, validation: 256, test: 512 };
+export const DEFAULT_SCENES: SceneConfig = { seed: 1234, size: 32, unlabeled: 2048, feedback: 256, probeTrain: 512, validation: 256, test: 512, label: 'nearest-type', patterns: true };
+
+/** How a split is drawn besides its size: label kind and patterns. */
+export type SceneStyle = Pick<SceneConfig, 'label' | 'patterns'>;
 
 export const SCENE_SPLITS = ['unlabeled', 'feedback', 'probeTrain', 'validation', 'test'] as const;
 export type SceneSplitName = (typeof SCENE_SPLITS)[number];
 
 /** n scenes drawn from `rng`. */
-export function generateScenes(n: number, size: number, rng: Rng, idPrefix: string): VisionSplit & { layouts: SceneLayout[] } {
+export function generateScenes(n: number, size: number, rng: Rng, idPrefix: string, style: SceneStyle = DEFAULT_SCENES): VisionSplit & { layouts: SceneLayout[] } {
   const images = new Float32Array(n * size * size * 3);
   const seg = new Uint8Array(n * size * size);
   const depth = new Float32Array(n * size * size);
   const labels = new Int32Array(n);
   const layouts: SceneLayout[] = [];
   for (let i = 0; i < n; i++) {
-    const l = sampleLayout(size, rng);
+    const l = sampleLayout(size, rng, style.patterns);
     renderScene(l, rng, images, seg, depth, i * size * size);
-    labels[i] = sceneLabel(l);
+    labels[i] = sceneLabel(l, style.label);
     layouts.push(l);
   }
   return { images, n, size, labelSize: size, labels, seg, depth, ids: Array.from({ length: n }, (_, i) => `${idPrefix}-${i}`), layouts };
@@ -210,7 +225,7 @@ export function generateSceneData(cfg: SceneConfig): Record<SceneSplitName, Visi
   const rng = new Rng(cfg.seed);
   const out = {} as Record<SceneSplitName, VisionSplit>;
   for (const name of SCENE_SPLITS) {
-    const { layouts: _l, ...split } = generateScenes(cfg[name], cfg.size, rng.fork(`scenes/${name}`), `scene-${name}`);
+    const { layouts: _l, ...split } = generateScenes(cfg[name], cfg.size, rng.fork(`scenes/${name}`), `scene-${name}`, cfg);
     out[name] = split;
   }
   return out;
