@@ -20,6 +20,12 @@ export interface HeadConfig {
    * BatchNorm over the rows of the forward pass, without affine parameters). Default 'none'.
    */
   norm?: 'none' | 'batch';
+  /**
+   * What the head reads: 'cls' (the CLS token, DINO's ViT recipe) or 'mean' (the mean of the patch tokens, DINO's
+   * global-average-pooled ResNet recipe: the objective then trains every last-layer patch token directly).
+   * Default 'cls'.
+   */
+  pool?: 'cls' | 'mean';
 }
 
 export function headParameterShapes(inDim: number, h: HeadConfig): Record<string, number[]> {

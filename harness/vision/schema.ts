@@ -38,6 +38,8 @@ export const VisionModelSchema = z.strictObject({
   headOut: int(2).default(1024),
   /** Projection head: BatchNorm after each hidden layer ('batch', DINO's use_bn_in_head) or none. Default 'none'. */
   headNorm: z.enum(['none', 'batch']).default('none'),
+  /** Projection head input: the CLS token ('cls') or the mean of the patch tokens ('mean'). Default 'cls'. */
+  headPool: z.enum(['cls', 'mean']).default('cls'),
 });
 
 /** Where the images come from: the embedded scene generator (default) or files in published layouts. */
@@ -297,7 +299,7 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
 export function dinoModelConfig(m: VisionModelConfig): DinoModelConfig {
   return {
     vit: { imageSize: m.imageSize, patchSize: m.patchSize, channels: 3, width: m.width, depth: m.depth, heads: m.heads, mlpRatio: m.mlpRatio, posInit: m.posInit },
-    head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut, norm: m.headNorm },
+    head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut, norm: m.headNorm, pool: m.headPool },
   };
 }
 

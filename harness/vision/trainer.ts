@@ -10,7 +10,7 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { vitCls, vitClsFrom, vitHiddenBelow, type Params } from './vit.js';
+import { embedImages, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -93,7 +93,14 @@ export function disposeCrops(c: CropBatch): void {
 
 /** Projection-head logits of the CLS tokens of `images` under `params` (the last block runs for CLS only). */
 export function clsLogits(model: DinoModel, params: Params, images: tf.Tensor4D): tf.Tensor2D {
-  return headForward(params, vitCls(model.cfg.vit, params, images), model.cfg.head.norm);
+  const { x, B, T } = embedImages(model.cfg.vit, params, images);
+  return headForward(params, pooledFrom(model, params, x, B, T, 0), model.cfg.head.norm);
+}
+
+/** The head's input from the hidden state entering block `from`: the CLS token, or the mean patch token (`head.pool`). */
+export function pooledFrom(model: DinoModel, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
+  if (model.cfg.head.pool !== 'mean') return vitClsFrom(model.cfg.vit, params, hidden, B, T, from);
+  return tf.mean(patchTokens(vitForwardFrom(model.cfg.vit, params, hidden, B, T, from), B, T), 1) as tf.Tensor2D;
 }
 
 /** The student's DINO loss for given global views (student side), local views and teacher targets. */
@@ -121,7 +128,7 @@ export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4
  * hidden states come from the same parameters.
  */
 export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
-  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, vitClsFrom(model.cfg.vit, params, h.x, h.B, h.T, from), model.cfg.head.norm);
+  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, pooledFrom(model, params, h.x, h.B, h.T, from), model.cfg.head.norm);
   const parts = [logits(global)];
   if (local && local.B > 0) parts.push(logits(local));
   return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
