@@ -4,9 +4,9 @@ import { parseVisionConfig } from '../harness/vision/schema.js';
 describe('vision suite keys (schema)', () => {
   it('fills every default', () => {
     const c = parseVisionConfig({});
-    expect(c.model).to.deep.include({ imageSize: 32, patchSize: 4, width: 64, depth: 4, headOut: 1024 });
-    expect(c.data).to.deep.include({ kind: 'embedded', unlabeled: 2048 });
-    expect(c.base.dino).to.deep.equal({ studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996 });
+    expect(c.model).to.deep.include({ imageSize: 32, patchSize: 4, width: 64, depth: 4, headOut: 1024, headNorm: 'none', headPool: 'cls' });
+    expect(c.data).to.deep.include({ kind: 'embedded', unlabeled: 2048, label: 'nearest-type', patterns: true });
+    expect(c.base.dino).to.deep.equal({ studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996, centering: 'ema' });
     expect(c.train.augment.nLocal).to.equal(4);
     expect(c.eval.backbone).to.equal('teacher');
   });
@@ -14,6 +14,8 @@ describe('vision suite keys (schema)', () => {
   it('rejects unknown keys, naming them', () => {
     expect(() => parseVisionConfig({ model: { widht: 64 } } as never)).to.throw(/widht/);
     expect(() => parseVisionConfig({ train: { dino: { temp: 1 } } } as never)).to.throw(/temp/);
+    expect(() => parseVisionConfig({ train: { dino: { centering: 'softmax' } } } as never)).to.throw(/centering/);
+    expect(() => parseVisionConfig({ data: { kind: 'embedded', label: 'count' } } as never)).to.throw(/label/);
   });
 
   it('checks cross-field constraints with the key in the message', () => {
