@@ -12,14 +12,14 @@ describe('tensor memory', () => {
   before(useWasm);
 
   for (const armName of ['baseline', 'v-pretraining', 'self-distill']) {
-    it(`keeps tf.memory().numTensors flat across training steps (${armName})`, () => {
+    it(`keeps tf.memory().numTensors flat across training steps (${armName})`, async () => {
       const model = tinyModel(2);
       const d = generateEmbedded({ seed: 3, trainSize: 16, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
       const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 32);
       const s = microSuite();
       const rule = armRegistry.get(armName).create({ model, design: { ...s.design, burnIn: 0, metaEvery: 1 }, rng: new Rng(1), feedback: d.train, steps: 12 });
       const counts: number[] = [];
-      trainLM({
+      await trainLM({
         model, rows, steps: 12, batchSize: 2, rng: new Rng(2), rule, logEvery: 1,
         optim: { ...s.train, totalSteps: 12 },
         onLog: () => counts.push(tf.memory().numTensors),

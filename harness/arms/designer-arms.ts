@@ -13,6 +13,7 @@ import {
   cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
+import { read, readScalars } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
 import { forward, subsetNames, type Params } from '../lm/gpt.js';
@@ -77,6 +78,8 @@ export class DesignerRule implements TargetRule {
   /** Σ α·m, Σ m, Σ α·m·wrong, Σ m·wrong, Σ α·m·(1−wrong), Σ m·(1−wrong) over all learner steps. */
   private readonly gateSums = tf.variable(tf.zeros([6]), false);
   readonly values: number[] = [];
+  /** Values of meta steps not yet read (device scalars, read by `sync` outside the step). */
+  private pendingValues: tf.Scalar[] = [];
   readonly metaMs: number[] = [];
   private probeR = NaN;
   /** Candidates of the current step's view, shared by its meta step and its targets. */
@@ -175,8 +178,8 @@ export class DesignerRule implements TargetRule {
       this.opt.applyGradients(grads);
       return reported(o);
     });
-    this.values.push(v.dataSync()[0] as number);
-    v.dispose();
+    // Read later, outside the step (`sync`): a read here would stall the step, and WebGPU has no synchronous one.
+    this.pendingValues.push(tf.keep(v));
     tf.dispose(Object.values(gDown));
     this.metaMs.push(performance.now() - t0);
     return true;
@@ -186,7 +189,7 @@ export class DesignerRule implements TargetRule {
    * One-step probe: on held-out batches, predicted decrease η·V against the realised decrease of the
    * downstream loss after one plain step θ_S ← θ_S − η·g_pre (exact gradients, no finite differences).
    */
-  probe(rows: TokenRows, batches: number, eta: number, rng: Rng): { predicted: number[]; realised: number[]; r: number } {
+  async probe(rows: TokenRows, batches: number, eta: number, rng: Rng): Promise<{ predicted: number[]; realised: number[]; r: number }> {
     const { model } = this.ctx;
     const bs = Math.max(1, Math.floor(rows.rows / batches));
     const predicted: number[] = [];
@@ -206,9 +209,9 @@ export class DesignerRule implements TargetRule {
         const after = maskedNll(forward(model.cfg, stepped, fb.ids), fb.targets, fb.mask);
         return [tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after)];
       });
-      predicted.push(pred.dataSync()[0] as number);
-      realised.push(real.dataSync()[0] as number);
-      tf.dispose([pred, real, loss, ...Object.values(gDown)]);
+      const [p, r] = await readScalars([pred, real]).finally(() => tf.dispose([pred, real, loss, ...Object.values(gDown)]));
+      predicted.push(p as number);
+      realised.push(r as number);
       disposeBatch(b);
       disposeBatch(fb);
     }
@@ -216,13 +219,24 @@ export class DesignerRule implements TargetRule {
     return { predicted, realised, r: this.probeR };
   }
 
-  summary(): Record<string, number> {
+  async sync(): Promise<void> {
+    const pending = this.pendingValues;
+    this.pendingValues = [];
+    try {
+      this.values.push(...(await readScalars(pending)));
+    } finally {
+      tf.dispose(pending);
+    }
+  }
+
+  async summary(): Promise<Record<string, number>> {
+    await this.sync();
     const { probeRows, design } = this.ctx;
     // Pearson r over fewer than MIN_PROBE_BATCHES points is ±1 or near it by construction: report n/a instead.
     if (probeRows && design.probeBatches >= MIN_PROBE_BATCHES && Number.isNaN(this.probeR)) {
-      this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
+      await this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
     }
-    const g = this.gateSums.dataSync();
+    const g = await read(this.gateSums);
     const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
     return {
       value_mean: mean(this.values),
@@ -236,6 +250,8 @@ export class DesignerRule implements TargetRule {
   }
 
   dispose(): void {
+    tf.dispose(this.pendingValues);
+    this.pendingValues = [];
     this.designer.dispose();
     this.opt.dispose();
     this.gateSums.dispose();

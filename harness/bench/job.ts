@@ -100,7 +100,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   try {
     const common = { model, rows, steps: total, batchSize: c.batchSize, rng: rng.fork('data'), logEvery: total, optim: { ...c.optim, totalSteps: total } };
     // The base stage trains the baseline's loss in two shards, the second on a worker thread.
-    const res = stage ? trainShardedLM(common) : trainLM({ ...common, rule });
+    const res = stage ? await trainShardedLM(common) : await trainLM({ ...common, rule });
     const t = res.timing;
     const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);

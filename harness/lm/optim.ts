@@ -44,8 +44,11 @@ export class AdamW {
 
   constructor(readonly cfg: AdamWConfig, private readonly vars: Record<string, tf.Variable>) {
     for (const [name, x] of Object.entries(vars)) {
-      this.m[name] = tf.variable(tf.zerosLike(x), false);
-      this.v[name] = tf.variable(tf.zerosLike(x), false);
+      // A variable shares its initial tensor's buffer; the tensor itself is dropped (else it counts as a leak).
+      const [zm, zv] = [tf.zerosLike(x), tf.zerosLike(x)];
+      this.m[name] = tf.variable(zm, false);
+      this.v[name] = tf.variable(zv, false);
+      tf.dispose([zm, zv]);
     }
   }
 

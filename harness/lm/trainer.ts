@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
 import type { TokenRows } from '../data/pack.js';
 import { detach, withoutTape } from '../engine/ops.js';
+import { readScalars } from '../engine/read.js';
 import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from './batches.js';
 import { forward, forwardFrom, hiddenBelow, type GptConfig, type Params } from './gpt.js';
 import { softCrossEntropy } from './loss.js';
@@ -40,8 +41,14 @@ export interface TargetRule {
    * learner step (tidy, tape); it may take gradients of its own and must not await.
    */
   metaStep?(batch: BatchTensors, step: number, view: ForwardView): boolean;
+  /**
+   * Reads what the rule keeps on the device between steps (e.g. each meta step's value) into host numbers.
+   * The trainer awaits it at every log point and after the last step, outside any step: inside a step
+   * nothing may await, and WebGPU has no synchronous read.
+   */
+  sync?(): Promise<void>;
   /** Scalars describing what the rule did over training (mean value, gate statistics, ...). */
-  summary?(): Record<string, number>;
+  summary?(): Record<string, number> | Promise<Record<string, number>>;
   dispose?(): void;
 }
 
@@ -62,7 +69,8 @@ export interface TrainOptions {
   rule: TargetRule;
   /** Read scalars (a device sync) every this many steps. Default 10. */
   logEvery?: number;
-  onLog?: (p: CurvePoint) => void;
+  /** Called at each log point after the step's scalars are read; a returned promise is awaited (it may read the device). */
+  onLog?: (p: CurvePoint) => unknown;
 }
 
 /** Per-step wall-clock split (ms), and the same in process CPU time (robust to other load on the machine). */
@@ -162,7 +170,8 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
   return { loss: out[0], gradNorm: out[1], stats };
 }
 
-export function trainLM(o: TrainOptions): TrainResult {
+/** Runs the loop; awaits only at log points (reads), so steps between them are queued back to back. */
+export async function trainLM(o: TrainOptions): Promise<TrainResult> {
   const logEvery = o.logEvery ?? 10;
   const opt = new AdamW(o.optim, o.model.vars);
   const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
@@ -188,13 +197,18 @@ export function trainLM(o: TrainOptions): TrainResult {
           timing.metaCpuMs.push(stats.metaCpuMs);
         }
         tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
-        if (step % logEvery === 0 || step === o.steps - 1) {
-          const point = { step, loss: loss.dataSync()[0] as number, lr, gradNorm: gradNorm.dataSync()[0] as number };
-          curve.push(point);
-          o.onLog?.(point);
+        try {
+          if (step % logEvery === 0 || step === o.steps - 1) {
+            await o.rule.sync?.();
+            const [l, g] = await readScalars([loss, gradNorm]);
+            const point = { step, loss: l as number, lr, gradNorm: g as number };
+            curve.push(point);
+            await o.onLog?.(point);
+          }
+        } finally {
+          loss.dispose();
+          gradNorm.dispose();
         }
-        loss.dispose();
-        gradNorm.dispose();
       } finally {
         disposeBatch(batch);
       }

@@ -109,7 +109,7 @@ function directions(metrics: Record<string, unknown>): Record<string, boolean> {
 async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
   const arm = armRegistry.get(cell.arm.arm);
   const data: LoadedData = await loadData(s.data, paths.cacheDir);
-  const base = ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const base = await ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
   const rng = new Rng(cell.seed);
   let cpt = data.cpt;
@@ -134,16 +134,16 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}) });
   const downstream: { step: number; nll: number }[] = [];
   let trackMs = 0;
-  const track = (updates: number): void => {
+  const track = async (updates: number): Promise<void> => {
     if (!validation.length) return;
     const t = performance.now();
-    downstream.push({ step: updates, nll: answerNll(model, validation).value });
+    downstream.push({ step: updates, nll: (await answerNll(model, validation)).value });
     trackMs += performance.now() - t;
   };
   try {
-    track(0);
+    await track(0);
     trackMs = 0; // only tracking inside the training loop is subtracted from its wall time
-    const trained = trainLM({
+    const trained = await trainLM({
       model,
       rows,
       steps: s.train.steps,
@@ -152,18 +152,18 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       rng: rng.fork('data'),
       rule,
       logEvery: s.train.logEvery,
-      onLog: (p) => {
-        track(p.step + 1);
+      onLog: async (p) => {
+        await track(p.step + 1);
         progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps });
       },
     });
     const train = withoutTracking(trained, trackMs, s.train.steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
-    const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
+    const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
     const evalMs = performance.now() - te;
     writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
-    const diagnostics: Record<string, number> = { ...(rule.summary?.() ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
+    const diagnostics: Record<string, number> = { ...((await rule.summary?.()) ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
     const metaMs = diagnostics.meta_ms_mean;
     const metaSteps = diagnostics.meta_steps;
     if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
@@ -216,7 +216,7 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
   },
   async prepareBase(s, cacheDir, progress) {
     const data = await loadData(s.data, cacheDir);
-    ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+    await ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
   runCell: runLanguageCell,
   referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),

@@ -1,0 +1,163 @@
+/**
+ * The WebGPU backend (tfjs-backend-webgpu on Dawn; in CI on Mesa's lavapipe, a software Vulkan) against wasm.
+ * Each backend runs in its own process (./agreement/run.ts) from the same seeds; the numbers must agree within
+ * the tolerances below (float32 on both; wasm runs vpt's own SIMD kernels, WebGPU the stock tfjs ops, so the
+ * summation orders differ). Measured on lavapipe (Mesa 25.0.7) vs wasm: loss 1e-7 relative, gradients and
+ * g_down 2-4e-7 (relative L2), D 2e-4, V 1e-3 (a small difference of finite differences), ∇_φV 3e-5,
+ * parameters after a learner step with a meta step 6e-8, losses over 20 steps at the quick suite's size within
+ * 1e-6; greedy decoding identical.
+ * Skipped, saying why, only when no Vulkan adapter can be had; with VPT_REQUIRE_WEBGPU=1 (set by .ci/run when
+ * it installed lavapipe, and by scripts/gpu-check.sh) it fails instead.
+ */
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../harness/results/version.js';
+
+/** Steps of each loss trajectory at the quick suite's parameter count (VPT_AGREEMENT_STEPS overrides). */
+const STEPS = Number(process.env.VPT_AGREEMENT_STEPS ?? 20);
+
+/** Tolerances, each well above what was measured and far below what a wrong kernel, mask or split gives. */
+const TOLERANCE = {
+  /** Loss, answer NLL: relative. */
+  loss: 1e-5,
+  /** Gradients, g_down, parameters after a step: relative L2 per tensor. */
+  tensor: 1e-4,
+  /** The directional term D (finite differences at ε = 1e-3 amplify float32 rounding ~1/ε): relative L2. */
+  directional: 5e-3,
+  /** V and the V a meta step reports: relative, plus an absolute floor for values near 0. */
+  value: { rel: 2e-2, abs: 1e-4 },
+  /** ∇_φ V: relative L2 per tensor. */
+  valueGrad: 2e-3,
+  /** Loss trajectories: absolute per logged step (losses ~5-7). */
+  trajectory: 1e-3,
+};
+
+type Named = Record<string, number[]>;
+
+interface Side {
+  engine: { backend: string; device: string; adapter?: { name: string; vendor: string; software: boolean; maxStorageBuffersPerShaderStage: number } };
+  tiny: { loss: number; gradients: Named; downLoss: number; gDown: Named; D: number[]; value: number; valueGrad: Named };
+  trainer: { metaLoss: number; metaGradNorm: number; metaValue: number; afterMeta: Named; trainCurve: number[]; answerNll: number; generations: string[] };
+  trajectories?: Record<string, { losses: number[]; gradNorms: number[]; msPerStep: number; tokensPerSecond: number; tensors: number[]; values?: number[] }> & { params: number };
+}
+
+const tsx = (args: string[]) =>
+  execa(process.execPath, ['--import', 'tsx', ...args], { reject: false, cwd: REPO_ROOT, env: { ...process.env }, all: true });
+
+function parse<T>(out: string, prefix: string): T | undefined {
+  const line = out.split('\n').find((l) => l.startsWith(prefix));
+  return line ? (JSON.parse(line.slice(prefix.length)) as T) : undefined;
+}
+
+function relL2(a: readonly number[], b: readonly number[]): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += ((a[i] as number) - (b[i] as number)) ** 2;
+    den += (b[i] as number) ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+function expectTensorsClose(a: Named, b: Named, tol: number, what: string): void {
+  expect(Object.keys(a).sort(), what).to.deep.equal(Object.keys(b).sort());
+  for (const k of Object.keys(b)) expect(relL2(a[k] as number[], b[k] as number[]), `${what} ${k}`).to.be.lessThan(tol);
+}
+
+function expectRel(a: number, b: number, rel: number, what: string, abs = 0): void {
+  expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).to.be.at.most(rel * Math.abs(b) + abs);
+}
+
+describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
+  let gpu: Side;
+  let wasm: Side;
+
+  before(async function () {
+    const run = (backend: string) => tsx([join('test', 'agreement', 'run.ts'), backend, String(STEPS)]);
+    const [g, w] = await Promise.all([run('webgpu'), run('wasm')]);
+    const unavailable = g.exitCode === 3 ? /^@@unavailable (.*)$/m.exec(g.stdout)?.[1] : undefined;
+    if (unavailable) {
+      if (process.env.VPT_REQUIRE_WEBGPU === '1') throw new Error(`VPT_REQUIRE_WEBGPU=1 but ${unavailable}`);
+      console.log(`      WEBGPU TESTS SKIPPED: ${unavailable}`);
+      this.skip();
+    }
+    expect(g.exitCode, `webgpu side failed:\n${(g.all ?? '').slice(-3000)}`).to.equal(0);
+    expect(w.exitCode, `wasm side failed:\n${(w.all ?? '').slice(-3000)}`).to.equal(0);
+    gpu = parse<Side>(g.stdout, '@@agreement ') as Side;
+    wasm = parse<Side>(w.stdout, '@@agreement ') as Side;
+    const t = gpu.trajectories?.baseline;
+    console.log(`      webgpu on ${gpu.engine.device}; quick-size trajectory ${t?.msPerStep.toFixed(0)} ms/step (wasm ${wasm.trajectories?.baseline?.msPerStep.toFixed(0)})`);
+  });
+
+  it('runs on the backend asked for and records the adapter (name, vendor, software or not)', () => {
+    expect(gpu.engine.backend).to.equal('webgpu');
+    expect(gpu.engine.adapter?.name).to.be.a('string').and.not.empty;
+    expect(gpu.engine.adapter?.vendor).to.be.a('string');
+    expect(gpu.engine.adapter?.software).to.be.a('boolean');
+    expect(wasm.engine.backend).to.equal('wasm');
+  });
+
+  it('gives the loss, every gradient, g_down, V and ∇φV of a tiny model as wasm does', () => {
+    const [a, b] = [gpu.tiny, wasm.tiny];
+    expectRel(a.loss, b.loss, TOLERANCE.loss, 'loss');
+    expectTensorsClose(a.gradients, b.gradients, TOLERANCE.tensor, 'gradient');
+    expectRel(a.downLoss, b.downLoss, TOLERANCE.loss, 'downstream loss');
+    expectTensorsClose(a.gDown, b.gDown, TOLERANCE.tensor, 'g_down');
+    expect(relL2(a.D, b.D), 'D').to.be.lessThan(TOLERANCE.directional);
+    expectRel(a.value, b.value, TOLERANCE.value.rel, 'V', TOLERANCE.value.abs);
+    expectTensorsClose(a.valueGrad, b.valueGrad, TOLERANCE.valueGrad, '∇φV');
+  });
+
+  it('takes the same v-pretraining learner step with its meta step, trains the same, decodes the same text', () => {
+    const [a, b] = [gpu.trainer, wasm.trainer];
+    expectRel(a.metaLoss, b.metaLoss, TOLERANCE.loss, 'loss of the step');
+    expectRel(a.metaGradNorm, b.metaGradNorm, TOLERANCE.loss, 'gradient norm of the step');
+    expectRel(a.metaValue, b.metaValue, TOLERANCE.value.rel, 'V the meta step reports', TOLERANCE.value.abs);
+    expectTensorsClose(a.afterMeta, b.afterMeta, TOLERANCE.tensor, 'parameters after the step');
+    expect(a.trainCurve.length).to.equal(b.trainCurve.length);
+    a.trainCurve.forEach((l, i) => expect(Math.abs(l - (b.trainCurve[i] as number)), `loss at log point ${i}`).to.be.lessThan(TOLERANCE.trajectory));
+    expectRel(a.answerNll, b.answerNll, TOLERANCE.loss, 'answer NLL');
+    expect(a.generations).to.deep.equal(b.generations);
+    expect(new Set(a.generations).size, 'varied generations').to.be.greaterThan(1);
+  });
+
+  it(`follows wasm's loss trajectory over ${STEPS} steps at the quick suite's parameter count (baseline and v-pretraining)`, function () {
+    if (STEPS === 0) this.skip();
+    const [a, b] = [gpu.trajectories!, wasm.trajectories!];
+    expect(a.params).to.equal(b.params);
+    for (const arm of ['baseline', 'v-pretraining']) {
+      const [x, y] = [a[arm]!, b[arm]!];
+      expect(x.losses.length, arm).to.equal(STEPS);
+      x.losses.forEach((l, i) => expect(Math.abs(l - (y.losses[i] as number)), `${arm} loss at step ${i}`).to.be.lessThan(TOLERANCE.trajectory));
+      expect(x.losses[STEPS - 1], `${arm} learns`).to.be.lessThan(x.losses[0] as number);
+      (x.values ?? []).forEach((v, i) => expectRel(v, y.values?.[i] as number, TOLERANCE.value.rel, `${arm} V at meta step ${i}`, TOLERANCE.value.abs));
+    }
+  });
+
+  it('keeps the tensor count flat across training steps on WebGPU', function () {
+    if (STEPS < 6) this.skip();
+    for (const arm of ['baseline', 'v-pretraining']) {
+      const counts = gpu.trajectories![arm]!.tensors;
+      expect(counts[counts.length - 1], `${arm}: ${counts.join(' ')}`).to.equal(counts[4]);
+    }
+  });
+
+  it('splits an addN past the device limit, and a device error fails the next read instead of passing wrong numbers on', async () => {
+    const r = await tsx([join('test', 'agreement', 'device-errors.ts')]);
+    expect(r.exitCode, r.all).to.equal(0);
+    const out = parse<{ n: number; splitSum: number[]; unsplit: { error?: string; values?: number[] }; engine: Side['engine'] }>(r.stdout, '@@device-errors ')!;
+    expect(out.splitSum).to.deep.equal(Array(4).fill((out.n * (out.n + 1)) / 2));
+    if (out.n + 1 > (out.engine.adapter?.maxStorageBuffersPerShaderStage ?? 0)) {
+      expect(out.unsplit.error).to.match(/^DeviceError: WebGPU device error on .*storage buffers/);
+    }
+  });
+
+  it('auto takes WebGPU only on a hardware adapter', async () => {
+    const r = await tsx([join('test', 'agreement', 'auto.ts')]);
+    const auto = parse<Side['engine']>(r.stdout, '@@auto ');
+    expect(auto, r.all).to.not.equal(undefined);
+    if (gpu.engine.adapter?.software) expect(auto!.backend).to.not.equal('webgpu');
+    else expect(auto!.backend).to.equal('webgpu');
+  });
+});
