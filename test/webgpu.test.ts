@@ -143,10 +143,11 @@ describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
     }
   });
 
-  it('splits an addN past the device limit, and a device error fails the next read instead of passing wrong numbers on', async () => {
-    const r = await tsx([join('test', 'agreement', 'device-errors.ts')]);
+  it('trains to the same bits twice from one seed; splits an addN past the device limit; a device error fails the next read', async () => {
+    const r = await tsx([join('test', 'agreement', 'device-checks.ts')]);
     expect(r.exitCode, r.all).to.equal(0);
-    const out = parse<{ n: number; splitSum: number[]; unsplit: { error?: string; values?: number[] }; engine: Side['engine'] }>(r.stdout, '@@device-errors ')!;
+    const out = parse<{ deterministic: boolean; n: number; splitSum: number[]; unsplit: { error?: string; values?: number[] }; engine: Side['engine'] }>(r.stdout, '@@device-checks ')!;
+    expect(out.deterministic, 'same seed, same parameters').to.equal(true);
     expect(out.splitSum).to.deep.equal(Array(4).fill((out.n * (out.n + 1)) / 2));
     if (out.n + 1 > (out.engine.adapter?.maxStorageBuffersPerShaderStage ?? 0)) {
       expect(out.unsplit.error).to.match(/^DeviceError: WebGPU device error on .*storage buffers/);

@@ -75,6 +75,19 @@ const PRESETS: Record<string, PresetDef> = {
       arms: [{ arm: 'baseline' }],
     },
   },
+  gpu: {
+    description: 'a GPU-sized GPT for GPU runners (scripts/gpu-check.sh): vocab 96, width 512, 8 heads, 8 blocks, sequence 256, batch 32 (25M parameters)',
+    vocabSize: 96,
+    suite: {
+      name: 'gpu',
+      seeds: [1],
+      model: { nLayer: 8, nHead: 8, nEmbd: 512, blockSize: 256 },
+      train: { batchSize: 32 },
+      // The reference design settings, with S = the last 2 of 8 blocks + head.
+      design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 2, feedbackBatch: 32 },
+      arms: [{ arm: 'baseline' }],
+    },
+  },
   tiny: {
     description: 'a few-second configuration for tests: vocab 64, width 16, 2 heads, 2 blocks, sequence 16, batch 2',
     vocabSize: 64,

@@ -33,6 +33,8 @@ export interface OverheadOptions {
   torch?: 'auto' | 'on' | 'off';
   /** Python interpreter for the PyTorch reference. Default: $VPT_PYTHON, else python3, else /usr/bin/python3. */
   python?: string;
+  /** Where the PyTorch reference runs: 'cpu' (one thread, default) or 'cuda' (a GPU runner's card). */
+  torchDevice?: 'cpu' | 'cuda';
   backend?: BackendName;
   /** Profile this many baseline learner steps per run kernel by kernel (tf.profile). Default 0 (off). */
   profile?: number;
@@ -142,11 +144,12 @@ function stat(xs: number[]): Stat {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
-/** The first interpreter that can `import torch`, or undefined. */
-export async function findTorchPython(preferred?: string): Promise<string | undefined> {
+/** The first interpreter that can `import torch` (and, for 'cuda', sees a CUDA device), or undefined. */
+export async function findTorchPython(preferred?: string, device: 'cpu' | 'cuda' = 'cpu'): Promise<string | undefined> {
   const candidates = [preferred, process.env.VPT_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => !!x);
+  const check = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
   for (const py of candidates) {
-    const r = await execa(py, ['-c', 'import torch'], { reject: false, timeout: 60_000 });
+    const r = await execa(py, ['-c', check], { reject: false, timeout: 60_000 });
     if (r.exitCode === 0) return py;
   }
   return undefined;
@@ -171,9 +174,11 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version,
     loadStart: os.loadavg(), loadEnd: [], busyStart: await busyProcesses(), busyEnd: [],
   };
-  const python = torchMode === 'off' ? undefined : await findTorchPython(o.python);
-  if (torchMode === 'on' && !python) throw new Error('--torch on: no python3 here can import torch (Debian: apt-get install python3-torch libopenblas0-pthread)');
-  if (torchMode === 'auto' && !python) log('PyTorch reference skipped: no python3 here can import torch');
+  const torchDevice = o.torchDevice ?? 'cpu';
+  const python = torchMode === 'off' ? undefined : await findTorchPython(o.python, torchDevice);
+  const torchNeed = torchDevice === 'cuda' ? 'import torch with a CUDA device' : 'import torch';
+  if (torchMode === 'on' && !python) throw new Error(`--torch on: no python3 here can ${torchNeed} (Debian: apt-get install python3-torch libopenblas0-pthread)`);
+  if (torchMode === 'auto' && !python) log(`PyTorch reference skipped: no python3 here can ${torchNeed}`);
 
   const jobs: Job[] = [];
   for (const config of o.configs) {
@@ -210,7 +215,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         // The vocabulary is the tokenizer's for suite configs: known once a vpt run of the config reported it.
         const vocab = m.vocabSize ?? vocabOf.get(j.config.name) ?? (await vocabFromData(j.config));
         const args = [TORCH_SCRIPT, '--vocab', String(vocab), '--width', String(m.nEmbd), '--heads', String(m.nHead), '--layers', String(m.nLayer),
-          '--seq', String(m.blockSize), '--batch', String(j.config.batchSize), '--steps', String(steps), '--warmup', String(warmup), '--threads', '1'];
+          '--seq', String(m.blockSize), '--batch', String(j.config.batchSize), '--steps', String(steps), '--warmup', String(warmup), '--threads', '1', '--device', torchDevice];
         const r = await execa(python as string, args, { reject: false, env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
         if (r.exitCode !== 0) throw new Error(`PyTorch reference for ${j.config.name} failed:\n${r.stderr.slice(-2000)}`);
         const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRun;
@@ -222,7 +227,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   }
   machine.loadEnd = os.loadavg();
   machine.busyEnd = await busyProcesses();
-  return summarise(o.configs, runs, { repeats, steps, warmup, seed, torch: python ? `${torchMode} (${python})` : torchMode }, machine);
+  return summarise(o.configs, runs, { repeats, steps, warmup, seed, torch: python ? `${torchMode} (${python}, ${torchDevice})` : torchMode }, machine);
 }
 
 async function vocabFromData(c: BenchConfig): Promise<number> {

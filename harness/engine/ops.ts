@@ -45,9 +45,18 @@ const fastMatMul2d = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
   };
 }) as unknown as Grad2) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
-/** a[M,K] @ b[K,N] whose backward pass also stays on a fast path (vpt's kernels on wasm, else tfjs's untransposed matMul). */
+/** Whether the active backend is a GPU one (WebGPU), whose matMul reads transposed operands in place. */
+function onGpu(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/**
+ * a[M,K] @ b[K,N] whose backward pass also stays on a fast path: vpt's kernels on wasm; on a GPU tfjs's own
+ * matMul and gradient (transposed operands cost nothing there); elsewhere tfjs's untransposed matMul.
+ */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return fastKernels() ? fastMatMul2d(a, b) : stockMatMul2d(a, b);
+  if (fastKernels()) return fastMatMul2d(a, b);
+  return onGpu() ? tf.matMul(a, b) : stockMatMul2d(a, b);
 }
 
 const fastBatchMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -88,9 +97,10 @@ const fastLinearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, bias: tf.Tens
   };
 }) as unknown as Grad2) as (x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D;
 
-/** x[N,D] @ w[D,F] + bias[F]. */
+/** x[N,D] @ w[D,F] + bias[F] (on a GPU one fused kernel with the bias). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   if (bias && fastKernels()) return fastLinearBias(x, w, bias);
+  if (bias && onGpu()) return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
   const y = matMul2d(x, w);
   return bias ? tf.add(y, bias) : y;
 }

@@ -247,7 +247,7 @@ export async function trainShardedLM(o: ShardedTrainOptions): Promise<TrainResul
   const tokens = o.steps * o.batchSize * o.rows.seqLen;
   return {
     curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), tokensPerSecond: (tokens / wallMs) * 1000,
-    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [], learnerCpuMs, metaCpuMs: [] },
+    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [], learnerCpuMs, metaCpuMs: [], stepMs: learnerMs, metaSteps: [] },
     memory: { tfPeakBytes, rssPeakBytes: process.resourceUsage().maxRSS * 1024 },
     threaded: w !== undefined,
   };

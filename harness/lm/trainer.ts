@@ -71,6 +71,12 @@ export interface TrainOptions {
   logEvery?: number;
   /** Called at each log point after the step's scalars are read; a returned promise is awaited (it may read the device). */
   onLog?: (p: CurvePoint) => unknown;
+  /**
+   * Wait for each step's device work before timing it (a read of its loss). On an asynchronous backend (WebGPU)
+   * a step otherwise returns once its work is queued, and only the wall time of the whole loop is right.
+   * Default false.
+   */
+  syncEveryStep?: boolean;
 }
 
 /** Per-step wall-clock split (ms), and the same in process CPU time (robust to other load on the machine). */
@@ -85,6 +91,10 @@ export interface StepTiming {
   learnerCpuMs: number[];
   /** CPU ms of each meta step. */
   metaCpuMs: number[];
+  /** Each step's wall time, its meta step included (with `syncEveryStep`, the device's work too). */
+  stepMs: number[];
+  /** Indices of the steps that ran a meta step. */
+  metaSteps: number[];
 }
 
 /** Peak memory seen over the run. */
@@ -176,7 +186,7 @@ export async function trainLM(o: TrainOptions): Promise<TrainResult> {
   const opt = new AdamW(o.optim, o.model.vars);
   const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
   const curve: CurvePoint[] = [];
-  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [] };
+  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [], stepMs: [], metaSteps: [] };
   let tfPeakBytes = 0;
   const t0 = performance.now();
   try {
@@ -187,12 +197,15 @@ export async function trainLM(o: TrainOptions): Promise<TrainResult> {
         const ts = performance.now();
         const cs = process.cpuUsage();
         const { loss, gradNorm, stats } = learnerStep(o.model, opt, batch, o.rule, step);
+        if (o.syncEveryStep) await readScalars([loss]);
         const stepMs = performance.now() - ts;
+        timing.stepMs.push(stepMs);
         const cpu = process.cpuUsage(cs);
         timing.learnerMs.push(stepMs - stats.metaMs);
         timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
         timing.targetMs.push(stats.targetMs);
         if (stats.metaMs > 0) {
+          timing.metaSteps.push(step);
           timing.metaMs.push(stats.metaMs);
           timing.metaCpuMs.push(stats.metaCpuMs);
         }

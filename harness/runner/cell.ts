@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../engine/backend.js';
+import { settleDevice } from '../engine/webgpu.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
@@ -22,6 +23,7 @@ async function backendFor(s: Suite) {
 export async function prepareBase(s: Suite, cacheDir: string, progress?: ProgressFn): Promise<void> {
   await backendFor(s);
   await taskOf(s).prepareBase(s, cacheDir, progress);
+  await settleDevice();
 }
 
 export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellResult> {
@@ -31,6 +33,8 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
   const task = taskOf(s);
   const arm = task.arms.get(cell.arm.arm);
   const out = await task.runCell(s, cell, paths, progress);
+  // A device error Dawn reported after the last read fails the cell here, before anything is written as completed.
+  await settleDevice();
   const result: CellResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     harnessVersion: harnessVersion(),

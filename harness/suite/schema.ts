@@ -183,8 +183,11 @@ export const commonSuiteKeys = {
   description: z.string().default(''),
   /** Training seeds; each (arm, seed) is one cell. */
   seeds: z.array(int(0)).min(1),
-  /** Backend preference; 'auto' picks the best available. Default 'auto'. */
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Backend preference; 'auto' picks the best available (webgpu only on a GPU adapter). 'webgpu' also takes a
+   * software adapter such as lavapipe. Default 'auto'.
+   */
+  backend: z.enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /**
    * Regression-gate settings for `vpt compare` (per-metric tolerances, timing factor, level); absent: the
    * documented defaults of harness/regress/config.ts. Not part of the config hash: it judges results, it does
