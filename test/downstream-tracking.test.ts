@@ -7,7 +7,7 @@ import { LanguageModel } from '../harness/lm/model.js';
 import { runCell } from '../harness/runner/cell.js';
 import { expandCells } from '../harness/suite/expand.js';
 import type { LanguageSuite } from '../harness/suite/schema.js';
-import { splitValidation } from '../harness/tasks/language.js';
+import { splitValidation } from '../harness/data/gsm8k.js';
 import { microSuite, tmp, useWasm } from './helpers.js';
 
 describe('downstream loss tracked during training (validation slice)', () => {

@@ -10,8 +10,8 @@ import { LanguageModel } from '../harness/lm/model.js';
 import { Tokenizer } from '../harness/lm/tokenizer.js';
 import { generateEmbedded } from '../harness/data/synth/embedded.js';
 import { formatQA } from '../harness/data/numina.js';
-import { parseSuite } from '../harness/suite/define.js';
-import type { Suite, SuiteInput } from '../harness/suite/schema.js';
+import { languageSuite, parseSuite } from '../harness/suite/define.js';
+import type { LanguageSuite, LanguageSuiteInput } from '../harness/suite/schema.js';
 import { REPO_ROOT } from '../harness/results/version.js';
 
 export const SHARED = join(REPO_ROOT, '..', 'shared', 'data');
@@ -28,8 +28,8 @@ export function tmp(prefix = 'vpt-test-'): string {
 export const MICRO_DATA = { kind: 'embedded' as const, trainSize: 64, testSize: 8, baseSize: 200, streamSize: 240, corruptFraction: 0.3 };
 
 /** A suite small enough for tests: seconds per cell. */
-export function microSuite(over: Partial<SuiteInput> = {}): Suite {
-  return parseSuite({
+export function microSuite(over: Partial<LanguageSuiteInput> = {}): LanguageSuite {
+  return languageSuite(parseSuite({
     name: 'micro',
     seeds: [1],
     data: MICRO_DATA,
@@ -40,7 +40,7 @@ export function microSuite(over: Partial<SuiteInput> = {}): Suite {
     eval: { gsm8k: { limit: 4, maxNewTokens: 8 } },
     arms: [{ arm: 'baseline' }],
     ...over,
-  });
+  }), 'microSuite');
 }
 
 /** A tiny randomly initialised LM and a tokenizer built from generated text. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
+import { AdamW } from '../harness/lm/optim.js';
 import { armRegistry } from '../harness/arms/index.js';
 import { generateEmbedded } from '../harness/data/synth/embedded.js';
 import { packDocs } from '../harness/data/pack.js';
@@ -30,4 +31,17 @@ describe('tensor memory', () => {
       model.dispose();
     });
   }
+
+  it('an AdamW optimiser leaves nothing behind once disposed', () => {
+    const vars = { w: tf.variable(tf.ones([3, 4])), b: tf.variable(tf.zeros([4])) };
+    const before = tf.memory().numTensors;
+    const s = microSuite();
+    const opt = new AdamW({ ...s.train, totalSteps: 4 }, vars);
+    const grads = { w: tf.onesLike(vars.w), b: tf.onesLike(vars.b) };
+    opt.apply(grads).dispose();
+    tf.dispose(Object.values(grads));
+    opt.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose(Object.values(vars));
+  });
 });

@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
 import { balanceByCost, parseShard, roundRobin } from '../harness/runner/shard.js';
-import { expandCells } from '../harness/suite/expand.js';
+import { expandCells, type CellSpec } from '../harness/suite/expand.js';
+import { parseSuite } from '../harness/suite/define.js';
 import { loadSuite } from '../harness/suite/load.js';
 import { execa } from 'execa';
 import { tmp, vpt } from './helpers.js';
@@ -12,22 +13,30 @@ const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
 const ids = (xs: { id: string }[]): string[] => xs.map((c) => c.id);
 
 describe('sharding a suite and merging the shards', () => {
-  it('deals the sorted cell list round-robin: exact cell lists for several (i, n)', async () => {
-    const { suite } = await loadSuite('lm-ablation');
+  it('deals the sorted cell list round-robin: exact cell lists for several (i, n)', () => {
+    // A suite of the ablation's shape, declared here so the pinned lists do not move when the shipped suites do.
+    const suite = parseSuite({
+      name: 'lm-ablation', seeds: [1, 2, 3],
+      arms: [
+        { arm: 'baseline' }, { arm: 'baseline', id: 'baseline@time', budget: { kind: 'matched', arm: 'v-pretraining' } },
+        { arm: 'v-pretraining' }, { arm: 'random-feedback' }, { arm: 'uniform-topk' }, { arm: 'self-distill' },
+        { arm: 'baseline', decontaminate: true }, { arm: 'v-pretraining', decontaminate: true },
+      ],
+    });
     const cells = expandCells(suite);
-    expect(cells).to.have.length(21);
-    // Sorted ids: baseline+decontam/1-3 ('+' sorts before '/'), baseline/1-3, random-feedback/1-3, self-distill/1-3,
-    // uniform-topk/1-3, v-pretraining+decontam/1-3, v-pretraining/1-3; shard i takes positions k ≡ i−1 (mod n),
-    // listed in declared order.
+    expect(cells).to.have.length(24);
+    // Sorted ids ('+' < '/' < '@'): baseline+decontam/1-3, baseline/1-3, baseline@time/1-3, random-feedback/1-3,
+    // self-distill/1-3, uniform-topk/1-3, v-pretraining+decontam/1-3, v-pretraining/1-3; shard i takes positions
+    // k ≡ i−1 (mod n), listed in declared order.
     expect(ids(roundRobin(cells, { index: 1, count: 2 }))).to.deep.equal([
-      'lm-ablation/baseline/seed-2', 'lm-ablation/v-pretraining/seed-1', 'lm-ablation/v-pretraining/seed-3',
-      'lm-ablation/random-feedback/seed-1', 'lm-ablation/random-feedback/seed-3', 'lm-ablation/uniform-topk/seed-1',
-      'lm-ablation/uniform-topk/seed-3', 'lm-ablation/self-distill/seed-2', 'lm-ablation/baseline+decontam/seed-1',
-      'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-2',
+      'lm-ablation/baseline/seed-2', 'lm-ablation/baseline@time/seed-1', 'lm-ablation/baseline@time/seed-3',
+      'lm-ablation/v-pretraining/seed-2', 'lm-ablation/random-feedback/seed-2', 'lm-ablation/uniform-topk/seed-2',
+      'lm-ablation/self-distill/seed-1', 'lm-ablation/self-distill/seed-3', 'lm-ablation/baseline+decontam/seed-1',
+      'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-1', 'lm-ablation/v-pretraining+decontam/seed-3',
     ]);
     expect(ids(roundRobin(cells, { index: 3, count: 4 }))).to.deep.equal([
-      'lm-ablation/v-pretraining/seed-1', 'lm-ablation/random-feedback/seed-1', 'lm-ablation/uniform-topk/seed-3',
-      'lm-ablation/self-distill/seed-2', 'lm-ablation/baseline+decontam/seed-3',
+      'lm-ablation/baseline@time/seed-1', 'lm-ablation/v-pretraining/seed-2', 'lm-ablation/random-feedback/seed-2',
+      'lm-ablation/self-distill/seed-3', 'lm-ablation/baseline+decontam/seed-3', 'lm-ablation/v-pretraining+decontam/seed-1',
     ]);
     expect(ids(roundRobin(cells, { index: 1, count: 1 }))).to.deep.equal(ids(cells));
     // Every cell in exactly one shard, and no shard holds a single arm.
@@ -45,6 +54,32 @@ describe('sharding a suite and merging the shards', () => {
     // seed-2 of v-pretraining has no cost: it counts as the mean, 50/3.
     expect(ids(balanceByCost(cells, { index: 1, count: 2 }, costs))).to.deep.equal(['micro/v-pretraining+decontam/seed-1']);
     expect(ids(balanceByCost(cells, { index: 2, count: 2 }, costs))).to.deep.equal(['micro/baseline/seed-1', 'micro/baseline/seed-2', 'micro/v-pretraining+decontam/seed-2']);
+  });
+
+  it('keeps a cell that reads another cell of the run in that cell\'s shard', () => {
+    const mk = (arm: string, seed: number, reads?: string): CellSpec => ({
+      id: `s/${arm}/seed-${seed}`, suite: 's', armId: arm, arm: { arm, decontaminate: false }, seed, ...(reads ? { reads: { armId: reads } } : {}),
+    });
+    const cells = [1, 2, 3].flatMap((k) => [mk('baseline', k), mk('v-pretraining', k), mk('schedule-matched', k, 'v-pretraining')]);
+    for (const n of [2, 3]) {
+      for (let i = 1; i <= n; i++) {
+        const mine = new Set(ids(roundRobin(cells, { index: i, count: n })));
+        for (const k of [1, 2, 3]) expect(mine.has(`s/schedule-matched/seed-${k}`)).to.equal(mine.has(`s/v-pretraining/seed-${k}`));
+      }
+    }
+    // Leading cells sorted: baseline/1..3, v-pretraining/1..3; shard 1 of 2 takes positions 0, 2, 4.
+    expect(ids(roundRobin(cells, { index: 1, count: 2 }))).to.deep.equal([
+      's/baseline/seed-1', 's/v-pretraining/seed-2', 's/schedule-matched/seed-2', 's/baseline/seed-3',
+    ]);
+    const costs = new Map(cells.map((c) => [c.id, c.armId === 'baseline' ? 1 : 5]));
+    // Units by cost: v-pretraining/k with its follower 10 each, baselines 1. Longest first: vp1 → 1, vp2 → 2,
+    // vp3 → 1 (tie, lowest shard), then b1, b2, b3 → 2 (the lighter shard each time).
+    expect(ids(balanceByCost(cells, { index: 1, count: 2 }, costs))).to.deep.equal([
+      's/v-pretraining/seed-1', 's/schedule-matched/seed-1', 's/v-pretraining/seed-3', 's/schedule-matched/seed-3',
+    ]);
+    expect(ids(balanceByCost(cells, { index: 2, count: 2 }, costs))).to.deep.equal([
+      's/baseline/seed-1', 's/baseline/seed-2', 's/v-pretraining/seed-2', 's/schedule-matched/seed-2', 's/baseline/seed-3',
+    ]);
   });
 
   it('refuses bad shard specs with one line', async () => {
@@ -115,7 +150,7 @@ describe('sharding a suite and merging the shards', () => {
       expect(other.exitCode, other.stderr).to.equal(0);
       const mixed = await vpt(['merge', out('s1'), out('other'), '--out', out('m4')]);
       expect(mixed.exitCode).to.equal(2);
-      expect(mixed.stderr).to.match(/configHash [0-9a-f]{16} differs from .*s1's [0-9a-f]{16}: shards of one run must share config and code/);
+      expect(mixed.stderr).to.match(/configHash [0-9a-f]{16} differs from .*s1's [0-9a-f]{16}: shards of one run must share config, code and calibration/);
     });
   });
 });

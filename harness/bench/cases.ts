@@ -10,9 +10,9 @@ import { packDocs, padDocs, type TokenRows } from '../data/pack.js';
 import { rowToDoc } from '../data/sources.js';
 import { DEFAULT_EMBEDDED, generateEmbedded, type EmbeddedDataConfig } from '../data/synth/embedded.js';
 import { Tokenizer } from '../lm/tokenizer.js';
-import { parseSuite, SuiteError } from '../suite/define.js';
+import { languageSuite, parseSuite, SuiteError } from '../suite/define.js';
 import { applyOverrides } from '../suite/overrides.js';
-import type { DesignConfig, Suite, SuiteInput } from '../suite/schema.js';
+import type { DesignConfig, LanguageSuite, SuiteInput } from '../suite/schema.js';
 
 /** One benchmark configuration. */
 export interface BenchConfig {
@@ -23,7 +23,7 @@ export interface BenchConfig {
   model: { nLayer: number; nHead: number; nEmbd: number; blockSize: number; vocabSize?: number; maxPieces: number; maxNumber: number };
   batchSize: number;
   /** The suite's optimiser settings (the learning rate does not change the cost). */
-  optim: Suite['train'];
+  optim: LanguageSuite['train'];
   design: DesignConfig;
   /** Embedded-data generator settings the rows come from. */
   data: EmbeddedDataConfig;
@@ -36,7 +36,7 @@ function allArms(): string[] {
   return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline')];
 }
 
-function fromParsed(s: Suite, source: BenchConfig['source'], vocabSize?: number, arms?: string[]): BenchConfig {
+function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?: number, arms?: string[]): BenchConfig {
   const data = s.data.kind === 'embedded' ? (({ kind: _k, ...rest }) => rest)(s.data) : DEFAULT_EMBEDDED;
   return {
     name: s.name,
@@ -51,7 +51,7 @@ function fromParsed(s: Suite, source: BenchConfig['source'], vocabSize?: number,
 }
 
 /** A suite's model, batch, design and arms (decontaminated variants cost the same and are measured once). */
-export function configFromSuite(s: Suite): BenchConfig {
+export function configFromSuite(s: LanguageSuite): BenchConfig {
   return fromParsed(s, 'suite');
 }
 
@@ -116,7 +116,7 @@ export function configFromPreset(name: string, sets: readonly string[] = []): Be
   const p = PRESETS[name];
   if (!p) throw new SuiteError(`unknown bench preset '${name}' (known: ${presetNames().join(', ')})`);
   const input = applyOverrides(p.suite as unknown as Record<string, unknown>, sets);
-  return fromParsed(parseSuite(input, `preset ${name}`), 'preset', p.vocabSize, allArms());
+  return fromParsed(languageSuite(parseSuite(input, `preset ${name}`), 'vpt bench'), 'preset', p.vocabSize, allArms());
 }
 
 /** Keeps the first `len` positions of each row (and their masks). */

@@ -2,7 +2,7 @@
 import { Bench } from 'tinybench';
 import { decontaminateStream } from '../data/decontam.js';
 import { DEFAULT_EMBEDDED, generateEmbedded } from '../data/synth/embedded.js';
-import type { Suite } from '../suite/schema.js';
+import type { LanguageSuite } from '../suite/schema.js';
 
 export interface MicroRow {
   name: string;
@@ -12,7 +12,7 @@ export interface MicroRow {
 }
 
 /** `references` are question texts (default: the embedded train and test problems). */
-export async function benchDecontamination(suite: Suite, references?: string[], quick = false): Promise<MicroRow[]> {
+export async function benchDecontamination(suite: LanguageSuite, references?: string[], quick = false): Promise<MicroRow[]> {
   const gen = suite.data.kind === 'embedded' ? (({ kind: _k, ...rest }) => rest)(suite.data) : DEFAULT_EMBEDDED;
   const d = generateEmbedded({ ...gen, baseSize: 10, streamSize: 1500 });
   const refs = references ?? [...d.train.map((x) => x.question), ...d.test.map((x) => x.question)];

@@ -5,7 +5,7 @@ import { taskByName, taskNames, taskOf } from '../tasks/index.js';
 import { BACKENDS, type BackendName } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { UserError } from '../errors.js';
-import { suiteHash } from '../suite/define.js';
+import { languageSuite, suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
 import { registerBaseline } from './baseline.js';
@@ -32,6 +32,8 @@ interface RunFlags {
   shard?: string;
   balance: string;
   costs?: string;
+  calibration?: string;
+  forceCalibration: boolean;
 }
 
 async function shardPlan(o: RunFlags): Promise<import('../runner/run.js').ShardPlan> {
@@ -64,6 +66,8 @@ program
   .option('--shard <i/n>', 'run only shard i of n (cells dealt round-robin over the sorted cell list)')
   .option('--balance <how>', "with --shard: 'round-robin' or 'cost' (longest first, from --costs)", 'round-robin')
   .option('--costs <path>', 'with --balance cost: a results folder or baseline file with per-cell times')
+  .option('--calibration <file>', 'plan wall-clock budgets from this stored calibration (vpt calibrate) instead of measuring')
+  .option('--force-calibration', 'use a calibration from another device, backend or harness version', false)
   .action(async (ref: string, o: RunFlags) => {
     const shard = o.shard ? await shardPlan(o) : undefined;
     const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
@@ -72,10 +76,31 @@ program
     const outDir = resolve(o.out ?? join('runs', shard ? `${suite.name}-shard-${shard.index}-of-${shard.count}` : suite.name));
     const res = await runSuite(suite, {
       outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout,
-      ...(shard ? { shard } : {}),
+      forceCalibration: o.forceCalibration, ...(o.calibration ? { calibration: o.calibration } : {}), ...(shard ? { shard } : {}),
     });
     process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\nreport: ${res.htmlPath}\n`);
     if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
+  });
+
+program
+  .command('calibrate')
+  .description("measure each arm's cost per learner step at the suite's cadence (for wall-clock budgets) and store it")
+  .argument('<suite>', 'suite name or path')
+  .option('--out <file>', 'calibration file (default runs/<suite>.calibration.json)')
+  .option('--arms <names...>', "arms to measure (default: those the suite's budgets name)")
+  .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
+  .option('--set <key=value>', 'override a suite key (repeatable)', collect, [])
+  .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .action(async (ref: string, o: { out?: string; arms?: string[]; cache: string; set: string[]; backend?: string }) => {
+    const { suite } = await loadSuite(ref, o.backend ? [...o.set, `backend=${o.backend}`] : o.set);
+    const { calibrateSuite } = await import('../runner/run.js');
+    const { readCalibration } = await import('../runner/calibration.js');
+    const file = await calibrateSuite(suite, { outFile: resolve(o.out ?? join('runs', `${suite.name}.calibration.json`)), cacheDir: resolve(o.cache), ...(o.arms ? { arms: o.arms } : {}) });
+    const c = readCalibration(file);
+    for (const [arm, cost] of Object.entries(c.arms)) {
+      process.stdout.write(`${arm.padEnd(18)} ${cost.msPerStep.toFixed(1)} ms/step (range ${cost.min.toFixed(1)}–${cost.max.toFixed(1)}, ${cost.samples.length} cycles of ${cost.cycleSteps} steps)\n`);
+    }
+    process.stdout.write(`engine: ${c.engine.backend} on ${c.engine.device}\nwritten: ${file}\n`);
   });
 
 program
@@ -165,7 +190,7 @@ program
       const { loadMathProblems } = await import('../data/sources.js');
       const { suite } = await loadSuite(o.suite?.[0] ?? 'lm-ablation', o.set);
       const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
-      const rows = await benchDecontamination(suite, refs.length ? refs : undefined, o.quick);
+      const rows = await benchDecontamination(languageSuite(suite, 'vpt bench --decontam'), refs.length ? refs : undefined, o.quick);
       for (const r of rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
       if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
       return;
@@ -176,7 +201,7 @@ program
     const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
     const configs = [
       ...presets.map((p) => configFromPreset(p, o.set)),
-      ...(await Promise.all(suites.map(async (s) => configFromSuite((await loadSuite(s, o.set)).suite)))),
+      ...(await Promise.all(suites.map(async (s) => configFromSuite(languageSuite((await loadSuite(s, o.set)).suite, 'vpt bench'))))),
     ];
     const report = await runOverhead({
       configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,

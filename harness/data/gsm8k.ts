@@ -70,3 +70,9 @@ export function readFailure(e: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   return `cannot be read (${(e as Error).message})`;
 }
+
+/** The last `size` train problems are the validation slice; the rest are the feedback pool. */
+export function splitValidation(train: readonly Gsm8kItem[], size: number): { pool: Gsm8kItem[]; validation: Gsm8kItem[] } {
+  const n = Math.min(size, Math.max(0, train.length - 1));
+  return { pool: train.slice(0, train.length - n), validation: train.slice(train.length - n) };
+}

@@ -37,6 +37,14 @@ export function scheduledLr(cfg: AdamWConfig, step: number): number {
   return min + 0.5 * (cfg.lr - min) * (1 + Math.cos(Math.PI * t));
 }
 
+/** A non-trainable variable of zeros shaped like `x`; the initial tensor is released (the variable shares its data). */
+function zeroVariable(x: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(x);
+  const v = tf.variable(zeros, false);
+  zeros.dispose();
+  return v;
+}
+
 export class AdamW {
   private readonly m: Record<string, tf.Variable> = {};
   private readonly v: Record<string, tf.Variable> = {};
@@ -44,11 +52,8 @@ export class AdamW {
 
   constructor(readonly cfg: AdamWConfig, private readonly vars: Record<string, tf.Variable>) {
     for (const [name, x] of Object.entries(vars)) {
-      // A variable shares its initial tensor's buffer; the tensor itself is dropped (else it counts as a leak).
-      const [zm, zv] = [tf.zerosLike(x), tf.zerosLike(x)];
-      this.m[name] = tf.variable(zm, false);
-      this.v[name] = tf.variable(zv, false);
-      tf.dispose([zm, zv]);
+      this.m[name] = zeroVariable(x);
+      this.v[name] = zeroVariable(x);
     }
   }
 

@@ -49,6 +49,8 @@ export const CellRecordSchema = z.looseObject({
   engine: z.looseObject({ backend: z.string(), tfjsVersion: z.string().optional(), device: z.string().optional() }).optional(),
   timings: z.looseObject({ trainMs: num.optional(), evalMs: num.optional(), msPerStep: num.optional(), tokensPerSecond: num.optional(), totalMs: num.optional() }).optional(),
   memory: z.looseObject({ tfPeakBytes: num.optional(), rssPeakBytes: num.optional() }).optional(),
+  steps: z.looseObject({ planned: num.optional(), done: num.optional() }).optional(),
+  budget: z.looseObject({ budget: z.looseObject({ kind: z.string(), arm: z.string().optional(), seconds: num.optional(), updates: num.optional() }), plannedMs: num.optional() }).optional(),
   config: z.unknown().optional(),
   curves: z
     .looseObject({

@@ -102,6 +102,20 @@ function footerOf(set: ResultSet): Footer {
   return provenance(set);
 }
 
+/** " Budget: …" for the caption: which rows train a fixed number of updates and which a wall-clock time. */
+function budgetText(set: ResultSet): string {
+  const kinds = new Map<string, string[]>();
+  for (const a of set.arms) {
+    const b = set.cells.find((c) => c.armId === a.id && c.budget)?.budget?.budget;
+    if (!b) continue;
+    const what = b.kind === 'updates' ? 'a fixed number of learner updates' : b.kind === 'seconds' ? `${b.seconds} s of training` : `the wall-clock ${b.arm} needs for ${b.updates ?? 'its'} updates (calibrated per step)`;
+    kinds.set(what, [...(kinds.get(what) ?? []), a.id]);
+  }
+  if (!kinds.size) return '';
+  if (kinds.size === 1) return ` Budget: every arm trains ${[...kinds.keys()][0]}.`;
+  return ` Budget: ${[...kinds].map(([what, ids]) => `${ids.join(', ')} train ${what}`).join('; ')}.`;
+}
+
 /** Main table: every metric's mean ± sd per arm and its paired difference from the reference arm. */
 export function mainTable(set: ResultSet): TableModel {
   const keys = metricKeys(set);
@@ -115,6 +129,10 @@ export function mainTable(set: ResultSet): TableModel {
   }
   const diags = DIAGNOSTICS.filter((d) => set.cells.some((c) => c.status === 'completed' && finite(c.diagnostics[d.key]) !== undefined));
   for (const d of diags) columns.push({ key: `x:${d.key}`, label: d.label, source: d.key, ranked: false, display: d });
+  // Learner updates per arm: equal under an update budget, different under a wall-clock one.
+  const stepsOf: Getter = (c) => finite(c.steps?.done);
+  const withSteps = set.cells.some((c) => c.status === 'completed' && stepsOf(c) !== undefined);
+  if (withSteps) columns.push({ key: 'x:steps', label: 'learner updates', source: 'steps', ranked: false, display: { label: 'learner updates', scale: 1, digits: 0 } });
 
   const rows: TableRow[] = [];
   for (const ref of set.references ?? []) {
@@ -136,6 +154,7 @@ export function mainTable(set: ResultSet): TableModel {
       cells[`d:${key}`] = ref && ref.id !== a.id ? deltaCell(mine, seedValues(set, ref.id, metricGetter(key))) : NOT_APPLICABLE;
     }
     for (const d of diags) cells[`x:${d.key}`] = statCell(seedValues(set, a.id, (c) => finite(c.diagnostics[d.key])));
+    if (withSteps) cells['x:steps'] = statCell(seedValues(set, a.id, stepsOf));
     rows.push({ id: a.id, label: a.id, failed: failures(set, a.id), cells });
   }
   markBest(rows, columns);
@@ -147,7 +166,8 @@ export function mainTable(set: ResultSet): TableModel {
     caption:
       `Mean ± sample sd over ${seedCountText(rows)}. Δ: difference from the baseline trained on the same stream (${refNames || 'none'}), ` +
       'the mean of per-seed differences (cells of one seed share base checkpoint, stream order and feedback sample) with its 95% t interval on n − 1 degrees of freedom; ' +
-      '"n too small" when fewer than 2 seeds pair. ↑/↓: higher/lower is better; best mean per column in bold. Diagnostics are not ranked.',
+      '"n too small" when fewer than 2 seeds pair. ↑/↓: higher/lower is better; best mean per column in bold. Diagnostics are not ranked.' +
+      budgetText(set),
     rowHeader: 'arm',
     columns,
     rows,

@@ -17,6 +17,8 @@ export interface RunManifest {
   suite: Suite;
   /** Present when the folder holds one shard of the suite. */
   shard?: { index: number; count: number; balance: string; cells: string[] };
+  /** Hash of the calibration that planned wall-clock budgets (calibration.json beside it). */
+  calibration?: string;
 }
 
 export function cellDir(outDir: string, cell: Pick<CellSpec, 'armId' | 'seed'>): string {

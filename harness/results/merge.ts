@@ -51,6 +51,8 @@ function outcome(r: CellResult): string {
 }
 
 const VERSION_KEYS = ['configHash', 'harnessVersion', 'gitSha', 'codeHash'] as const;
+/** Shards must also share the calibration their wall-clock budgets were planned from. */
+const MANIFEST_KEYS = [...VERSION_KEYS, 'calibration'] as const;
 
 export function mergeResults(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeReport {
   if (!dirs.length) throw new UserError('vpt merge: name at least one results folder');
@@ -58,8 +60,8 @@ export function mergeResults(dirs: readonly string[], outDir: string, opts: Merg
   const manifests = dirs.map(manifestOf);
   const first = manifests[0] as RunManifest;
   manifests.forEach((m, i) => {
-    for (const k of VERSION_KEYS) {
-      if (m[k] !== first[k]) throw new UserError(`${dirs[i]}: ${k} ${m[k]} differs from ${dirs[0]}'s ${first[k]}: shards of one run must share config and code`);
+    for (const k of MANIFEST_KEYS) {
+      if (m[k] !== first[k]) throw new UserError(`${dirs[i]}: ${k} ${m[k]} differs from ${dirs[0]}'s ${first[k]}: shards of one run must share config, code and calibration`);
     }
   });
   const cells = expandCells(first.suite);
@@ -91,8 +93,10 @@ export function mergeResults(dirs: readonly string[], outDir: string, opts: Merg
     const src = sources[c.id];
     if (src) cpSync(cellDir(src, c), cellDir(outDir, c), { recursive: true });
   }
-  const ref = dirs.map((d) => join(d, 'reference.json')).find((f) => existsSync(f));
-  if (ref) cpSync(ref, join(outDir, 'reference.json'));
+  for (const name of ['reference.json', 'calibration.json']) {
+    const f = dirs.map((d) => join(d, name)).find((x) => existsSync(x));
+    if (f) cpSync(f, join(outDir, name));
+  }
   writeJsonAtomic(join(outDir, 'merge.json'), { from: dirs, sources, missing });
   writeJsonAtomic(join(outDir, 'suite.json'), manifest);
   return { manifest, sources, missing };

@@ -2,6 +2,7 @@
 import type { EngineInfo } from '../engine/backend.js';
 import type { MetricValue } from '../eval/gsm8k/evaluate.js';
 import type { CurvePoint } from '../lm/trainer.js';
+import type { CellPlan } from '../suite/expand.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -42,6 +43,10 @@ export interface CellResult {
   engine?: EngineInfo;
   steps: { planned: number; done: number };
   timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
+  /** The row's budget as planned: kind, learner steps, planned training time and the calibration it used. */
+  budget?: CellPlan;
+  /** The cell record this cell read (schedule-matched reads V-pretraining's), with its hash at the time. */
+  reads?: { id: string; file: string; sha256: string };
   /** Peak tfjs tensor bytes and process RSS over training, when recorded. */
   memory?: { tfPeakBytes: number; rssPeakBytes: number };
   /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */

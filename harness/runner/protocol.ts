@@ -3,13 +3,19 @@ import type { CellSpec } from '../suite/expand.js';
 import type { Suite } from '../suite/schema.js';
 
 export interface WorkerJob {
-  kind: 'base' | 'cell';
+  /** The base stage, one cell, or the per-step cost calibration of `arms` (written to `out`). */
+  kind: 'base' | 'cell' | 'calibrate';
   suite: Suite;
   cell?: CellSpec;
   dir: string;
   cacheDir: string;
   /** The run's code fingerprint: a worker whose harness/ differs refuses to start. */
   codeHash: string;
+  /** The cell.json the cell reads (schedule-matched), resolved by the runner. */
+  reads?: string;
+  /** Calibration: the arms to measure and the file to write. */
+  arms?: string[];
+  out?: string;
 }
 
 /** Exit code of a worker that found harness/ changed since the run started. */

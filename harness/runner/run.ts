@@ -5,7 +5,7 @@
  */
 import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
@@ -13,8 +13,12 @@ import { cellDir, readCell, type RunManifest } from '../results/folder.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
-import { expandCells, type CellSpec } from '../suite/expand.js';
+import { expandCells, type CellPlan, type CellSpec } from '../suite/expand.js';
+import { selectBackend, type BackendName } from '../engine/backend.js';
+import { armsToCalibrate, describePlan, planRows } from './budget.js';
+import { calibrationHash, calibrationMismatch, readCalibration } from './calibration.js';
 import { armId, suiteHash } from '../suite/define.js';
+import { fileHash } from '../suite/hash.js';
 import type { Suite } from '../suite/schema.js';
 import { ProgressDisplay } from './progress.js';
 import { balanceByCost, roundRobin, type ShardSpec } from './shard.js';
@@ -36,6 +40,10 @@ export interface RunOptions {
   cellTimeoutS: number;
   /** Run only this shard's cells (see shard.ts). Default: all cells. */
   shard?: ShardPlan;
+  /** A stored calibration for wall-clock budgets (else the one in the results folder on --resume, else measured). */
+  calibration?: string;
+  /** Use a calibration from another device, backend or harness version. Default false. */
+  forceCalibration?: boolean;
   display?: ProgressDisplay;
 }
 
@@ -66,6 +74,8 @@ export interface CellInputs {
   dataHashes: Record<string, string>;
   evalVersions: Record<string, number>;
   armVersion: (arm: string) => number;
+  /** Learner steps this run plans for the cell (from its budget). */
+  plannedSteps: (cellId: string) => number;
 }
 
 /** Why a recorded cell cannot stand for this run (undefined: keep it). */
@@ -84,7 +94,25 @@ export function staleReason(prev: CellResult, want: CellInputs): string | undefi
   }
   if (prev.harnessVersion !== want.harnessVersion) return `harness version changed (${prev.harnessVersion} -> ${want.harnessVersion})`;
   if (prev.codeHash !== want.codeHash) return `harness code changed (${prev.codeHash ?? 'unrecorded'} -> ${want.codeHash})`;
+  const steps = want.plannedSteps(prev.id);
+  if (prev.steps?.planned !== steps) return `its budget now plans ${steps} steps (it ran ${prev.steps?.planned ?? 'unknown'})`;
+  if (prev.reads) {
+    const now = existsSync(prev.reads.file) ? fileHash(readFileSync(prev.reads.file)) : undefined;
+    if (now !== prev.reads.sha256) return `the cell it reads (${prev.reads.id}) changed`;
+  }
   return undefined;
+}
+
+/** The cell.json a cell reads: in this run's folder, or in a recorded results folder. */
+export function readsFile(outDir: string, cell: CellSpec): string | undefined {
+  if (!cell.reads) return undefined;
+  const where = cell.reads.results ? resolve(cell.reads.results) : outDir;
+  return join(cellDir(where, { armId: cell.reads.armId, seed: cell.seed }), 'cell.json');
+}
+
+/** Id of the cell of this run that must finish before `cell` starts (undefined: none). */
+function dependencyOf(cell: CellSpec): string | undefined {
+  return cell.reads && !cell.reads.results ? `${cell.suite}/${cell.reads.armId}/seed-${cell.seed}` : undefined;
 }
 
 function countRecords(outDir: string): number {
@@ -196,9 +224,15 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
     };
     claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
     writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
+    const base = baseStage(s, opts, code, display);
+    const plans = await planSteps(s, opts, code, display, base);
+    for (const c of cells) c.plan = plans.get(c.armId);
+    const calibration = [...plans.values()].find((p) => p.calibration)?.calibration;
+    if (calibration) writeJsonAtomic(join(opts.outDir, 'suite.json'), { ...manifest, calibration });
     const want: CellInputs = {
       configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
       evalVersions: task.evalVersions, armVersion: (a) => task.arms.get(a).version,
+      plannedSteps: (id) => cells.find((c) => c.id === id)?.plan?.steps ?? Number.NaN,
     };
     const todo: CellSpec[] = [];
     for (const c of cells) {
@@ -209,6 +243,7 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
       todo.push(c);
     }
     display.skip(cells.length - todo.length);
+    if (todo.length) await base();
     await runCells(s, opts, todo, code, display);
   } finally {
     display.close();
@@ -216,46 +251,153 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   return summarise(s, opts.outDir, opts.cacheDir);
 }
 
+/**
+ * The shared base checkpoint (cached by config hash), built once, before anything that needs it (the calibration,
+ * the cells); the returned function runs it at most once.
+ */
+function baseStage(s: Suite, opts: RunOptions, code: string, display: ProgressDisplay): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const build = async (): Promise<void> => {
+    display.start('base');
+    const base = await runJob({ kind: 'base', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir, codeHash: code }, join(opts.outDir, '.jobs', 'base.json'), 0, {
+      onProgress: (p, d, t) => display.update('base', p, d, t),
+    });
+    if (!base.ok) {
+      display.finish('base', 'errored', '', false);
+      if (base.codeChanged) throw new UserError(base.stderr.trim());
+      throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
+    }
+    display.finish('base', 'completed', '(base checkpoint cached)', false);
+  };
+  return () => {
+    done ??= build();
+    return done;
+  };
+}
+
+/**
+ * Learner steps per arm row from the budgets. Wall-clock budgets need a calibration: the one given
+ * (`--calibration`), else the one stored in the results folder (on --resume), else one measured now in a fresh
+ * worker after the base stage. It is kept as `calibration.json` beside the results.
+ */
+async function planSteps(s: Suite, opts: RunOptions, code: string, display: ProgressDisplay, base: () => Promise<void>): Promise<Map<string, CellPlan>> {
+  const arms = armsToCalibrate(s);
+  if (!arms.length) return planRows(s);
+  const file = join(opts.outDir, 'calibration.json');
+  const stored = opts.calibration ? resolve(opts.calibration) : opts.resume && existsSync(file) ? file : undefined;
+  if (stored) {
+    const c = readCalibration(stored);
+    const engine = await selectBackend(s.backend === 'auto' ? undefined : (s.backend as BackendName));
+    const why = calibrationMismatch(c, engine, harnessVersion(), arms);
+    if (why && !(opts.forceCalibration && !why.startsWith('it has no cost'))) {
+      throw new UserError(`${stored}: cannot plan this run's steps: ${why}${why.startsWith('it has no cost') ? '' : ' (--force-calibration uses it anyway)'}`);
+    }
+    if (why) display.log(`calibration: using ${stored} although ${why} (--force-calibration)`);
+    if (stored !== file) writeFileAtomic(file, readFileSync(stored));
+  } else {
+    if (opts.shard) {
+      throw new UserError(`suite '${s.name}' has wall-clock budgets: every shard must plan the same steps, so give each the same --calibration <file> (measure it once with vpt calibrate ${s.name})`);
+    }
+    await base();
+    display.start('calibration');
+    const r = await runJob({ kind: 'calibrate', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir, codeHash: code, arms, out: file }, join(opts.outDir, '.jobs', 'calibrate.json'), 0, {
+      onProgress: (p, d, t) => display.update('calibration', p, d, t),
+    });
+    if (!r.ok) {
+      display.finish('calibration', 'errored', '', false);
+      if (r.codeChanged) throw new UserError(r.stderr.trim());
+      throw new Error(`calibration failed:\n${r.stderr.slice(-4000)}`);
+    }
+    display.finish('calibration', 'completed', `(${arms.join(', ')})`, false);
+  }
+  const calibration = readCalibration(file);
+  const hash = calibrationHash(file);
+  const plans = planRows(s, calibration);
+  for (const line of describePlan(plans)) display.log(`budget: ${line}`);
+  return new Map([...plans].map(([id, p]) => [id, { ...p, calibration: hash }]));
+}
+
+/**
+ * `vpt calibrate`: builds the base checkpoint if needed and measures the per-step cost of every arm the suite's
+ * budgets name (or `arms`), writing the calibration to `outFile` for `vpt run --calibration`.
+ */
+export async function calibrateSuite(s: Suite, o: { outFile: string; cacheDir: string; arms?: string[]; display?: ProgressDisplay }): Promise<string> {
+  const arms = o.arms?.length ? o.arms : armsToCalibrate(s);
+  if (!arms.length) throw new UserError(`suite '${s.name}' has no wall-clock budget: name the arms to measure with --arms`);
+  for (const a of arms) taskOf(s).arms.get(a);
+  await taskOf(s).preflight(s, o.cacheDir);
+  const code = codeHash();
+  const work = join(o.cacheDir, 'calibrate', s.name);
+  const display = o.display ?? new ProgressDisplay(0, 1);
+  const opts: RunOptions = { outDir: work, cacheDir: o.cacheDir, workers: 1, resume: false, cellTimeoutS: 0 };
+  try {
+    await baseStage(s, opts, code, display)();
+    display.start('calibration');
+    const r = await runJob({ kind: 'calibrate', suite: s, dir: work, cacheDir: o.cacheDir, codeHash: code, arms, out: o.outFile }, join(work, '.jobs', 'calibrate.json'), 0, {
+      onProgress: (p, d, t) => display.update('calibration', p, d, t),
+    });
+    if (!r.ok) throw new Error(`calibration failed:\n${r.stderr.slice(-4000)}`);
+    display.finish('calibration', 'completed', `(${arms.join(', ')})`, false);
+  } finally {
+    display.close();
+  }
+  return o.outFile;
+}
+
 async function runCells(s: Suite, opts: RunOptions, todo: readonly CellSpec[], code: string, display: ProgressDisplay): Promise<void> {
   if (!todo.length) return;
   const jobsDir = join(opts.outDir, '.jobs');
   const hash = suiteHash(s);
-  display.start('base');
-  // One base checkpoint (cached by config hash) is shared by every cell, so it is built once, first.
-  const base = await runJob({ kind: 'base', suite: s, dir: opts.outDir, cacheDir: opts.cacheDir, codeHash: code }, join(jobsDir, 'base.json'), 0, {
-    onProgress: (p, d, t) => display.update('base', p, d, t),
-  });
-  if (!base.ok) {
-    display.finish('base', 'errored', '', false);
-    if (base.codeChanged) throw new UserError(base.stderr.trim());
-    throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
-  }
-  display.finish('base', 'completed', '(base checkpoint cached)', false);
-  let next = 0;
+  const pending = todo.map((c) => c.id);
+  const unfinished = new Set(pending);
   let changed: string | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < todo.length && !changed) {
-      const cell = todo[next++] as CellSpec;
-      const dir = cellDir(opts.outDir, cell);
-      // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
-      rmSync(join(dir, 'cell.json'), { force: true });
-      display.start(cell.id);
-      const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir, codeHash: code }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
-        onProgress: (p, d, t) => display.update(cell.id, p, d, t),
+  const wakeups: (() => void)[] = [];
+  // Next cell whose dependency (the cell it reads, in this run) has finished; waits while one is running.
+  const nextCell = async (): Promise<CellSpec | undefined> => {
+    for (;;) {
+      if (changed || !pending.length) return undefined;
+      const k = pending.findIndex((id) => {
+        const dep = dependencyOf(todo.find((c) => c.id === id) as CellSpec);
+        return !dep || !unfinished.has(dep);
       });
-      if (r.codeChanged) changed = r.stderr.trim();
-      let res = readCell(dir);
-      if (!r.ok && (!res || res.status === 'completed')) {
-        // The worker died before recording its failure (killed, timed out, crashed): record it here.
-        const status = r.timedOut ? 'timedout' : 'errored';
-        writeJsonAtomic(join(dir, 'cell.json'), {
-          id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash, codeHash: code,
-          status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
-        });
-        res = readCell(dir);
+      if (k >= 0) {
+        const [id] = pending.splice(k, 1);
+        return todo.find((c) => c.id === id);
       }
-      const headline = res?.status === 'completed' ? taskOf(s).headline(res) : (res?.error?.split('\n')[0] ?? '');
-      display.finish(cell.id, res?.status ?? 'errored', headline);
+      await new Promise<void>((wake) => wakeups.push(wake));
+    }
+  };
+  const finished = (id: string): void => {
+    unfinished.delete(id);
+    for (const wake of wakeups.splice(0)) wake();
+  };
+  const runOne = async (cell: CellSpec): Promise<void> => {
+    const dir = cellDir(opts.outDir, cell);
+    const reads = readsFile(opts.outDir, cell);
+    // A rerun replaces the cell's old record, so a stale one can never stand in for this attempt.
+    rmSync(join(dir, 'cell.json'), { force: true });
+    display.start(cell.id);
+    const r = await runJob({ kind: 'cell', suite: s, cell, dir, cacheDir: opts.cacheDir, codeHash: code, ...(reads ? { reads } : {}) }, join(jobsDir, `${cell.armId}-seed-${cell.seed}.json`), opts.cellTimeoutS, {
+      onProgress: (p, d, t) => display.update(cell.id, p, d, t),
+    });
+    if (r.codeChanged) changed = r.stderr.trim();
+    let res = readCell(dir);
+    if (!r.ok && (!res || res.status === 'completed')) {
+      // The worker died before recording its failure (killed, timed out, crashed): record it here.
+      const status = r.timedOut ? 'timedout' : 'errored';
+      writeJsonAtomic(join(dir, 'cell.json'), {
+        id: cell.id, suite: s.name, arm: cell.arm.arm, armId: cell.armId, seed: cell.seed, configHash: hash, codeHash: code,
+        status, error: r.timedOut ? `exceeded ${opts.cellTimeoutS}s` : r.stderr.slice(-4000), metrics: {}, finishedAt: new Date().toISOString(),
+      });
+      res = readCell(dir);
+    }
+    const headline = res?.status === 'completed' ? taskOf(s).headline(res) : (res?.error?.split('\n')[0] ?? '');
+    display.finish(cell.id, res?.status ?? 'errored', headline);
+  };
+  const worker = async (): Promise<void> => {
+    for (let cell = await nextCell(); cell; cell = await nextCell()) {
+      await runOne(cell);
+      finished(cell.id);
     }
   };
   await Promise.all(Array.from({ length: opts.workers }, worker));

@@ -28,11 +28,36 @@ export function parseShard(spec: string): ShardSpec {
 
 const byId = (a: CellSpec, b: CellSpec): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** Round-robin over the cells sorted by id. */
-export function roundRobin(cells: readonly CellSpec[], spec: ShardSpec): CellSpec[] {
-  const sorted = [...cells].sort(byId);
-  const mine = new Set(sorted.filter((_, k) => k % spec.count === spec.index - 1).map((c) => c.id));
+/**
+ * A cell that reads another cell of the run (schedule-matched reads V-pretraining's) must run in the same shard,
+ * after it: such cells follow the cell they read. Returns the cells that lead (read nothing in this run) and, per
+ * leading cell id, the cells that follow it.
+ */
+function leaders(cells: readonly CellSpec[]): { lead: CellSpec[]; followers: Map<string, CellSpec[]> } {
+  const ids = new Set(cells.map((c) => c.id));
+  const followers = new Map<string, CellSpec[]>();
+  const lead: CellSpec[] = [];
+  for (const c of cells) {
+    const dep = c.reads && !c.reads.results ? `${c.suite}/${c.reads.armId}/seed-${c.seed}` : undefined;
+    if (dep && ids.has(dep)) followers.set(dep, [...(followers.get(dep) ?? []), c]);
+    else lead.push(c);
+  }
+  return { lead, followers };
+}
+
+/** The cells of the chosen leading cells and their followers, in declared order. */
+function withFollowers(cells: readonly CellSpec[], chosen: Set<string>, followers: Map<string, CellSpec[]>): CellSpec[] {
+  const mine = new Set(chosen);
+  for (const id of chosen) for (const f of followers.get(id) ?? []) mine.add(f.id);
   return cells.filter((c) => mine.has(c.id));
+}
+
+/** Round-robin over the leading cells sorted by id; cells that read another follow it. */
+export function roundRobin(cells: readonly CellSpec[], spec: ShardSpec): CellSpec[] {
+  const { lead, followers } = leaders(cells);
+  const sorted = [...lead].sort(byId);
+  const chosen = new Set(sorted.filter((_, k) => k % spec.count === spec.index - 1).map((c) => c.id));
+  return withFollowers(cells, chosen, followers);
 }
 
 /**
@@ -43,8 +68,11 @@ export function balanceByCost(cells: readonly CellSpec[], spec: ShardSpec, costs
   const known = cells.map((c) => costs.get(c.id)).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (!known.length) throw new UserError('--balance cost: the recorded results hold no cost for any cell of this suite');
   const fallback = known.reduce((a, b) => a + b, 0) / known.length;
-  const cost = (c: CellSpec): number => costs.get(c.id) ?? fallback;
-  const order = [...cells].sort((a, b) => cost(b) - cost(a) || byId(a, b));
+  const { lead, followers } = leaders(cells);
+  const one = (c: CellSpec): number => costs.get(c.id) ?? fallback;
+  // A leading cell carries the cost of the cells that follow it into its shard.
+  const cost = (c: CellSpec): number => one(c) + (followers.get(c.id) ?? []).reduce((a, f) => a + one(f), 0);
+  const order = [...lead].sort((a, b) => cost(b) - cost(a) || byId(a, b));
   const load = new Array<number>(spec.count).fill(0);
   const owner = new Map<string, number>();
   for (const c of order) {
@@ -53,7 +81,8 @@ export function balanceByCost(cells: readonly CellSpec[], spec: ShardSpec, costs
     load[best] = (load[best] as number) + cost(c);
     owner.set(c.id, best);
   }
-  return cells.filter((c) => owner.get(c.id) === spec.index - 1);
+  const chosen = new Set([...owner].filter(([, k]) => k === spec.index - 1).map(([id]) => id));
+  return withFollowers(cells, chosen, followers);
 }
 
 /**

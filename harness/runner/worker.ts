@@ -48,16 +48,21 @@ async function main(): Promise<void> {
     process.exit(EXIT_CODE_CHANGED);
   }
   // Loaded only after the version check, so what runs is what was checked.
-  const { prepareBase, runCell } = await import('./cell.js');
+  const { calibrate, prepareBase, runCell } = await import('./cell.js');
   const progress = (e: { phase: string; done: number; total: number }): void => emit({ type: 'progress', ...e });
   if (job.kind === 'base') {
     await prepareBase(job.suite, job.cacheDir, progress);
     emit({ type: 'done', status: 'completed' });
     return;
   }
+  if (job.kind === 'calibrate') {
+    await calibrate(job.suite, job.arms ?? [], job.cacheDir, job.out as string, code, progress);
+    emit({ type: 'done', status: 'completed' });
+    return;
+  }
   const cell = job.cell as CellSpec;
   try {
-    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir, codeHash: code }, progress);
+    const r = await runCell(job.suite, cell, { dir: job.dir, cacheDir: job.cacheDir, codeHash: code, ...(job.reads ? { reads: job.reads } : {}) }, progress);
     emit({ type: 'done', status: r.status, metrics: r.metrics });
   } catch (e) {
     const error = explainError(e, job.suite);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CompareConfigSchema } from '../regress/config.js';
+import { VisionBaseSchema, VisionDataSchema, VisionDesignSchema, VisionEvalSchema, VisionModelSchema, VisionTrainSchema } from '../vision/schema.js';
 
 const int = (min: number) => z.number().int().min(min);
 const frac = z.number().min(0).max(1);
@@ -163,12 +164,34 @@ export const DecontamSchema = z.strictObject({
   screenTrain: z.boolean().default(false),
 });
 
+/**
+ * How long the cells of an arm row train (METHOD §5: the paper's v1 matches learner updates, v2 wall-clock).
+ * Wall-clock budgets become step counts through a recorded per-step calibration, so a rerun with the same
+ * calibration takes the same steps; each arm's learning-rate schedule spans its own step count.
+ */
+export const BudgetSchema = z.discriminatedUnion('kind', [
+  /** `train.steps` learner updates (the default). */
+  z.strictObject({ kind: z.literal('updates') }),
+  /** A fixed wall-clock time per cell, in seconds of training (evaluation and probes excluded). */
+  z.strictObject({ kind: z.literal('seconds'), seconds: z.number().positive() }),
+  /** The time arm `arm` needs for `updates` learner updates (default `train.steps`): the paper's v2 form. */
+  z.strictObject({ kind: z.literal('matched'), arm: z.string().default('v-pretraining'), updates: int(1).optional() }),
+]);
+
 /** An arm row of a suite: which registered arm, and the row id its cells and table row carry. */
-const armEntryBase = {
+export const armEntryBase = {
   /** Registered arm name (`vpt ls` lists each task's arms). */
   arm: z.string(),
   /** Row id in tables and cell ids; defaults to the arm name (+ "+decontam" for language). */
-  id: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'ids may hold letters, digits and _ . + -').optional(),
+  id: z.string().regex(/^[A-Za-z0-9_.+@-]+$/, 'ids may hold letters, digits and _ . + @ -').optional(),
+  /**
+   * For arms that read another cell's record (e.g. `schedule-matched` reads V-pretraining's gate trajectory): the
+   * row id of this suite whose same-seed cell it reads (that cell then runs first), or `{ results, arm }` for the
+   * row `arm` of a recorded results folder. Default: the arm's own default row (`vpt ls` says which).
+   */
+  from: z.union([z.string(), z.strictObject({ results: z.string(), arm: z.string() })]).optional(),
+  /** This row's training budget; default: the suite's `budget`. */
+  budget: BudgetSchema.optional(),
 };
 
 export const ArmEntrySchema = z.strictObject({
@@ -188,6 +211,8 @@ export const commonSuiteKeys = {
    * software adapter such as lavapipe. Default 'auto'.
    */
   backend: z.enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Training budget of every arm row without its own. Default `{ kind: 'updates' }` (train.steps). */
+  budget: BudgetSchema.prefault({ kind: 'updates' }),
   /**
    * Regression-gate settings for `vpt compare` (per-metric tolerances, timing factor, level); absent: the
    * documented defaults of harness/regress/config.ts. Not part of the config hash: it judges results, it does
@@ -211,6 +236,19 @@ export const LanguageSuiteSchema = z.strictObject({
   arms: z.array(ArmEntrySchema).min(1),
 });
 
+/** A vision suite: a DINO ViT learner on images, frozen-backbone probes (segmentation, depth, classification). */
+export const VisionSuiteSchema = z.strictObject({
+  task: z.literal('vision'),
+  ...commonSuiteKeys,
+  model: VisionModelSchema.prefault({}),
+  data: VisionDataSchema.prefault({ kind: 'embedded' }),
+  base: VisionBaseSchema.prefault({}),
+  train: VisionTrainSchema.prefault({}),
+  design: VisionDesignSchema.prefault({}),
+  eval: VisionEvalSchema.prefault({}),
+  arms: z.array(z.strictObject(armEntryBase)).min(1),
+});
+
 /** Suites written before tasks existed have no `task` key: they are language suites. */
 function defaultTask(input: unknown): unknown {
   if (input && typeof input === 'object' && !Array.isArray(input) && !('task' in input)) return { task: 'language', ...input };
@@ -218,13 +256,18 @@ function defaultTask(input: unknown): unknown {
 }
 
 /** Any suite: a discriminated union on `task`, so each task has its own keys and an unknown key is an error. */
-export const SuiteSchema = z.preprocess(defaultTask, z.discriminatedUnion('task', [LanguageSuiteSchema]));
+export const SuiteSchema = z.preprocess(defaultTask, z.discriminatedUnion('task', [LanguageSuiteSchema, VisionSuiteSchema]));
 
-export type SuiteInput = z.input<typeof LanguageSuiteSchema> | Omit<z.input<typeof LanguageSuiteSchema>, 'task'>;
+/** A language suite as declared: the `task` key may be left out. */
+export type LanguageSuiteInput = Omit<z.input<typeof LanguageSuiteSchema>, 'task'> & { task?: 'language' };
+export type VisionSuiteInput = z.input<typeof VisionSuiteSchema>;
+export type SuiteInput = LanguageSuiteInput | VisionSuiteInput;
 export type Suite = z.output<typeof SuiteSchema>;
 export type LanguageSuite = z.output<typeof LanguageSuiteSchema>;
+export type VisionSuite = z.output<typeof VisionSuiteSchema>;
 export type TaskName = Suite['task'];
 export type ArmEntry = z.output<typeof ArmEntrySchema>;
+export type Budget = z.output<typeof BudgetSchema>;
 export type DataConfig = z.output<typeof DataSchema>;
 export type DesignConfig = z.output<typeof DesignSchema>;
 export type DecontamConfig = z.output<typeof DecontamSchema>;

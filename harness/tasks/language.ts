@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { armRegistry } from '../arms/index.js';
 import { decontaminateStream, decontamReferences, decontamReport } from '../data/decontam.js';
-import { DataError, type Gsm8kItem } from '../data/gsm8k.js';
+import { DataError, splitValidation, type Gsm8kItem } from '../data/gsm8k.js';
 import { formatQA } from '../data/numina.js';
 import { encodeDoc, packDocs, selectRows, type QADoc } from '../data/pack.js';
 import { loadData, type LoadedData } from '../data/sources.js';
@@ -19,6 +19,7 @@ import { trainLM, type TrainResult } from '../lm/trainer.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { HIGHER_IS_BETTER, type CellResult, type ReferenceRow } from '../results/schema.js';
 import type { LanguageSuite } from '../suite/schema.js';
+import { measureLanguageStepCost } from './language-calibrate.js';
 import type { CellOutcome, TaskDefinition } from './types.js';
 
 /** Where a split's file lives, for messages (the generated file for embedded data). */
@@ -79,12 +80,6 @@ export async function languagePreflight(s: LanguageSuite, cacheDir: string): Pro
   return { data, tokenizer: tok };
 }
 
-/** The last `size` train problems are the validation slice; the rest are the feedback pool. */
-export function splitValidation(train: readonly Gsm8kItem[], size: number): { pool: Gsm8kItem[]; validation: Gsm8kItem[] } {
-  const n = Math.min(size, Math.max(0, train.length - 1));
-  return { pool: train.slice(0, train.length - n), validation: train.slice(train.length - n) };
-}
-
 /** Training timings with the validation tracking's time taken out (it is measurement, not training). */
 function withoutTracking(t: TrainResult, trackMs: number, tokens: number): TrainResult {
   const wallMs = t.wallMs - trackMs;
@@ -108,13 +103,15 @@ function directions(metrics: Record<string, unknown>): Record<string, boolean> {
 /** Load data and the base checkpoint, continue pretraining with the arm's target rule, evaluate the frozen result. */
 async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
   const arm = armRegistry.get(cell.arm.arm);
+  // The runner's plan from the row's budget; each arm's learning-rate schedule spans its own steps.
+  const steps = cell.plan?.steps ?? s.train.steps;
   const data: LoadedData = await loadData(s.data, paths.cacheDir);
   const base = await ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
   const rng = new Rng(cell.seed);
   let cpt = data.cpt;
   let decontamination: Record<string, unknown> | undefined;
-  if (cell.arm.decontaminate === true) {
+  if ('decontaminate' in cell.arm && cell.arm.decontaminate) {
     // Screened against the evaluation sets (GSM8K test + MATH test; train too with screenTrain), and scored
     // against the generator's leak labels where the stream has them.
     const refs = decontamReferences(data, s.decontamination);
@@ -131,7 +128,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
   const rows = selectRows(packed, range(0, packed.rows - probeCount));
   const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
-  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(probeRows ? { probeRows } : {}) });
+  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps, ...(probeRows ? { probeRows } : {}) });
   const downstream: { step: number; nll: number }[] = [];
   let trackMs = 0;
   const track = async (updates: number): Promise<void> => {
@@ -146,18 +143,18 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
     const trained = await trainLM({
       model,
       rows,
-      steps: s.train.steps,
+      steps,
       batchSize: s.train.batchSize,
-      optim: { ...s.train, totalSteps: s.train.steps },
+      optim: { ...s.train, totalSteps: steps },
       rng: rng.fork('data'),
       rule,
       logEvery: s.train.logEvery,
       onLog: async (p) => {
         await track(p.step + 1);
-        progress?.({ phase: 'train', done: p.step + 1, total: s.train.steps });
+        progress?.({ phase: 'train', done: p.step + 1, total: steps });
       },
     });
-    const train = withoutTracking(trained, trackMs, s.train.steps * s.train.batchSize * s.model.blockSize);
+    const train = withoutTracking(trained, trackMs, steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
     const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
@@ -169,7 +166,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
     if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
       // Meta-step cost relative to one learner step (learner steps timed without the meta work).
       const metaTotal = metaMs * metaSteps;
-      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / s.train.steps);
+      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / steps);
       diagnostics.meta_share_of_time = metaTotal / train.wallMs;
     }
     return {
@@ -178,7 +175,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       diagnostics,
       dataHashes: data.hashes,
       baseHash: base.hash,
-      steps: { planned: s.train.steps, done: s.train.steps },
+      steps: { planned: steps, done: steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
       curves: { train: train.curve, ...(downstream.length ? { downstream } : {}) },
       extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
@@ -219,6 +216,7 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     await ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
   runCell: runLanguageCell,
+  measureStepCost: (s, arm, cacheDir) => measureLanguageStepCost(s, arm, cacheDir),
   referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),
   headline(r) {
     const m = r.metrics?.['pass@1,strict-match'];

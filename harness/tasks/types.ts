@@ -5,6 +5,7 @@
  */
 import type { MetricValue } from '../eval/gsm8k/evaluate.js';
 import type { CellResult, ReferenceRow } from '../results/schema.js';
+import type { ArmCost } from '../runner/calibration.js';
 import type { CellSpec } from '../suite/expand.js';
 import type { Registry } from '../suite/registry.js';
 import type { Suite } from '../suite/schema.js';
@@ -18,6 +19,8 @@ export interface CellPaths {
   cacheDir: string;
   /** Code fingerprint of the run (checked by the worker before this cell started). Default: computed here. */
   codeHash?: string;
+  /** The cell.json this cell reads (see `CellSpec.reads`), resolved by the runner. */
+  reads?: string;
 }
 
 /** The part of a registered arm the runner needs. */
@@ -26,6 +29,8 @@ export interface ArmInfo {
   /** Bumped when the arm's rule changes; results of different versions are incomparable. */
   version: number;
   description: string;
+  /** Row id whose same-seed cell record this arm reads by default (the runner orders it first). */
+  reads?: string;
 }
 
 /** What a task's cell run measured: the task-specific part of cell.json. */
@@ -66,6 +71,8 @@ export interface TaskDefinition<S extends Suite = Suite> {
   preflight(s: S, cacheDir: string): Promise<Preflight>;
   /** Builds the shared base checkpoint once (cached); runs in a worker. */
   prepareBase(s: S, cacheDir: string, progress?: ProgressFn): Promise<void>;
+  /** Per-step cost of `arm` at the suite's cadence, for wall-clock budgets (runs in a worker, after the base). */
+  measureStepCost(s: S, arm: string, cacheDir: string): Promise<ArmCost>;
   /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
   runCell(s: S, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
   /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */

@@ -1,0 +1,55 @@
+/**
+ * Frozen-backbone evaluation: whichever of the segmentation, depth and classification probes have data, on
+ * features from one feature function (computed once per split). Returns the metrics record keyed
+ * "<metric>,<filter>" plus each probe's chosen learning rate and validation scores.
+ */
+import type { VisionLabelInfo } from '../../data/vision/types.js';
+import type { MetricValue } from '../gsm8k/evaluate.js';
+import { classificationProbe } from './classification.js';
+import { DEFAULT_PROBE, type ProbeConfig } from './config.js';
+import { depthProbe } from './depth.js';
+import { FeatureCache, type FeatureFn } from './features.js';
+import { PROBE_HIGHER_IS_BETTER } from './metrics.js';
+import { segmentationProbe, type ProbeOutcome, type ProbeSplits } from './segmentation.js';
+
+/** Bumped whenever a probe's protocol or metric changes: results of different versions are incomparable. */
+export const PROBE_EVAL_VERSION = 1;
+
+/** Splits per probe (the same split objects may serve several probes; their features are computed once). */
+export interface ProbeTasks {
+  segmentation?: ProbeSplits;
+  depth?: ProbeSplits;
+  classification?: ProbeSplits;
+}
+
+export interface BackboneEvaluation {
+  metrics: Record<string, MetricValue>;
+  higherIsBetter: Record<string, boolean>;
+  /** Per probe: chosen learning rate and every grid point's validation score. */
+  choices: Record<string, { lr: number; validation: Record<string, number> }>;
+  /** Wall time per probe (features included in the first probe that needs them), ms. */
+  ms: Record<string, number>;
+}
+
+export function evaluateProbes(features: FeatureFn, tasks: ProbeTasks, info: VisionLabelInfo, cfg: ProbeConfig = DEFAULT_PROBE): BackboneEvaluation {
+  const cache = new FeatureCache(features);
+  const out: BackboneEvaluation = { metrics: {}, higherIsBetter: {}, choices: {}, ms: {} };
+  const run = (name: string, f: () => ProbeOutcome): void => {
+    const t0 = performance.now();
+    const r = f();
+    out.ms[name] = performance.now() - t0;
+    Object.assign(out.metrics, r.metrics);
+    out.choices[name] = { lr: r.lr, validation: r.validation };
+  };
+  if (tasks.segmentation) {
+    if (info.segClasses < 1) throw new Error('segmentation probe requested but the data declares no segmentation classes');
+    run('segmentation', () => segmentationProbe(cache, tasks.segmentation as ProbeSplits, info.segClasses, cfg));
+  }
+  if (tasks.depth) run('depth', () => depthProbe(cache, tasks.depth as ProbeSplits, info.maxDepth, cfg));
+  if (tasks.classification) {
+    if (info.numClasses < 2) throw new Error('classification probe requested but the data declares fewer than 2 classes');
+    run('classification', () => classificationProbe(cache, tasks.classification as ProbeSplits, info.numClasses, cfg));
+  }
+  for (const k of Object.keys(out.metrics)) out.higherIsBetter[k] = PROBE_HIGHER_IS_BETTER[k.split(',')[0] as string] as boolean;
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * Per-step cost of a language arm for wall-clock budgets: the arm's real learner step (targets, and for
+ * designer arms the meta step at its cadence) on the suite's base checkpoint, data, batch and model, timed by
+ * tinybench over whole cadence cycles of `design.metaEvery` steps, warm-up cycles excluded.
+ */
+import { Bench } from 'tinybench';
+import { armRegistry } from '../arms/index.js';
+import { splitValidation, type Gsm8kItem } from '../data/gsm8k.js';
+import { packDocs } from '../data/pack.js';
+import { loadData } from '../data/sources.js';
+import { Rng } from '../engine/rng.js';
+import { baseDir } from '../lm/base.js';
+import { BatchSampler, disposeBatch, toTensors } from '../lm/batches.js';
+import { LanguageModel } from '../lm/model.js';
+import { AdamW } from '../lm/optim.js';
+import { learnerStep } from '../lm/trainer.js';
+import { summariseCosts, type ArmCost } from '../runner/calibration.js';
+import type { LanguageSuite } from '../suite/schema.js';
+
+/** Measured cadence cycles (after `warmupCycles` untimed ones). Defaults 5 and 1. */
+export interface CalibrateOptions {
+  cycles?: number;
+  warmupCycles?: number;
+}
+
+export async function measureLanguageStepCost(s: LanguageSuite, armName: string, cacheDir: string, o: CalibrateOptions = {}): Promise<ArmCost> {
+  const arm = armRegistry.get(armName);
+  const data = await loadData(s.data, cacheDir);
+  const model = LanguageModel.load(baseDir(s, data, cacheDir));
+  const rng = new Rng(0).fork('calibration');
+  const { pool } = splitValidation(data.train, s.eval.downstream.size);
+  const feedback = rng.fork('feedback').sample(pool.length, Math.min(s.design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
+  const rows = packDocs(model.tokenizer, data.cpt, s.model.blockSize);
+  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps });
+  const opt = new AdamW({ ...s.train, totalSteps: s.train.steps }, model.vars);
+  const sampler = new BatchSampler(rows, s.train.batchSize, rng.fork('data'));
+  const r = s.design.metaEvery;
+  // Steps counted from the burn-in, so each cycle holds exactly one meta step for a designer arm.
+  let step = s.design.burnIn;
+  const cycle = (): void => {
+    for (let k = 0; k < r; k++) {
+      const batch = toTensors(sampler.next());
+      const { loss, gradNorm } = learnerStep(model, opt, batch, rule, step++);
+      loss.dispose();
+      gradNorm.dispose();
+      disposeBatch(batch);
+    }
+  };
+  try {
+    const bench = new Bench({ iterations: o.cycles ?? 5, warmupIterations: o.warmupCycles ?? 1, time: 0, warmupTime: 0, retainSamples: true });
+    bench.add(armName, cycle);
+    await bench.run();
+    const samples = (bench.tasks[0]?.result as { latency?: { samples?: number[] } } | undefined)?.latency?.samples ?? [];
+    if (!samples.length) throw new Error(`calibration of '${armName}' recorded no timed cycle`);
+    return summariseCosts(samples.map((ms) => ms / r), r);
+  } finally {
+    rule.dispose?.();
+    opt.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The vision suite's keys (`model`, `data`, `base`, `train`, `design`, `eval`) as strict zod objects: an unknown
+ * key is an error naming it, every field has a documented default, and the parsed result is what gets hashed.
+ * The suite-level wrapper (name, seeds, arms, backend, the `task: 'vision'` discriminator) belongs to the
+ * suite schema; these objects slot into it.
+ */
+import { z } from 'zod';
+import type { AdamWConfig } from '../lm/optim.js';
+import type { AugmentConfig } from './augment.js';
+import type { DinoConfig } from './dino.js';
+import type { DinoModelConfig } from './model.js';
+
+const int = (min: number) => z.number().int().min(min);
+const frac = z.number().min(0).max(1);
+const range01 = z.tuple([frac, frac]).refine(([a, b]) => a <= b, 'range must be [low, high] with low ≤ high');
+
+/** ViT backbone and DINO projection head. */
+export const VisionModelSchema = z.strictObject({
+  /** Input side in pixels (global crops and probe images). Default 32. */
+  imageSize: int(4).default(32),
+  /** Patch side; must divide imageSize and augment.localSize. Default 4. */
+  patchSize: int(1).default(4),
+  /** Token width D. Default 64. */
+  width: int(8).default(64),
+  /** Transformer blocks. Default 4. */
+  depth: int(1).default(4),
+  /** Attention heads; must divide width. Default 4. */
+  heads: int(1).default(4),
+  /** MLP hidden width as a multiple of D. Default 4. */
+  mlpRatio: int(1).default(4),
+  /** Initial position table: 'sincos' (2-D sin-cos, rms 0.5, learned) or 'normal' (N(0, 0.02²)). Default 'sincos'. */
+  posInit: z.enum(['sincos', 'normal']).default('sincos'),
+  /** Projection head: MLP hidden width. Default 256. */
+  headHidden: int(1).default(256),
+  /** Projection head: bottleneck before the weight-normalised layer. Default 64. */
+  headBottleneck: int(1).default(64),
+  /** Projection head: output dimension K. Default 1024. */
+  headOut: int(2).default(1024),
+});
+
+/** Where the images come from: the embedded scene generator (default) or files in published layouts. */
+export const VisionDataSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded'),
+    /** Generator seed; the same for every training seed. Default 1234. */
+    seed: int(0).default(1234),
+    /** Unlabeled images for pretraining. Default 2048. */
+    unlabeled: int(1).default(2048),
+    /** Labelled feedback images (the designer's, issue 11). Default 256. */
+    feedback: int(0).default(256),
+    /** Probe training images. Default 512. */
+    probeTrain: int(1).default(512),
+    /** Probe validation images (hyperparameter choice). Default 256. */
+    validation: int(1).default(256),
+    /** Probe test images (reported). Default 512. */
+    test: int(1).default(512),
+  }),
+  z.strictObject({
+    kind: z.literal('files'),
+    /** Folder of unlabeled images (searched recursively; PNG or JPEG by magic bytes). */
+    unlabeled: z.string(),
+    /** ADE20K root (holding ADEChallengeData2016): probe-train from `training`, test from `validation`. */
+    ade20k: z.string().optional(),
+    /** NYUv2 RGB + depth folders for probe-train and test. */
+    nyuv2Train: z.string().optional(),
+    nyuv2Test: z.string().optional(),
+    /** ImageNet ImageFolder roots for probe-train and test, and LOC_synset_mapping.txt. */
+    imagenetTrain: z.string().optional(),
+    imagenetTest: z.string().optional(),
+    synsetMapping: z.string().optional(),
+    /** Share of each probe-train set held out as its validation split. Default 0.1. */
+    validationFraction: frac.default(0.1),
+    /** Share of the ADE20K and NYUv2 probe-train sets held out as designer feedback. Default 0.1. */
+    feedbackFraction: frac.default(0.1),
+    /** Seed of those hold-outs. Default 1234. */
+    seed: int(0).default(1234),
+    /** Read at most this many images per folder (0 = all). Default 0. */
+    limit: int(0).default(0),
+  }),
+]);
+
+/** DINO objective settings. */
+export const DinoSchema = z.strictObject({
+  /** Student temperature. Default 0.1. */
+  studentTemp: z.number().positive().default(0.1),
+  /** Teacher temperature. Default 0.04. */
+  teacherTemp: z.number().positive().default(0.04),
+  /** Centre EMA momentum. Default 0.9. */
+  centerMomentum: frac.default(0.9),
+  /** Teacher EMA momentum at the start of a stage, cosine to 1 at its end. Default 0.996. */
+  teacherMomentum: frac.default(0.996),
+});
+
+/** Multi-crop augmentation settings (DINO's recipe scaled to 32-px images). */
+export const AugmentSchema = z.strictObject({
+  /** Local crop side (a multiple of patchSize). Default 16. */
+  localSize: int(1).default(16),
+  /** Local crops per image. Default 4. */
+  nLocal: int(0).default(4),
+  /** Area range of global crops. Default [0.4, 1]. */
+  globalScale: range01.default([0.4, 1]),
+  /** Area range of local crops. Default [0.05, 0.4]. */
+  localScale: range01.default([0.05, 0.4]),
+  /** Colour jitter probability and strengths. Defaults 0.8; 0.4, 0.4, 0.2, 0.1. */
+  jitterP: frac.default(0.8),
+  brightness: frac.default(0.4),
+  contrast: frac.default(0.4),
+  saturation: frac.default(0.2),
+  hue: z.number().min(0).max(0.5).default(0.1),
+  /** Grayscale probability. Default 0.2. */
+  grayscaleP: frac.default(0.2),
+  /** Blur σ range in pixels. Default [0.1, 0.3] (DINO's [0.1, 2.0] at 224 px, scaled). */
+  blurSigma: z.tuple([z.number().positive(), z.number().positive()]).default([0.1, 0.3]),
+  /** Blur probability for global 1, global 2, local. Default [1, 0.1, 0.5]. */
+  blurP: z.tuple([frac, frac, frac]).default([1, 0.1, 0.5]),
+  /** Solarisation probability of global view 2. Default 0.2. */
+  solarizeP: frac.default(0.2),
+});
+
+/** One DINO training stage (optimiser, schedule, objective, crops). */
+const StageSchema = z.strictObject({
+  steps: int(0),
+  /** Images per step (each gives 2 global + nLocal local views). Default 32. */
+  batchSize: int(1).default(32),
+  /** Peak learning rate (AdamW). Default 1e-3. */
+  lr: z.number().positive().default(1e-3),
+  warmupSteps: int(0).default(10),
+  /** Final learning rate as a fraction of the peak (cosine). Default 0.1. */
+  minLrRatio: frac.default(0.1),
+  /** Decoupled weight decay on matrices. Default 0.04 (DINO's starting value). */
+  weightDecay: z.number().min(0).default(0.04),
+  /** Global gradient-norm clip (0 = off). Default 3 (DINO's). */
+  gradClip: z.number().min(0).default(3),
+  beta1: frac.default(0.9),
+  beta2: frac.default(0.999),
+  eps: z.number().positive().default(1e-8),
+  /** Read losses every this many steps. Default 10. */
+  logEvery: int(1).default(10),
+  dino: DinoSchema.prefault({}),
+  augment: AugmentSchema.prefault({}),
+});
+
+/** Base pretraining from random initialisation (cached; shared by every arm and seed). */
+export const VisionBaseSchema = StageSchema.extend({
+  /** Seed of the initialisation and the base stage's data order. Default 0. */
+  seed: int(0).default(0),
+  steps: int(0).default(150),
+});
+
+/** Continued pretraining of each cell from the base checkpoint. */
+export const VisionTrainSchema = StageSchema.extend({
+  steps: int(0).default(100),
+});
+
+/** What an arm's designer may change (issue 11 adds its settings here). */
+export const VisionDesignSchema = z.strictObject({
+  /** Parameter subset S = the backbone's last n blocks + final norm. Default 2. */
+  subsetBlocks: int(1).default(2),
+});
+
+/** Frozen-backbone probes. */
+export const VisionEvalSchema = z.strictObject({
+  /** Which network's backbone is probed: DINO evaluates the teacher. Default 'teacher'. */
+  backbone: z.enum(['teacher', 'student']).default('teacher'),
+  /** Probes to run (when the data has their labels). Default all three. */
+  probes: z.array(z.enum(['segmentation', 'depth', 'classification'])).default(['segmentation', 'depth', 'classification']),
+  /** Segmentation / classification learning-rate grid. Default [0.03, 0.1, 0.3]. */
+  lrGrid: z.array(z.number().positive()).min(1).default([0.03, 0.1, 0.3]),
+  /** Depth ridge grid. Default [1e-3, 1e-2, 1e-1, 1]. */
+  ridgeGrid: z.array(z.number().positive()).min(1).default([1e-3, 1e-2, 1e-1, 1]),
+  /** Segmentation probe AdamW steps (minibatches of batchImages). Default 200. */
+  segmentationSteps: int(1).default(200),
+  /** Classification probe full-batch steps. Default 300. */
+  classificationSteps: int(1).default(300),
+  /** Images per dense-probe minibatch. Default 64. */
+  batchImages: int(1).default(64),
+  /** Classification features CLS ‖ mean patch (true) or CLS alone. Default true. */
+  useMeanPatch: z.boolean().default(true),
+  /** Bootstrap resamples for segmentation stderr. Default 200. */
+  bootstrap: int(0).default(200),
+  /** Bootstrap seed. Default 0. */
+  seed: int(0).default(0),
+});
+
+/** The vision-specific part of a suite. */
+export const VisionConfigSchema = z.strictObject({
+  model: VisionModelSchema.prefault({}),
+  data: VisionDataSchema.prefault({ kind: 'embedded' }),
+  base: VisionBaseSchema.prefault({}),
+  train: VisionTrainSchema.prefault({}),
+  design: VisionDesignSchema.prefault({}),
+  eval: VisionEvalSchema.prefault({}),
+});
+
+export type VisionConfigInput = z.input<typeof VisionConfigSchema>;
+export type VisionConfig = z.output<typeof VisionConfigSchema>;
+export type VisionModelConfig = z.output<typeof VisionModelSchema>;
+export type VisionDataConfig = z.output<typeof VisionDataSchema>;
+export type VisionStageConfig = z.output<typeof VisionTrainSchema> | z.output<typeof VisionBaseSchema>;
+export type VisionEvalConfig = z.output<typeof VisionEvalSchema>;
+
+/** Parses and checks cross-field constraints; errors name the key. */
+export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
+  const cfg = VisionConfigSchema.parse(input);
+  const m = cfg.model;
+  if (m.imageSize % m.patchSize !== 0) throw new Error(`model.imageSize ${m.imageSize} is not a multiple of model.patchSize ${m.patchSize}`);
+  if (m.width % m.heads !== 0) throw new Error(`model.width ${m.width} is not divisible by model.heads ${m.heads}`);
+  if (m.posInit === 'sincos' && m.width % 4 !== 0) throw new Error(`model.posInit 'sincos' needs model.width divisible by 4, got ${m.width}`);
+  for (const stage of ['base', 'train'] as const) {
+    const a = cfg[stage].augment;
+    if (a.localSize % m.patchSize !== 0) throw new Error(`${stage}.augment.localSize ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
+    if (a.localSize > m.imageSize) throw new Error(`${stage}.augment.localSize ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
+  }
+  if (cfg.design.subsetBlocks > m.depth) throw new Error(`design.subsetBlocks ${cfg.design.subsetBlocks} exceeds model.depth ${m.depth}`);
+  return cfg;
+}
+
+export function dinoModelConfig(m: VisionModelConfig): DinoModelConfig {
+  return {
+    vit: { imageSize: m.imageSize, patchSize: m.patchSize, channels: 3, width: m.width, depth: m.depth, heads: m.heads, mlpRatio: m.mlpRatio, posInit: m.posInit },
+    head: { hidden: m.headHidden, bottleneck: m.headBottleneck, out: m.headOut },
+  };
+}
+
+export function stageOptim(s: VisionStageConfig): AdamWConfig {
+  return { lr: s.lr, beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradClip: s.gradClip, warmupSteps: s.warmupSteps, totalSteps: s.steps, minLrRatio: s.minLrRatio };
+}
+
+export function stageAugment(s: VisionStageConfig, m: VisionModelConfig): AugmentConfig {
+  return { ...s.augment, globalSize: m.imageSize };
+}
+
+export function stageDino(s: VisionStageConfig): DinoConfig {
+  return { ...s.dino };
+}

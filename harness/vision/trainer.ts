@@ -1,0 +1,217 @@
+/**
+ * The DINO training loop shared by every vision arm: host-side multi-crop augmentation from the seeded Rng,
+ * the arm's view rule for the global views, the teacher's targets (no tape), one AdamW step of the student on
+ * the DINO loss, then the teacher EMA and the centre update.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../engine/rng.js';
+import { AdamW, scheduledLr, type AdamWConfig } from '../lm/optim.js';
+import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
+import { dinoLoss, meanEntropy, teacherMomentumAt, teacherTargets, updatedCenter, type DinoConfig } from './dino.js';
+import { headForward } from './head.js';
+import type { DinoModel } from './model.js';
+import { vitCls, vitClsFrom, vitHiddenBelow, type Params } from './vit.js';
+import { standardViews, type CropBatch, type ViewRule } from './views.js';
+
+export interface DinoCurvePoint {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Teacher EMA momentum used at this step. */
+  momentum: number;
+  /** Mean entropy of the teacher's targets (nats): 0 or log K would mean collapse. */
+  teacherEntropy: number;
+}
+
+export interface DinoTrainOptions {
+  model: DinoModel;
+  /** Unlabeled images to draw batches from. */
+  pool: ImagePool;
+  steps: number;
+  batchSize: number;
+  /** `totalSteps` is the schedule length (usually `steps`). */
+  optim: AdamWConfig;
+  dino: DinoConfig;
+  augment: AugmentConfig;
+  rng: Rng;
+  /** Default: the standard augmented crops (baseline). */
+  rule?: ViewRule;
+  /** Read scalars (a device sync) every this many steps. Default 10. */
+  logEvery?: number;
+  onLog?: (p: DinoCurvePoint) => void;
+}
+
+export interface DinoTrainResult {
+  curve: DinoCurvePoint[];
+  /** Wall time of the loop, ms. */
+  wallMs: number;
+  msPerStep: number;
+  /** Source images per second (each yields 2 global + nLocal local views). */
+  imagesPerSecond: number;
+  /** Time spent building crops on the host, ms (part of wallMs). */
+  augmentMs: number;
+  /** CPU time of this process during the loop, ms (≈ wallMs on an idle core; robust to other load). */
+  cpuMs: number;
+}
+
+/** Epoch-wise shuffled batches of pool indices. */
+export class IndexSampler {
+  private order: number[] = [];
+  private pos = 0;
+  constructor(private readonly n: number, private readonly batchSize: number, private readonly rng: Rng) {
+    if (n < 1) throw new Error('cannot sample batches from an empty image pool');
+  }
+  next(): number[] {
+    const out: number[] = [];
+    while (out.length < this.batchSize) {
+      if (this.pos >= this.order.length) {
+        this.order = this.rng.shuffle(Array.from({ length: this.n }, (_, i) => i));
+        this.pos = 0;
+      }
+      out.push(this.order[this.pos++] as number);
+    }
+    return out;
+  }
+}
+
+/** Crops of pool images `indices` as device tensors (the caller disposes with {@link disposeCrops}). */
+export function cropBatch(pool: ImagePool, indices: readonly number[], aug: AugmentConfig, rng: Rng): CropBatch {
+  const host = makeCrops(pool, indices, aug, rng);
+  const B = indices.length;
+  return {
+    B, nLocal: aug.nLocal, indices, host,
+    global: tf.tensor4d(host.global, [2 * B, aug.globalSize, aug.globalSize, 3]),
+    local: tf.tensor4d(host.local, [aug.nLocal * B, aug.localSize, aug.localSize, 3]),
+  };
+}
+
+export function disposeCrops(c: CropBatch): void {
+  c.global.dispose();
+  c.local.dispose();
+}
+
+/** Projection-head logits of the CLS tokens of `images` under `params` (the last block runs for CLS only). */
+export function clsLogits(model: DinoModel, params: Params, images: tf.Tensor4D): tf.Tensor2D {
+  return headForward(params, vitCls(model.cfg.vit, params, images));
+}
+
+/** The student's DINO loss for given global views (student side), local views and teacher targets. */
+export function studentLoss(model: DinoModel, params: Params, globalViews: tf.Tensor4D, local: tf.Tensor4D, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
+  const parts = [clsLogits(model, params, globalViews)];
+  if (local.shape[0] > 0) parts.push(clsLogits(model, params, local));
+  return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
+}
+
+/** Backbone activations entering block `from` for a batch of views (computed once, reused across S-forwards). */
+export interface HiddenViews {
+  x: tf.Tensor2D;
+  B: number;
+  T: number;
+}
+
+/** Activations below S (blocks [0, from)) of `images` under `params`. */
+export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4D, from: number): HiddenViews {
+  return vitHiddenBelow(model.cfg.vit, params, images, from);
+}
+
+/**
+ * The student's DINO loss computed from activations below S: only the blocks from `from` on, the final norm
+ * and the head read `params`, so its gradient is over S (plus the head). Equals {@link studentLoss} when the
+ * hidden states come from the same parameters.
+ */
+export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
+  const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, vitClsFrom(model.cfg.vit, params, h.x, h.B, h.T, from));
+  const parts = [logits(global)];
+  if (local && local.B > 0) parts.push(logits(local));
+  return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
+}
+
+export interface StepOut {
+  loss: tf.Scalar;
+  gradNorm: tf.Scalar;
+  entropy: tf.Scalar;
+}
+
+/**
+ * One DINO step on a crop batch with the given global views: teacher targets (forward only), student
+ * gradient step, teacher EMA with `momentum`, centre update. Returns kept scalars the caller disposes.
+ */
+export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: { student: tf.Tensor4D; teacher: tf.Tensor4D }, dino: DinoConfig, momentum: number): StepOut {
+  return tf.tidy(() => {
+    const B = crops.B;
+    const tLogits = clsLogits(model, model.teacher, views.teacher);
+    const targets = teacherTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp);
+    const names = Object.keys(model.student);
+    const f = (...xs: tf.Tensor[]): tf.Scalar => {
+      const p: Params = {};
+      names.forEach((n, i) => (p[n] = xs[i] as tf.Tensor));
+      return studentLoss(model, p, views.student, crops.local, targets, B, dino);
+    };
+    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => model.student[n] as tf.Tensor));
+    const g: Record<string, tf.Tensor> = {};
+    names.forEach((n, i) => (g[n] = grads[i] as tf.Tensor));
+    const gradNorm = opt.apply(g);
+    for (const n of names) {
+      const t = model.teacher[n] as tf.Variable;
+      t.assign(tf.add(tf.mul(t, momentum), tf.mul(model.student[n] as tf.Tensor, 1 - momentum)));
+    }
+    model.center.assign(updatedCenter(model.center as tf.Tensor as tf.Tensor1D, tLogits, dino.centerMomentum));
+    return { loss: tf.keep(value), gradNorm, entropy: tf.keep(meanEntropy(targets)) };
+  });
+}
+
+export function trainDino(o: DinoTrainOptions): DinoTrainResult {
+  const logEvery = o.logEvery ?? 10;
+  const rule = o.rule ?? standardViews;
+  // Inside tidy: AdamW's moment variables are made from zerosLike tensors it does not release.
+  let opt!: AdamW;
+  tf.tidy(() => {
+    opt = new AdamW(o.optim, o.model.student);
+  });
+  const sampler = new IndexSampler(o.pool.n, o.batchSize, o.rng.fork('order'));
+  const augRng = o.rng.fork('augment');
+  const curve: DinoCurvePoint[] = [];
+  let augmentMs = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      const ta = performance.now();
+      const crops = cropBatch(o.pool, sampler.next(), o.augment, augRng);
+      augmentMs += performance.now() - ta;
+      try {
+        rule.beforeStep?.(crops, step);
+        const lr = scheduledLr(o.optim, opt.stepCount);
+        const momentum = teacherMomentumAt(o.dino.teacherMomentum, step, o.steps);
+        const out = tf.tidy(() => {
+          const views = rule.views(crops, step);
+          const r = dinoStep(o.model, opt, crops, views, o.dino, momentum);
+          return [r.loss, r.gradNorm, r.entropy] as tf.Scalar[];
+        });
+        const [loss, gradNorm, entropy] = out as [tf.Scalar, tf.Scalar, tf.Scalar];
+        if (step % logEvery === 0 || step === o.steps - 1) {
+          const point: DinoCurvePoint = {
+            step, lr, momentum,
+            loss: loss.dataSync()[0] as number,
+            gradNorm: gradNorm.dataSync()[0] as number,
+            teacherEntropy: entropy.dataSync()[0] as number,
+          };
+          curve.push(point);
+          o.onLog?.(point);
+        }
+        loss.dispose();
+        gradNorm.dispose();
+        entropy.dispose();
+      } finally {
+        disposeCrops(crops);
+      }
+    }
+  } finally {
+    opt.dispose();
+  }
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  return { curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), imagesPerSecond: (o.steps * o.batchSize * 1000) / wallMs, augmentMs, cpuMs };
+}

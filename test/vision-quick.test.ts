@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmp, vpt } from './helpers.js';
+import { TINY_VISION } from './vision-helpers.js';
+
+describe('a vision suite through vpt run (the task seam)', () => {
+  it('runs base + reference probes, one cell per seed in workers, and tabulates with the reference rows', async () => {
+    const dir = tmp();
+    const suite = join(dir, 'tiny-vision.suite.ts');
+    writeFileSync(suite, `export default ${JSON.stringify({ task: 'vision', name: 'tiny-vision', seeds: [1, 2], ...TINY_VISION, arms: [{ arm: 'baseline' }] })};\n`);
+    const v = await vpt(['validate', suite]);
+    expect(v.exitCode, v.stderr).to.equal(0);
+    expect(v.stdout).to.match(/valid \(vision task, config [0-9a-f]{16}\), data checked \(unlabeled 24, probes train\/validation\/test: segmentation 24\/12\/12, depth 24\/12\/12, classification 24\/12\/12\), 2 cells/);
+    const out = join(dir, 'out');
+    const r = await vpt(['run', suite, '--workers', '2', '--out', out, '--cache', join(dir, 'cache')]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    for (const seed of [1, 2]) {
+      const cell = JSON.parse(readFileSync(join(out, 'cells', 'baseline', `seed-${seed}`, 'cell.json'), 'utf8'));
+      expect(cell.status).to.equal('completed');
+      expect(cell.task).to.equal('vision');
+      expect(Object.keys(cell.metrics).sort()).to.deep.equal(['absrel,none', 'delta1,none', 'miou,none', 'pixel_acc,none', 'rmse,none', 'top1,none']);
+      expect(cell.higherIsBetter['rmse,none']).to.equal(false);
+      expect(cell.steps.done).to.equal(3);
+      expect(cell.evalVersions).to.have.property('probes');
+    }
+    expect(r.stdout).to.match(/\| random-init backbone \(no pretraining\) \|/);
+    expect(r.stdout).to.match(/\| base checkpoint \(before continued pretraining\) \|/);
+    expect(r.stdout).to.match(/\| baseline \|/);
+    expect(r.stdout).to.match(/mIoU \(%\) ↑/);
+    expect(r.stdout).to.match(/RMSE ↓/);
+  });
+
+  it('a vision suite with a language key is an error naming it', async () => {
+    const suite = join(tmp(), 'bad.suite.ts');
+    writeFileSync(suite, `export default ${JSON.stringify({ task: 'vision', name: 'bad', seeds: [1], ...TINY_VISION, decontamination: {}, arms: [{ arm: 'baseline' }] })};\n`);
+    const r = await vpt(['validate', suite]);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.match(/\(top level\): Unrecognized key: "decontamination"/);
+  });
+});

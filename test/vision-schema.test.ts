@@ -1,0 +1,24 @@
+import { expect } from 'chai';
+import { parseVisionConfig } from '../harness/vision/schema.js';
+
+describe('vision suite keys (schema)', () => {
+  it('fills every default', () => {
+    const c = parseVisionConfig({});
+    expect(c.model).to.deep.include({ imageSize: 32, patchSize: 4, width: 64, depth: 4, headOut: 1024 });
+    expect(c.data).to.deep.include({ kind: 'embedded', unlabeled: 2048 });
+    expect(c.base.dino).to.deep.equal({ studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996 });
+    expect(c.train.augment.nLocal).to.equal(4);
+    expect(c.eval.backbone).to.equal('teacher');
+  });
+
+  it('rejects unknown keys, naming them', () => {
+    expect(() => parseVisionConfig({ model: { widht: 64 } } as never)).to.throw(/widht/);
+    expect(() => parseVisionConfig({ train: { dino: { temp: 1 } } } as never)).to.throw(/temp/);
+  });
+
+  it('checks cross-field constraints with the key in the message', () => {
+    expect(() => parseVisionConfig({ model: { imageSize: 30 } })).to.throw(/model.imageSize 30 is not a multiple of model.patchSize 4/);
+    expect(() => parseVisionConfig({ train: { augment: { localSize: 10 } } })).to.throw(/train.augment.localSize/);
+    expect(() => parseVisionConfig({ design: { subsetBlocks: 9 } })).to.throw(/design.subsetBlocks/);
+  });
+});
