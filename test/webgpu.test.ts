@@ -11,8 +11,10 @@
  */
 import { expect } from 'chai';
 import { execa } from 'execa';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
+import { tmp, vpt } from './helpers.js';
 
 /** Steps of each loss trajectory at the quick suite's parameter count (VPT_AGREEMENT_STEPS overrides). */
 const STEPS = Number(process.env.VPT_AGREEMENT_STEPS ?? 20);
@@ -160,5 +162,30 @@ describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
     expect(auto, r.all).to.not.equal(undefined);
     if (gpu.engine.adapter?.software) expect(auto!.backend).to.not.equal('webgpu');
     else expect(auto!.backend).to.equal('webgpu');
+  });
+
+  it('runs a suite end to end with --backend webgpu: a wall-clock budget calibrated on the adapter, the adapter in every cell, a wasm calibration refused', async function () {
+    const dir = tmp();
+    const suite = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
+    // One row on a wall-clock budget: the calibration runs (one arm), then one cell of the steps it plans.
+    const sets = ['--set', 'arms=[{"arm":"v-pretraining","budget":{"kind":"seconds","seconds":2}}]', '--set', 'seeds=[1]', '--backend', 'webgpu', '--cache', join(dir, 'cache')];
+    const out = join(dir, 'run');
+    const r = await vpt(['run', suite, ...sets, '--out', out]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const cal = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8'));
+    expect(cal.engine.backend).to.equal('webgpu');
+    expect(cal.engine.adapter).to.deep.equal(gpu.engine.adapter);
+    const cell = JSON.parse(readFileSync(join(out, 'cells', 'v-pretraining', 'seed-1', 'cell.json'), 'utf8'));
+    expect(cell.status).to.equal('completed');
+    expect(cell.engine).to.deep.equal(gpu.engine);
+    expect(cell.steps.planned).to.equal(cell.budget.steps).and.to.be.at.least(1);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).to.contain(`backend webgpu on ${gpu.engine.device}`);
+    // A calibration measured on wasm would plan other step counts: refused before anything trains.
+    const wasmCal = join(dir, 'wasm.calibration.json');
+    writeFileSync(wasmCal, JSON.stringify({ ...cal, engine: wasm.engine }));
+    const refused = await vpt(['run', suite, ...sets, '--out', join(dir, 'refused'), '--calibration', wasmCal]);
+    expect(refused.exitCode).to.equal(2);
+    // (Dawn may print its own warnings on stderr before vpt's line.)
+    expect(refused.stderr.trim()).to.match(/^vpt: .*wasm\.calibration\.json: cannot plan this run's steps: it was measured on backend wasm, this run uses webgpu \(--force-calibration uses it anyway\)$/m);
   });
 });

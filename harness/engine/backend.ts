@@ -48,18 +48,26 @@ async function tryBackend(name: Exclude<BackendName, 'webgpu'>): Promise<boolean
 
 let active: EngineInfo | undefined;
 
+/** Options of {@link selectBackend}. */
+export interface SelectOptions {
+  /** Backends `auto` must not pick (those a task cannot run on). Default none. */
+  exclude?: readonly BackendName[];
+}
+
 /**
  * Selects the tfjs backend. With `requested`, that backend or a {@link BackendUnavailableError} (for webgpu its
  * one-line reason: no Vulkan loader, no adapter, ...; a software adapter such as lavapipe is accepted);
- * without, the first of webgpu on a GPU adapter, tensorflow-gpu, tensorflow, wasm, cpu that initialises and
- * passes a smoke test.
+ * without, the first of webgpu on a GPU adapter, tensorflow-gpu, tensorflow, wasm, cpu (less `exclude`) that
+ * initialises and passes a smoke test.
  */
-export async function selectBackend(requested?: BackendName | 'auto'): Promise<EngineInfo> {
-  if (active && (requested === undefined || requested === 'auto' || requested === active.backend)) return active;
+export async function selectBackend(requested?: BackendName | 'auto', o: SelectOptions = {}): Promise<EngineInfo> {
+  const exclude = o.exclude ?? [];
+  const auto = requested === undefined || requested === 'auto';
+  if (active && ((auto && !exclude.includes(active.backend)) || requested === active.backend)) return active;
   const explicit = requested && requested !== 'auto' ? requested : undefined;
   if (active?.backend === 'webgpu') releaseWebGpu();
   active = undefined;
-  for (const name of explicit ? [explicit] : BACKENDS) {
+  for (const name of explicit ? [explicit] : BACKENDS.filter((b) => !exclude.includes(b))) {
     if (name === 'webgpu') {
       try {
         const adapter = await startWebGpu(explicit === 'webgpu');
@@ -83,6 +91,15 @@ export async function selectBackend(requested?: BackendName | 'auto'): Promise<E
     );
   }
   throw new BackendUnavailableError('no tfjs backend could be initialised');
+}
+
+/**
+ * Forgets the selected backend and frees a WebGPU device (Dawn keeps the process alive while one exists): for a
+ * process that selected a backend only to learn which one its workers will get.
+ */
+export function releaseBackend(): void {
+  if (active?.backend === 'webgpu') releaseWebGpu();
+  active = undefined;
 }
 
 function describeDevice(name: BackendName, adapter?: AdapterInfo): string {

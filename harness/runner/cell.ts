@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { fileHash } from '../suite/hash.js';
-import { selectBackend, type BackendName } from '../engine/backend.js';
 import { settleDevice } from '../engine/webgpu.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
@@ -15,14 +14,13 @@ import type { CellSpec } from '../suite/expand.js';
 import { suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { taskOf } from '../tasks/index.js';
+import { selectSuiteBackend } from './suite-backend.js';
 import { CALIBRATION_SCHEMA_VERSION, type Calibration } from './calibration.js';
 import type { CellPaths, ProgressFn } from '../tasks/types.js';
 
 export type { CellPaths, ProgressFn } from '../tasks/types.js';
 
-async function backendFor(s: Suite) {
-  return selectBackend(s.backend === 'auto' ? undefined : (s.backend as BackendName));
-}
+const backendFor = selectSuiteBackend;
 
 export async function prepareBase(s: Suite, cacheDir: string, progress?: ProgressFn): Promise<void> {
   await backendFor(s);
