@@ -119,7 +119,7 @@ export interface OverheadReport {
   machine: MachineInfo;
   engine: BenchRun['engine'] | null;
   options: { repeats: number; steps: number; warmup: number; seed: number; torch: string };
-  configs: { name: string; source: string; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
+  configs: { name: string; source: string; engine: BenchRun['engine']; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
   rows: ArmRow[];
   torch: TorchRow[];
   profiles: KernelProfile[];
@@ -188,9 +188,11 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     for (let r = 0; r < repeats; r++) {
       for (const arm of arms) {
         const profileSteps = arm === 'baseline' && o.profile ? o.profile : 0;
-        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(o.backend ? { backend: o.backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
+        const backend = config.backend ?? o.backend;
+        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(backend ? { backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
       }
-      if (python) jobs.push({ kind: 'torch', config });
+      // Copies of one configuration on several backends share one PyTorch reference.
+      if (python && config === o.configs.find((c) => (c.baseName ?? c.name) === (config.baseName ?? config.name))) jobs.push({ kind: 'torch', config });
     }
   }
   const order = new Rng(seed).fork('bench-order').shuffle(jobs);
@@ -219,7 +221,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         const r = await execa(python as string, args, { reject: false, env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
         if (r.exitCode !== 0) throw new Error(`PyTorch reference for ${j.config.name} failed:\n${r.stderr.slice(-2000)}`);
         const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRun;
-        runs.push({ ...t, config: j.config.name });
+        runs.push({ ...t, config: j.config.baseName ?? j.config.name });
       }
     }
   } finally {
@@ -251,7 +253,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
     if (mine.length === 0) continue;
     engine ??= mine[0]!.engine;
     info.push({
-      name: c.name, source: c.source, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
+      name: c.name, source: c.source, engine: mine[0]!.engine, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
       cadence: r, feedbackBatch: c.design.feedbackBatch, subsetBlocks: c.design.subsetBlocks,
     });
     const arms = [...new Set(mine.map((x) => x.arm))];
@@ -288,7 +290,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
     }
     rows.push(...perArm);
-    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === c.name);
+    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === (c.baseName ?? c.name));
     if (t.length) {
       const stepMs = stat(t.map((x) => median(x.stepMs)));
       const tps = stat(t.map((x) => (x.tokensPerStep / median(x.stepMs)) * 1000));
@@ -316,7 +318,8 @@ export function renderOverhead(rep: OverheadReport): string {
   const lines: string[] = [];
   lines.push(`# vpt bench: overhead per arm`);
   lines.push('');
-  lines.push(`${e ? `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}` : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
+  const engines = [...new Set(rep.configs.map((c) => `${c.engine.backend}, tfjs ${c.engine.tfjsVersion}, ${c.engine.device}`))];
+  lines.push(`${engines.length > 1 ? 'backends side by side (each section names its own)' : e ? `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}` : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
     `(after ${o.warmup} untimed), order shuffled (seed ${o.seed}); medians [min–max over runs]. PyTorch reference: ${o.torch}.`);
   const m = rep.machine;
   lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, node ${m.node}; load average ${m.loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
@@ -326,7 +329,7 @@ export function renderOverhead(rep: OverheadReport): string {
     lines.push('');
     lines.push(`## ${c.name} (${c.source}): vocab ${c.vocabSize}, width ${md.nEmbd}, ${md.nHead} heads, ${md.nLayer} blocks, sequence ${md.blockSize}, ` +
       `batch ${c.batchSize}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s) + head, ` +
-      `feedback batch ${c.feedbackBatch}`);
+      `feedback batch ${c.feedbackBatch}${engines.length > 1 ? `; ${c.engine.backend} on ${c.engine.device}` : ''}`);
     lines.push('');
     lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) | meta ÷ learner (CPU) |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -170,7 +170,7 @@ program
   .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
   .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
   .option('--base-stage', 'also time the base stage (baseline loss, batches in two shards on two threads)', false)
-  .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .option('--backend <names>', `tfjs backend: auto, ${BACKENDS.join(', ')}; several comma-separated (e.g. wasm,webgpu) measure each configuration on each, side by side in one shuffled order`)
   .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
   .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
   .option('--gsm8k <files...>', 'with --decontam: GSM8K JSONL files whose questions are the references')
@@ -183,7 +183,11 @@ program
     python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
     quick: boolean; baseStage: boolean; torchDevice: 'cpu' | 'cuda';
   }) => {
-    const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
+    const backends = list(o.backend ?? 'auto');
+    const unknown = backends.filter((b) => b !== 'auto' && !(BACKENDS as readonly string[]).includes(b));
+    if (unknown.length || backends.length === 0) throw new UserError(`--backend ${o.backend}: unknown backend ${unknown.join(', ') || '(none)'}; choose from auto, ${BACKENDS.join(', ')}`);
+    if (backends.length > 1 && backends.includes('auto')) throw new UserError(`--backend ${o.backend}: name the backends to compare ('auto' stands alone)`);
+    const backend = backends.length === 1 && backends[0] !== 'auto' ? (backends[0] as BackendName) : undefined;
     if (o.decontam) {
       const { benchDecontamination } = await import('../bench/decontam.bench.js');
       const { loadGsm8k } = await import('../data/gsm8k.js');
@@ -195,14 +199,14 @@ program
       if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
       return;
     }
-    const { configFromPreset, configFromSuite } = await import('../bench/cases.js');
+    const { configFromPreset, configFromSuite, perBackend } = await import('../bench/cases.js');
     const { runOverhead, renderOverhead } = await import('../bench/overhead.js');
     const presets = o.preset ?? (o.suite ? [] : ['reference']);
     const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
-    const configs = [
+    const configs = perBackend([
       ...presets.map((p) => configFromPreset(p, o.set)),
       ...(await Promise.all(suites.map(async (s) => configFromSuite(languageSuite((await loadSuite(s, o.set)).suite, 'vpt bench'))))),
-    ];
+    ], backends as BackendName[]);
     const report = await runOverhead({
       configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
       torch: o.torch as 'auto' | 'on' | 'off', torchDevice: o.torchDevice, profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
