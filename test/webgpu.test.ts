@@ -71,6 +71,29 @@ function expectRel(a: number, b: number, rel: number, what: string, abs = 0): vo
   expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).to.be.at.most(rel * Math.abs(b) + abs);
 }
 
+/** The largest difference of each kind between the two sides (what the tolerances above are judged against). */
+function measured(a: Side, b: Side): Record<string, number | boolean> {
+  const rel = (x: number, y: number): number => Math.abs(x - y) / Math.max(Math.abs(y), 1e-30);
+  const maxRel = (x: Named, y: Named): number => Math.max(...Object.keys(y).map((k) => relL2(x[k] ?? [], y[k] as number[])));
+  const out: Record<string, number | boolean> = {
+    'loss (rel)': rel(a.tiny.loss, b.tiny.loss),
+    'gradients (max rel L2)': maxRel(a.tiny.gradients, b.tiny.gradients),
+    'g_down (max rel L2)': maxRel(a.tiny.gDown, b.tiny.gDown),
+    'D (rel L2)': relL2(a.tiny.D, b.tiny.D),
+    'V (rel)': rel(a.tiny.value, b.tiny.value),
+    '∇φV (max rel L2)': maxRel(a.tiny.valueGrad, b.tiny.valueGrad),
+    'meta-step V (rel)': rel(a.trainer.metaValue, b.trainer.metaValue),
+    'params after a meta step (max rel L2)': maxRel(a.trainer.afterMeta, b.trainer.afterMeta),
+    'answer NLL (rel)': rel(a.trainer.answerNll, b.trainer.answerNll),
+    'greedy decoding identical': JSON.stringify(a.trainer.generations) === JSON.stringify(b.trainer.generations),
+  };
+  for (const arm of ['baseline', 'v-pretraining']) {
+    const [x, y] = [a.trajectories?.[arm], b.trajectories?.[arm]];
+    if (x && y) out[`${arm} ${x.losses.length}-step losses (max abs)`] = Math.max(...x.losses.map((l, i) => Math.abs(l - (y.losses[i] as number))));
+  }
+  return out;
+}
+
 describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
   let gpu: Side;
   let wasm: Side;
@@ -90,6 +113,9 @@ describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
     wasm = parse<Side>(w.stdout, '@@agreement ') as Side;
     const t = gpu.trajectories?.baseline;
     console.log(`      webgpu on ${gpu.engine.device}; quick-size trajectory ${t?.msPerStep.toFixed(0)} ms/step (wasm ${wasm.trajectories?.baseline?.msPerStep.toFixed(0)})`);
+    const m = measured(gpu, wasm);
+    console.log(`      measured differences (webgpu vs wasm): ${Object.entries(m).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toExponential(1) : v}`).join(', ')}`);
+    if (process.env.VPT_AGREEMENT_OUT) writeFileSync(process.env.VPT_AGREEMENT_OUT, JSON.stringify({ engine: gpu.engine, wasm: wasm.engine, measured: m, tolerance: TOLERANCE }, null, 2));
   });
 
   it('runs on the backend asked for and records the adapter (name, vendor, software or not)', () => {
