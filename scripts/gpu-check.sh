@@ -14,13 +14,15 @@
 #   2. select    backend selection on the real adapter: `auto` must pick webgpu on a hardware adapter
 #   3. agree     the cross-backend agreement test (test/webgpu.test.ts: losses, gradients, V, decoding, loss
 #                trajectories against wasm, a suite end to end on webgpu), required to run, not skip
-#   4. bench-ref `vpt bench` of the baseline and v-pretraining learner steps at the reference preset (vocab 96,
-#                width 128, 2 blocks, sequence 64, batch 16) on wasm (this CPU, one thread) and webgpu side by side
-#   5. bench-gpu the same at the gpu preset (width 512, 8 blocks, sequence 256, batch 32) on webgpu
+#   4. bench-gpu `vpt bench` of the baseline and v-pretraining learner steps at the gpu preset (vocab 96,
+#                width 512, 8 blocks, sequence 256, batch 32; 25M parameters) on webgpu
+#   5. bench-ref the same at the reference preset (width 128, 2 blocks, sequence 64, batch 16) on wasm (this
+#                CPU, one thread) and webgpu side by side
 #                Both benches put PyTorch on the same GPU beside vpt when `torch` imports with CUDA.
 # Results: <out-dir>/summary.txt and summary.json (per step: status, seconds), bench-*.md/json, *.log, diag.txt.
 # Environment: GPU_CHECK_BUDGET_S (default 450), GPU_CHECK_REPEATS (default 2), GPU_CHECK_STEPS (default 8),
-# VPT_PYTHON (the PyTorch interpreter), GPU_CHECK_NODE=bundle (use the bundle's node even if one is installed); GPU_CHECK_SOFTWARE=1 accepts a software adapter in step 2 (a dry run on
+# VPT_PYTHON (the PyTorch interpreter), GPU_CHECK_CAP_SCALE (multiplies each step's time cap; default 1),
+# GPU_CHECK_NODE=bundle (use the bundle's node even if one is installed); GPU_CHECK_SOFTWARE=1 accepts a software adapter in step 2 (a dry run on
 # lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +46,7 @@ step() {
   local name=$1 cap=$2 fn=$3 limit rc t0
   order+=("$name")
   limit=$(left)
+  cap=$((cap * ${GPU_CHECK_CAP_SCALE:-1}))
   [ "$cap" -lt "$limit" ] && limit=$cap
   if [ "$limit" -lt 15 ]; then
     result[$name]="SKIPPED (budget spent)"; seconds[$name]=0
@@ -76,8 +79,8 @@ diag() {
   echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-} VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
   echo "--- nvidia-smi"
   if command -v nvidia-smi >/dev/null; then
-    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1
-    nvidia-smi 2>&1 | head -n 12
+    timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1
+    timeout 30 nvidia-smi 2>&1 | head -n 12
   else
     echo "no nvidia-smi"
   fi
@@ -87,17 +90,19 @@ diag() {
   for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/share/vulkan/implicit_layer.d /etc/vulkan/implicit_layer.d; do
     [ -d "$d" ] && for f in "$d"/*.json; do [ -e "$f" ] && { echo "$f:"; tr -s ' \n' ' ' <"$f"; echo; }; done
   done
-  find / -xdev -name 'nvidia_icd*.json' -not -path '/proc/*' 2>/dev/null | head -n 5 | sed 's/^/found: /'
+  timeout 20 find /usr /etc /opt -maxdepth 6 -name 'nvidia_icd*.json' 2>/dev/null | head -n 5 | sed 's/^/found: /'
   echo "--- NVIDIA user-space libraries (the Vulkan ICD is libGLX_nvidia.so.0 and needs libnvidia-glcore, -glsi, -glvkspirv, -gpucomp)"
   ldconfig -p 2>/dev/null | grep -Ei 'libGLX_nvidia|libnvidia-(glcore|glsi|glvkspirv|gpucomp|tls|vulkan)|libvulkan|libcuda\.so' | head -n 20
   echo "--- Node, Python"
   echo "node: $(command -v node || echo none) $(node --version 2>/dev/null)"
   echo "node_modules: $([ -d node_modules/@tensorflow/tfjs ] && echo present || echo absent)  bundle: $(ls "$bundle" 2>/dev/null | tr '\n' ' ')"
-  local py
+  local py seen=""
   for py in "${VPT_PYTHON:-}" python3 /usr/bin/python3; do
     [ -n "$py" ] && command -v "$py" >/dev/null || continue
+    case " $seen " in *" $(readlink -f "$(command -v "$py")") "*) continue ;; esac
+    seen="$seen $(readlink -f "$(command -v "$py")")"
     echo "$py: $("$py" --version 2>&1)"
-    timeout 60 "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' 2>&1 | tail -n 1
+    timeout 45 "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' 2>&1 | tail -n 1
   done
   return 0
 }
@@ -116,8 +121,8 @@ node_ok() { # node on PATH, version >= 20.19 (GPU_CHECK_NODE=bundle: use the bun
 }
 
 has_loader() {
-  local d
-  for d in ${LD_LIBRARY_PATH//:/ } /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64 /usr/lib /lib64 /usr/local/lib; do
+  local d ld=${LD_LIBRARY_PATH:-}
+  for d in ${ld//:/ } /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64 /usr/lib /lib64 /usr/local/lib; do
     [ -e "$d/libvulkan.so.1" ] && return 0
   done
   ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '
@@ -209,8 +214,8 @@ echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-
 if [ "${result[setup]}" = passed ]; then
   step select 90 select_adapter
   step agree 170 agree
+  step bench-gpu 200 bench_gpu
   step bench-ref 150 bench_ref
-  step bench-gpu 240 bench_gpu
 fi
 
 {

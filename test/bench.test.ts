@@ -24,6 +24,8 @@ describe('vpt bench (overhead table)', () => {
     expect(r.stdout).to.match(/\| baseline \| [\d,]+ \[[\d,]+–[\d,]+\] \| 1\.00 \|/);
     expect(r.stdout).to.match(/\| v-pretraining \| [\d,]+ \[/);
     expect(r.stderr).to.match(/bench \[4\/4\]/);
+    // Each run's figures are logged as it finishes (a time-boxed bench cut short keeps them).
+    expect(r.stderr).to.match(/bench {3}tiny\/v-pretraining: learner step [\d.]+ ms \(\d+ tokens\/s\), meta step [\d.]+ ms/);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as OverheadReport;
     expect(rep.runs).to.have.length(4);
     expect(rep.torch).to.deep.equal([]);

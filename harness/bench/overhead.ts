@@ -212,6 +212,8 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         const run = JSON.parse(line.slice(RESULT_PREFIX.length)) as BenchRun;
         vocabOf.set(run.config, run.vocabSize);
         runs.push(run);
+        // Each run's figures as it finishes, so a bench cut short (a time-boxed CI step) still leaves them in its log.
+        log(`  ${label}: learner step ${run.learnerMs.toFixed(1)} ms (${Math.round((run.tokensPerStep / run.learnerMs) * 1000)} tokens/s)${run.metaMs !== null ? `, meta step ${run.metaMs.toFixed(1)} ms` : ''}`);
       } else {
         const m = j.config.model;
         // The vocabulary is the tokenizer's for suite configs: known once a vpt run of the config reported it.
@@ -222,6 +224,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         if (r.exitCode !== 0) throw new Error(`PyTorch reference for ${j.config.name} failed:\n${r.stderr.slice(-2000)}`);
         const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRun;
         runs.push({ ...t, config: j.config.baseName ?? j.config.name });
+        log(`  ${label}: step ${median(t.stepMs).toFixed(1)} ms (${Math.round((t.tokensPerStep / median(t.stepMs)) * 1000)} tokens/s)`);
       }
     }
   } finally {
