@@ -19,7 +19,9 @@
 #   5. bench-ref the same at the reference preset (width 128, 2 blocks, sequence 64, batch 16) on wasm (this
 #                CPU, one thread) and webgpu side by side
 #                Both benches put PyTorch on the same GPU beside vpt when `torch` imports with CUDA.
-# Results: <out-dir>/summary.txt and summary.json (per step: status, seconds), bench-*.md/json, *.log, diag.txt.
+# Results (8 files): <out-dir>/summary.txt and summary.json (per step: status, seconds; the adapter), diag.txt,
+# logs.txt (every step's log), bench.md with bench-gpu.json and bench-reference.json, agreement.json (the
+# measured differences between webgpu and wasm beside the test's tolerances).
 # Environment: GPU_CHECK_BUDGET_S (default 450), GPU_CHECK_REPEATS (default 2), GPU_CHECK_STEPS (default 8),
 # VPT_PYTHON (the PyTorch interpreter), GPU_CHECK_CAP_SCALE (multiplies each step's time cap; default 1),
 # GPU_CHECK_NODE=bundle (use the bundle's node even if one is installed); GPU_CHECK_SOFTWARE=1 accepts a software adapter in step 2 (a dry run on
@@ -35,6 +37,9 @@ budget=${GPU_CHECK_BUDGET_S:-450}
 repeats=${GPU_CHECK_REPEATS:-2}
 steps=${GPU_CHECK_STEPS:-8}
 bundle=$repo/.gpu-bundle
+# Scratch (per-step logs, the ICD file, mocha's config) lives outside the out folder, which keeps 8 files:
+# diag.txt, logs.txt, bench.md, bench-gpu.json, bench-reference.json, agreement.json, summary.txt, summary.json.
+work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 declare -A result seconds
 order=()
 
@@ -55,16 +60,17 @@ step() {
   fi
   echo "== $name (limit ${limit}s)"
   t0=$(date +%s)
-  GPU_CHECK_LIMIT=$limit "$fn" >"$out/$name.log" 2>&1
+  GPU_CHECK_LIMIT=$limit "$fn" >"$work/$name.log" 2>&1
   rc=$?
   seconds[$name]=$(($(date +%s) - t0))
   case $rc in
     0) result[$name]=passed ;;
-    124 | 137) result[$name]="TIMED OUT after ${limit}s (see $name.log)" ;;
-    *) result[$name]="FAILED, exit $rc (see $name.log)" ;;
+    124 | 137) result[$name]="TIMED OUT after ${limit}s (see logs.txt)" ;;
+    *) result[$name]="FAILED, exit $rc (see logs.txt)" ;;
   esac
-  tail -n 30 "$out/$name.log"
+  tail -n 30 "$work/$name.log"
   echo "-- $name: ${result[$name]} (${seconds[$name]} s)"
+  { echo "===== $name: ${result[$name]} (${seconds[$name]} s)"; cat "$work/$name.log"; } >>"$out/logs.txt"
 }
 
 # A command under the step's limit (the TERM reaches the whole process group of the command).
@@ -87,12 +93,13 @@ diag() {
   ls -l /dev/nvidia* /dev/dri 2>&1 | head -n 12
   echo "--- Vulkan ICD files"
   local d f
-  for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/share/vulkan/implicit_layer.d /etc/vulkan/implicit_layer.d; do
+  for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/share/vulkan/implicit_layer.d /etc/vulkan/implicit_layer.d; do
     [ -d "$d" ] && for f in "$d"/*.json; do [ -e "$f" ] && { echo "$f:"; tr -s ' \n' ' ' <"$f"; echo; }; done
   done
   timeout 20 find /usr /etc /opt -maxdepth 6 -name 'nvidia_icd*.json' 2>/dev/null | head -n 5 | sed 's/^/found: /'
   echo "--- NVIDIA user-space libraries (the Vulkan ICD is libGLX_nvidia.so.0 and needs libnvidia-glcore, -glsi, -glvkspirv, -gpucomp)"
   ldconfig -p 2>/dev/null | grep -Ei 'libGLX_nvidia|libnvidia-(glcore|glsi|glvkspirv|gpucomp|tls|vulkan)|libvulkan|libcuda\.so' | head -n 20
+  ls /usr/local/nvidia/lib64 /usr/local/nvidia/lib 2>/dev/null | grep -Ei 'GLX_nvidia|glcore|glsi|glvkspirv|gpucomp|vulkan' | head -n 12 | sed 's|^|/usr/local/nvidia: |'
   echo "--- Node, Python"
   echo "node: $(command -v node || echo none) $(node --version 2>/dev/null)"
   echo "node_modules: $([ -d node_modules/@tensorflow/tfjs ] && echo present || echo absent)  bundle: $(ls "$bundle" 2>/dev/null | tr '\n' ' ')"
@@ -148,18 +155,19 @@ setup() {
   fi
   if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ]; then
     local f
-    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json /usr/local/share/vulkan/icd.d/nvidia_icd.json; do
-      [ -f "$f" ] && { echo "$f" >"$out/icd.path"; break; }
+    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
+      /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json /usr/local/share/vulkan/icd.d/nvidia_icd.json; do
+      [ -f "$f" ] && { echo "$f" >"$work/icd.path"; break; }
     done
-    if [ ! -s "$out/icd.path" ]; then
+    if [ ! -s "$work/icd.path" ]; then
       # Containers started without the 'graphics' capability may still have the driver's Vulkan library.
       local lib
       lib=$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0 / {print $NF; exit}')
-      [ -z "$lib" ] && lib=$(find /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n 1)
+      [ -z "$lib" ] && lib=$(find /usr/local/nvidia /usr/lib/x86_64-linux-gnu /usr/lib64 -maxdepth 3 -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n 1)
       if [ -n "$lib" ]; then
-        printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$lib" >"$out/nvidia_icd.json"
-        echo "$out/nvidia_icd.json" >"$out/icd.path"
-        echo "no NVIDIA ICD file: wrote $out/nvidia_icd.json for $lib"
+        printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$lib" >"$work/nvidia_icd.json"
+        echo "$work/nvidia_icd.json" >"$work/icd.path"
+        echo "no NVIDIA ICD file: wrote $work/nvidia_icd.json for $lib"
       else
         echo "no NVIDIA Vulkan ICD file and no libGLX_nvidia.so.0: the driver's Vulkan part is not on this machine (in a container: NVIDIA_DRIVER_CAPABILITIES must include graphics)"
         return 1
@@ -173,7 +181,7 @@ select_adapter() {
   local line
   line=$(limited node --import tsx test/agreement/auto.ts webgpu | tee /dev/stderr | grep '^@@auto ') || { echo "webgpu could not be selected"; return 1; }
   echo "webgpu: ${line#@@auto }"
-  echo "${line#@@auto }" >"$out/adapter.json"
+  echo "${line#@@auto }" >"$work/adapter.json"
   [ "${GPU_CHECK_SOFTWARE:-0}" = 1 ] && return 0
   line=$(limited node --import tsx test/agreement/auto.ts | grep '^@@auto ') || return 1
   echo "auto: ${line#@@auto }"
@@ -181,23 +189,25 @@ select_adapter() {
 }
 
 agree() {
-  printf '{"import":"tsx","spec":["test/webgpu.test.ts"],"timeout":600000,"reporter":"spec"}\n' >"$out/mocharc.json"
-  VPT_REQUIRE_WEBGPU=1 VPT_AGREEMENT_OUT="$out/agreement.json" limited node node_modules/mocha/bin/mocha.js --config "$out/mocharc.json"
+  printf '{"import":"tsx","spec":["test/webgpu.test.ts"],"timeout":600000,"reporter":"spec"}\n' >"$work/mocharc.json"
+  VPT_REQUIRE_WEBGPU=1 VPT_AGREEMENT_OUT="$out/agreement.json" limited node node_modules/mocha/bin/mocha.js --config "$work/mocharc.json"
 }
 
 bench_ref() {
   limited node harness/cli/bin.js bench --preset reference --arms v-pretraining --backend wasm,webgpu --repeats "$repeats" --steps "$steps" --warmup 3 \
-    --torch auto --torch-device cuda --json "$out/bench-reference.json" >"$out/bench-reference.md"
+    --torch auto --torch-device cuda --json "$out/bench-reference.json" >"$work/bench-reference.md"
   local rc=$?
-  cat "$out/bench-reference.md"
+  cat "$work/bench-reference.md"
+  cat "$work/bench-reference.md" >>"$out/bench.md"
   return $rc
 }
 
 bench_gpu() {
   limited node harness/cli/bin.js bench --preset gpu --arms v-pretraining --backend webgpu --repeats "$repeats" --steps "$steps" --warmup 3 \
-    --torch auto --torch-device cuda --json "$out/bench-gpu.json" >"$out/bench-gpu.md"
+    --torch auto --torch-device cuda --json "$out/bench-gpu.json" >"$work/bench-gpu.md"
   local rc=$?
-  cat "$out/bench-gpu.md"
+  cat "$work/bench-gpu.md"
+  cat "$work/bench-gpu.md" >>"$out/bench.md"
   return $rc
 }
 
@@ -206,8 +216,12 @@ step setup 120 setup
 # Exports the step's choices to every later step (step runs its function with its output in a log).
 [ -x "$bundle/bin/node" ] && ! node_ok && export PATH="$bundle/bin:$PATH"
 has_loader || export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-if [ -s "$out/icd.path" ]; then
-  VK_ICD_FILENAMES=$(cat "$out/icd.path")
+# The driver's libraries (the ICD names libGLX_nvidia.so.0 without a path) where a container mounts them.
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -d "$d" ] && case ":${LD_LIBRARY_PATH:-}:" in *":$d:"*) ;; *) export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d" ;; esac
+done
+if [ -s "$work/icd.path" ]; then
+  VK_ICD_FILENAMES=$(cat "$work/icd.path")
   export VK_ICD_FILENAMES VK_DRIVER_FILES=$VK_ICD_FILENAMES
 fi
 echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} node=$(command -v node)" | tee -a "$out/diag.txt"
@@ -220,7 +234,7 @@ fi
 
 {
   echo "== gpu-check summary ($out; $(($(date +%s) - t_start)) s of a ${budget} s budget)"
-  [ -s "$out/adapter.json" ] && echo "adapter: $(cat "$out/adapter.json")"
+  [ -s "$work/adapter.json" ] && echo "adapter: $(cat "$work/adapter.json")"
   for s in "${order[@]}"; do echo "  $s: ${result[$s]} (${seconds[$s]} s)"; done
 } | tee "$out/summary.txt"
 failed=0
@@ -231,5 +245,6 @@ for s in "${order[@]}"; do
   sep=", "
   [ "${result[$s]}" = passed ] || failed=1
 done
-echo "$json}}" >"$out/summary.json"
+echo "$json}, \"adapter\": $(cat "$work/adapter.json" 2>/dev/null || echo null)}" >"$out/summary.json"
+rm -rf "$work"
 exit "$failed"
