@@ -1,6 +1,7 @@
 /**
- * The language ablation of docs/METHOD.md §4: five arms (baseline, v-pretraining, random-feedback, uniform-topk,
- * self-distill, and baseline + v-pretraining on the decontaminated stream) over 3 seeds. The stream's fraction
+ * The language ablation of docs/METHOD.md §4: the paper's five arms (baseline, v-pretraining, random-feedback,
+ * uniform-topk, self-distill), the baseline at V-pretraining's wall-clock, three controls of our own (oracle-gate,
+ * schedule-matched, shuffled-feedback), and baseline + v-pretraining on the decontaminated stream, over 3 seeds. The stream's fraction
  * of wrong worked solutions is the suite parameter `data.corruptFraction` (noisy by default; run the clean
  * stream with `--set data.corruptFraction=0 --set name=lm-ablation-clean`: the same problems, correct solutions).
  *
@@ -17,7 +18,7 @@ import { defineSuite } from '../harness/suite/define.js';
 
 export default defineSuite({
   name: 'lm-ablation',
-  description: 'five-arm language ablation + decontaminated rows, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
+  description: 'five-arm language ablation + oracle, schedule-matched and shuffled-feedback controls + decontaminated rows, 3 seeds, noisy stream (set data.corruptFraction=0 for clean)',
   seeds: [1, 2, 3],
   data: { kind: 'embedded', corruptFraction: 0.25, noise: 'rule' },
   model: { nLayer: 2, nHead: 4, nEmbd: 128, blockSize: 96 },
@@ -35,6 +36,12 @@ export default defineSuite({
     { arm: 'random-feedback' },
     { arm: 'uniform-topk' },
     { arm: 'self-distill' },
+    // Controls beyond the paper (issue 9): the upper bound of target design on this labelled stream, the
+    // smoothing schedule V-pretraining chose without its feedback (reads the same-seed v-pretraining cell), and
+    // feedback of the right scale and format with the answers permuted across problems.
+    { arm: 'oracle-gate' },
+    { arm: 'schedule-matched' },
+    { arm: 'shuffled-feedback' },
     { arm: 'baseline', decontaminate: true },
     { arm: 'v-pretraining', decontaminate: true },
   ],

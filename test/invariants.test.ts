@@ -17,15 +17,16 @@ import { softCrossEntropy } from '../harness/lm/loss.js';
 import { AdamW } from '../harness/lm/optim.js';
 import { learnerStep, trainLM } from '../harness/lm/trainer.js';
 import type { DesignConfig } from '../harness/suite/schema.js';
+import type { ArmContext } from '../harness/arms/types.js';
 import { arraysEqual, microSuite, snapshot, tinyModel, useWasm } from './helpers.js';
 
 const data = generateEmbedded({ seed: 5, trainSize: 24, testSize: 2, baseSize: 1, streamSize: 80, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
 
-async function train(arm: string, design: Partial<DesignConfig>, feedback: readonly Gsm8kItem[], steps = 4): Promise<Record<string, Float32Array>> {
+async function train(arm: string, design: Partial<DesignConfig>, feedback: readonly Gsm8kItem[], steps = 4, extra: Partial<ArmContext> = {}): Promise<Record<string, Float32Array>> {
   const model = tinyModel(6);
   const s = microSuite();
   const rows = packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32);
-  const rule = armRegistry.get(arm).create({ model, design: { ...s.design, ...design }, rng: new Rng(3), feedback, steps });
+  const rule = armRegistry.get(arm).create({ model, design: { ...s.design, ...design }, rng: new Rng(3), feedback, steps, ...extra });
   await trainLM({ model, rows, steps, batchSize: 2, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
   const out = snapshot(model.vars);
   rule.dispose?.();
@@ -49,6 +50,26 @@ describe('V-pretraining invariants', () => {
     expect(sameParams(base, v)).to.equal(true);
     const vOn = await train('v-pretraining', { alphaMax: 0.5, burnIn: 0, metaEvery: 1 }, data.train);
     expect(sameParams(base, vOn)).to.equal(false);
+  });
+
+  for (const arm of ['random-feedback', 'shuffled-feedback', 'oracle-gate']) {
+    it(`${arm}: with α_max = 0 the learner update is bitwise the baseline update`, async () => {
+      const zero = { alphaMax: 0, burnIn: 0, metaEvery: 1, designerSteps: 3 };
+      expect(sameParams(await train('baseline', {}, data.train), await train(arm, zero, data.train))).to.equal(true);
+    });
+  }
+
+  it('schedule-matched: a zero schedule is bitwise the baseline update', async () => {
+    const reads = { file: 'vp.json', record: { curves: { alpha: [0, 1, 2, 3].map((step) => ({ step, alpha: 0 })) } } };
+    expect(sameParams(await train('baseline', {}, data.train), await train('schedule-matched', {}, data.train, 4, { reads }))).to.equal(true);
+  });
+
+  it('the probe is measurement: probing at several points changes nothing in the learner', async () => {
+    const model = tinyModel(6);
+    const probeRows = selectRows(packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    model.dispose();
+    const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05, probeBatches: 5, probePoints: 2 };
+    expect(sameParams(await train('v-pretraining', live, data.train, 4), await train('v-pretraining', live, data.train, 4, { probeRows }))).to.equal(true);
   });
 
   it('given fixed targets, the learner gradient is the soft cross-entropy gradient and the step is plain AdamW', () => {
@@ -80,15 +101,17 @@ describe('V-pretraining invariants', () => {
     expect(sameParams(snapshot(model.vars), snapshot(twin.vars))).to.equal(true);
   });
 
-  it('with the designer frozen, changing the feedback labels changes nothing in the learner', async () => {
-    const frozen = { burnIn: 100, metaEvery: 1, alphaMax: 0.5 };
-    expect(sameParams(await train('v-pretraining', frozen, data.train), await train('v-pretraining', frozen, wrongLabels))).to.equal(true);
-  });
+  for (const arm of ['v-pretraining', 'shuffled-feedback']) {
+    it(`${arm}: with the designer frozen, changing the feedback labels changes nothing in the learner`, async () => {
+      const frozen = { burnIn: 100, metaEvery: 1, alphaMax: 0.5 };
+      expect(sameParams(await train(arm, frozen, data.train), await train(arm, frozen, wrongLabels))).to.equal(true);
+    });
 
-  it('with the designer learning, feedback labels reach the learner (through the designer only)', async () => {
-    const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05 };
-    expect(sameParams(await train('v-pretraining', live, data.train), await train('v-pretraining', live, wrongLabels))).to.equal(false);
-  });
+    it(`${arm}: with the designer learning, feedback labels reach the learner (through the designer only)`, async () => {
+      const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05, designerSteps: 2 };
+      expect(sameParams(await train(arm, live, data.train), await train(arm, live, wrongLabels))).to.equal(false);
+    });
+  }
 
   it('the cosine value option runs the same cadence and steers the designer differently from the dot product', async () => {
     const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05 };

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW } from '../harness/lm/optim.js';
 import { armRegistry } from '../harness/arms/index.js';
 import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs } from '../harness/data/pack.js';
+import { packDocs, selectRows } from '../harness/data/pack.js';
 import { rowToDoc } from '../harness/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
 import { trainLM } from '../harness/lm/trainer.js';
@@ -12,13 +12,16 @@ import { microSuite, tinyModel, useWasm } from './helpers.js';
 describe('tensor memory', () => {
   before(useWasm);
 
-  for (const armName of ['baseline', 'v-pretraining', 'self-distill']) {
+  for (const armName of ['baseline', 'v-pretraining', 'self-distill', 'oracle-gate', 'shuffled-feedback']) {
     it(`keeps tf.memory().numTensors flat across training steps (${armName})`, async () => {
       const model = tinyModel(2);
       const d = generateEmbedded({ seed: 3, trainSize: 16, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
       const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 32);
       const s = microSuite();
-      const rule = armRegistry.get(armName).create({ model, design: { ...s.design, burnIn: 0, metaEvery: 1 }, rng: new Rng(1), feedback: d.train, steps: 12 });
+      // Designer arms take 2 designer steps per meta step and probe after steps 5 and 11 (kept θ_S in between).
+      const probeRows = selectRows(rows, Array.from({ length: 10 }, (_, i) => i));
+      const design = { ...s.design, burnIn: 0, metaEvery: 1, designerSteps: 2, probeBatches: 5, probePoints: 2 };
+      const rule = armRegistry.get(armName).create({ model, design, rng: new Rng(1), feedback: d.train, steps: 12, probeRows });
       const counts: number[] = [];
       await trainLM({
         model, rows, steps: 12, batchSize: 2, rng: new Rng(2), rule, logEvery: 1,

@@ -33,7 +33,9 @@ describe('vpt report, baseline, compare, publish', () => {
     expect(r.stdout).to.contain(`report: ${join(vision, 'report', 'index.html')}`);
     for (const t of ['main', 'ablation', 'cost']) for (const ext of ['md', 'csv', 'tex']) expect(existsSync(join(lm, 'report', `${t}.${ext}`)), `${t}.${ext}`).to.equal(true);
     const specs = readdirSync(join(lm, 'report', 'plots')).filter((f) => f.endsWith('.vl.json'));
-    expect(specs).to.have.length(7);
+    expect(specs.map((f) => f.replace('.vl.json', '')).sort()).to.deep.equal([
+      'designer-cos', 'designer-gate', 'designer-value', 'downstream-nll', 'metric-answer-nll-none', 'metric-pass-1-flexible-extract', 'metric-pass-1-strict-match', 'probe-r', 'train-loss',
+    ]);
   });
 
   it('shards of one suite are joined: the same tables as the whole folder', async () => {
@@ -79,7 +81,9 @@ describe('vpt report, baseline, compare, publish', () => {
     const cell = b.cells.find((c: { id: string }) => c.id === 'fixture-lm/v-pretraining/seed-2');
     expect(cell.metrics['pass@1,strict-match'].value).to.equal(0.27);
     expect(cell).to.include.keys('dataHashes', 'evalVersions', 'armVersion', 'engine', 'gitSha', 'timings');
-    expect(cell).to.not.have.key('curves');
+    // Of the curves only the downstream validation loss is kept (the table's token efficiency reads it).
+    expect(Object.keys(cell.curves)).to.deep.equal(['downstream']);
+    expect(cell.curves.downstream[0]).to.have.keys('step', 'nll');
     const mtime = statSync(file).mtimeMs;
     const again = await vpt(['baseline', 'record', lm, '--as', 'fixture', '--dir', baselines]);
     expect(again.exitCode).to.equal(2);

@@ -115,6 +115,7 @@ function curvesFor(armIndex: number, arm: string, seed: number): Record<string, 
       gateWrong: +(0.12 + (sign > 0 ? 0.04 : 0.01) * i + 0.01 * seed).toFixed(4),
       gateOther: +(0.09 + (sign > 0 ? 0.025 : 0.01) * i + 0.01 * seed).toFixed(4),
     }));
+    out.probe = [24, 49].map((s, i) => ({ step: s, r: +(0.3 + 0.1 * i + 0.02 * seed).toFixed(3), slope: 0.8, rFirstOrder: 0.999 }));
   }
   return out;
 }
@@ -141,7 +142,7 @@ export function lmCells(): FixtureCell[] {
         },
         higherIsBetter: LM_HIB,
         diagnostics: designer
-          ? { value_mean: arm2(0.0021 + 0.0001 * seed, a.arm), probe_r: 0.4 + 0.05 * seed, gate_mean: 0.2 + 0.01 * seed, meta_share_of_time: 0.2 + 0.01 * seed, base_answer_nll: null }
+          ? { value_mean: arm2(0.0021 + 0.0001 * seed, a.arm), probe_r: 0.4 + 0.05 * seed, probe_eta: 0.01, gate_mean: 0.2 + 0.01 * seed, meta_share_of_time: 0.2 + 0.01 * seed, base_answer_nll: null }
           : { base_answer_nll: null },
         timings: { trainMs: 5000 + 100 * seed, evalMs: 1000 + 10 * seed, msPerStep: (designer ? 130 : 100) + seed, tokensPerSecond: Math.round(15360 / ((designer ? 1.3 : 1) + seed / 100)), totalMs: 6500 },
         memory: { tfPeakBytes: (designer ? 60 : 50) * 1024 * 1024 + seed * 1024, rssPeakBytes: (designer ? 400 : 380) * 1024 * 1024 },

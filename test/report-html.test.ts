@@ -92,7 +92,7 @@ describe('HTML report in headless Chromium', function () {
       expect(t.width * t.height, t.name).to.be.greaterThan(0);
     }
     expect(r.plots.map((p) => p.name)).to.deep.equal([
-      'train-loss', 'designer-value', 'designer-gate', 'downstream-nll',
+      'train-loss', 'designer-value', 'designer-gate', 'designer-cos', 'probe-r', 'downstream-nll',
       'metric-pass-1-strict-match', 'metric-pass-1-flexible-extract', 'metric-answer-nll-none',
     ]);
     for (const p of r.plots) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defineSuite, parseSuite, SuiteError, suiteHash } from '../harness/suite/define.js';
+import { defineSuite, languageSuite, parseSuite, SuiteError, suiteHash } from '../harness/suite/define.js';
 import { expandCells } from '../harness/suite/expand.js';
 import { applyOverrides } from '../harness/suite/overrides.js';
 import { configHash } from '../harness/suite/hash.js';
@@ -73,5 +73,19 @@ describe('suite declaration and validation', () => {
     expect(() => defineSuite({ ...vision, backend: 'wasm' })).to.not.throw();
     expect(errorOf(() => defineSuite({ ...vision, backend: 'webgpu' }))).to.match(/\n {2}backend: the vision task does not run on webgpu: its trainer and probes read tensors synchronously, which WebGPU in Node cannot; use wasm \(or auto\)$/);
     expect(() => defineSuite({ ...ok, backend: 'webgpu' })).to.not.throw();
+  });
+});
+
+describe('per-row design overrides', () => {
+  const rows = [{ arm: 'baseline' }, { arm: 'v-pretraining', id: 'vp-fast', design: { designerLr: 0.01, designerSteps: 4 } }];
+
+  it('keep only the keys a row gives, checked like the suite\'s, and change the config hash', () => {
+    const s = languageSuite(parseSuite({ ...ok, arms: rows }), 'test');
+    expect(s.arms[1]?.design).to.deep.equal({ designerLr: 0.01, designerSteps: 4 });
+    expect(s.arms[0]?.design).to.equal(undefined);
+    expect(suiteHash(s)).to.not.equal(suiteHash(parseSuite({ ...ok, arms: [rows[0]!, { ...rows[1]!, design: { designerLr: 0.02, designerSteps: 4 } }] })));
+    expect(errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'v-pretraining', design: { designerLr: -1 } }] }))).to.match(/arms\.0\.design\.designerLr: Too small/);
+    expect(errorOf(() => parseSuite({ ...ok, arms: [{ arm: 'v-pretraining', design: { designerLR: 1 } }] }))).to.match(/arms\.0\.design: Unrecognized key: "designerLR"/);
+    expect(errorOf(() => parseSuite({ ...ok, model: { nLayer: 2 }, arms: [{ arm: 'v-pretraining', design: { subsetBlocks: 3 } }] }))).to.match(/arms\.0\.design\.subsetBlocks: 3 exceeds model\.nLayer 2/);
   });
 });

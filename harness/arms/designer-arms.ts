@@ -1,70 +1,98 @@
 /**
- * The designer arms: `v-pretraining` (g_down from the feedback set) and `random-feedback` (g_down replaced by
- * a Gaussian vector of the same norm, fresh each meta step). Cadence (METHOD.md §2): after `burnIn` learner
- * steps, every `metaEvery` steps the designer takes one step on −V first; the targets for that batch are then
- * rebuilt with the new φ and detached, and the learner steps on the same batch. Both run inside the learner
- * step, on detached views of its one forward pass: candidates from its logits, S rerun from its hidden state.
+ * The designer arms: `v-pretraining` (g_down from the feedback set), `random-feedback` (g_down replaced by a
+ * Gaussian vector of the same norm, fresh each meta step) and `shuffled-feedback` (g_down from the feedback set
+ * with answers permuted across problems). Cadence (METHOD.md §2): after `burnIn` learner steps, every
+ * `metaEvery` steps a meta step computes g_down and the directional term D once, and the designer takes
+ * `designerSteps` Adam steps on −V (V(φ) is exact for any φ on that batch given D); the targets for that batch
+ * are then rebuilt with the new φ and detached, and the learner steps on the same batch. Both run inside the
+ * learner step, on detached views of its one forward pass: candidates from its logits, S rerun from its hidden
+ * state. The one-step probe runs between learner steps at `probePoints` points of training.
+ * Nothing is read from the device inside a step (WebGPU has no synchronous read): a meta step's values and
+ * its cos(g_down, g_pre) stay on the device until the trainer's `sync` at its next log point.
  */
 import * as tf from '@tensorflow/tfjs';
 import { formatQA } from '../data/numina.js';
 import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
 import { LmDesigner } from '../designer/lm-designer.js';
+import { probeOneStep, type ProbeSeries } from '../designer/probe.js';
 import {
-  cosineLoss, directionalLogp, dot, downstreamGrad, pearson, pretrainGrad, valueOfWeights, type Grads, type Subset,
+  cosineLoss, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
-import { read, readScalars } from '../engine/read.js';
+import { readScalar, readScalars } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
-import { forward, subsetNames, type Params } from '../lm/gpt.js';
-import { maskedNll } from '../lm/loss.js';
-import { viewOf, type ForwardView, type TargetRule } from '../lm/trainer.js';
+import { subsetNames } from '../lm/gpt.js';
+import type { ForwardView, TargetRule } from '../lm/trainer.js';
+import { shuffleAnswers, trimPadding } from './feedback.js';
+import { GateTrace, type GateWindow } from './gate-trace.js';
 import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 import type { ArmContext, ArmDefinition } from './types.js';
 
-type Feedback = 'true' | 'random';
+/** Where g_down comes from: the feedback set, a same-norm Gaussian, or the feedback set with answers permuted. */
+export type FeedbackKind = 'true' | 'random' | 'shuffled';
 
 /** Fewest probe batches whose correlation is reported. */
 export const MIN_PROBE_BATCHES = 5;
 
-/** A Gaussian direction with the same global norm as `g`. */
-function randomLike(g: Grads, rng: Rng): Grads {
-  const out: Grads = {};
-  for (const [k, t] of Object.entries(g)) out[k] = tf.tensor(rng.normals(t.size, 1), t.shape);
-  return tf.tidy(() => {
-    const scale = tf.div(globalNorm(Object.values(g)), globalNorm(Object.values(out)));
-    const scaled: Grads = {};
-    for (const [k, t] of Object.entries(out)) scaled[k] = tf.mul(t, scale);
-    tf.dispose(Object.values(out));
-    return scaled;
-  });
+/** One point of `curves.designer`, recorded at each meta step (and once after the last update). */
+export interface DesignerPoint {
+  /** Learner step at which the meta step ran (the final point: the number of learner steps). */
+  step: number;
+  /** V on the meta step's batch at φ before this meta step's designer updates (null at the final point). */
+  value: number | null;
+  /** V on the same batch after them (dot value only; null otherwise). */
+  valueAfter: number | null;
+  /** cos(g_down, g_pre) with g_pre the learner's own gradient over S on that step (targets of the updated φ). */
+  cos: number | null;
+  /** Mean α over answer tokens of the learner steps since the previous point. */
+  gate: number;
+  /** The same on tokens the generator marked wrong (NaN: none seen). */
+  gateWrong: number;
+  /** The same elsewhere. */
+  gateOther: number;
+  /** Designer updates so far. */
+  updates: number;
 }
 
-/**
- * Drops the columns after the last one any row's loss reads: feedback rows are padded to the longest problem
- * of the whole set, and with causal attention the trailing padding changes nothing before it.
- */
-function trimPadding(r: TokenRows): TokenRows {
-  let last = -1;
-  for (let i = 0; i < r.rows; i++) {
-    for (let t = r.seqLen - 1; t > last; t--) {
-      if (r.mask[i * r.seqLen + t] !== 0) {
-        last = t;
-        break;
-      }
-    }
+/** One point of `curves.probe`. */
+export interface ProbePoint {
+  /** Learner step after whose update the probe ran. */
+  step: number;
+  /** Norm of that update on S (the step size the matched probe takes). */
+  updateNorm: number;
+  /** Mean η of the matched probe over its batches. */
+  eta: number;
+  /** Pearson r and slope of realised on predicted decrease at the matched step. */
+  r: number;
+  slope: number;
+  /** The same at η = `probeLr` (first order). */
+  rFirstOrder: number;
+  slopeFirstOrder: number;
+  predicted: number[];
+  realised: number[];
+}
+
+/** Steps after whose update the probe runs: `points` evenly spaced, the last after the final update; never step 0. */
+export function probeSteps(steps: number, points: number): number[] {
+  const out = new Set<number>();
+  for (let k = 1; k <= points; k++) {
+    const s = Math.round((k * steps) / points) - 1;
+    if (s >= 1) out.add(s);
   }
-  const len = last + 1;
-  if (len <= 0 || len === r.seqLen) return r;
-  const cut = <A extends Int32Array | Float32Array | Uint8Array>(src: A, out: A): A => {
-    for (let i = 0; i < r.rows; i++) out.set(src.subarray(i * r.seqLen, i * r.seqLen + len), i * len);
-    return out;
-  };
-  return {
-    rows: r.rows, seqLen: len,
-    inputs: cut(r.inputs, new Int32Array(r.rows * len)), targets: cut(r.targets, new Int32Array(r.rows * len)),
-    mask: cut(r.mask, new Float32Array(r.rows * len)), wrong: cut(r.wrong, new Uint8Array(r.rows * len)),
-  };
+  return [...out].sort((a, b) => a - b);
+}
+
+/** A meta step whose device values are not read yet (`sync` reads them and makes its `DesignerPoint`). */
+interface PendingPoint {
+  step: number;
+  /** [V before, V after] (kept on the device). */
+  values: tf.Tensor1D;
+  /** cos(g_down, g_pre), once the learner's gradient of that step exists. */
+  cos?: tf.Scalar;
+  /** The learner steps whose gate this point reports. */
+  window: GateWindow;
+  updates: number;
 }
 
 export class DesignerRule implements TargetRule {
@@ -72,20 +100,32 @@ export class DesignerRule implements TargetRule {
   readonly hiddenAt: number;
   private readonly opt: tf.Optimizer;
   private readonly subset: Subset;
+  /** Feedback rows as labelled (the probe's downstream loss). */
   private readonly feedbackRows: TokenRows;
+  /** Rows g_down is computed from (permuted answers for shuffled-feedback). */
+  private readonly designRows: TokenRows;
   private readonly fbRng: Rng;
   private readonly noiseRng: Rng;
-  /** Σ α·m, Σ m, Σ α·m·wrong, Σ m·wrong, Σ α·m·(1−wrong), Σ m·(1−wrong) over all learner steps. */
-  private readonly gateSums = tf.variable(tf.zeros([6]), false);
+  private readonly probeRng: Rng;
+  private readonly trace: GateTrace;
   readonly values: number[] = [];
-  /** Values of meta steps not yet read (device scalars, read by `sync` outside the step). */
-  private pendingValues: tf.Scalar[] = [];
   readonly metaMs: number[] = [];
-  private probeR = NaN;
+  readonly points: DesignerPoint[] = [];
+  readonly probes: ProbePoint[] = [];
+  private pending: PendingPoint[] = [];
+  private updates = 0;
+  private measureMs = 0;
+  private readonly probeAt: Set<number>;
+  /** θ_S before the update a probe point measures. */
+  private snapshot: tf.Tensor[] | undefined;
+  /** g_down of this step's meta step, kept for cos(g_down, g_pre) once the learner's gradient exists. */
+  private cosDown: Grads | undefined;
+  /** The probe's feedback batch: drawn once, the same at every probe point. */
+  private probeFbRows: TokenRows | undefined;
   /** Candidates of the current step's view, shared by its meta step and its targets. */
   private current: { view: ForwardView; c: Candidates; logp: tf.Tensor2D } | undefined;
 
-  constructor(private readonly ctx: ArmContext, private readonly feedback: Feedback) {
+  constructor(private readonly ctx: ArmContext, private readonly feedback: FeedbackKind) {
     const { model, design } = ctx;
     this.designer = new LmDesigner(
       { vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
@@ -96,8 +136,20 @@ export class DesignerRule implements TargetRule {
     this.hiddenAt = this.subset.from;
     this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
     if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
+    this.designRows = feedback === 'shuffled'
+      ? shuffleAnswers(this.feedbackRows, ctx.rng.fork('shuffle-feedback'), model.tokenizer.eosId, model.cfg.blockSize)
+      : this.feedbackRows;
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
+    this.probeRng = ctx.rng.fork('probe');
+    this.trace = new GateTrace(ctx.steps);
+    const probing = ctx.probeRows !== undefined && design.probeBatches >= MIN_PROBE_BATCHES;
+    this.probeAt = new Set(probing ? probeSteps(ctx.steps, design.probePoints) : []);
+  }
+
+  private isMetaStep(step: number): boolean {
+    const { burnIn, metaEvery } = this.ctx.design;
+    return step >= burnIn && (step - burnIn) % metaEvery === 0;
   }
 
   /** C_t and the learner's candidate log-probabilities, from the step's detached logits (computed once per view). */
@@ -116,152 +168,229 @@ export class DesignerRule implements TargetRule {
     return { q: scatterCandidates(c.ids, out.weights, this.ctx.model.cfg.vocabSize), alpha: out.alpha };
   }
 
-  targets(b: BatchTensors, _step: number, view: ForwardView): tf.Tensor2D {
+  targets(b: BatchTensors, step: number, view: ForwardView): tf.Tensor2D {
     const { q, alpha } = this.buildTargets(b, view);
     this.current = undefined;
-    const am = tf.mul(alpha, b.mask);
-    const mw = tf.mul(b.mask, b.wrong);
-    const mo = tf.sub(b.mask, mw);
-    const sums = tf.stack([tf.sum(am), tf.sum(b.mask), tf.sum(tf.mul(alpha, mw)), tf.sum(mw), tf.sum(tf.mul(alpha, mo)), tf.sum(mo)]);
-    this.gateSums.assign(tf.add(this.gateSums, sums));
+    this.trace.record(step, alpha, b);
     return q;
   }
 
-  private feedbackBatch(rng: Rng): BatchTensors {
-    const n = Math.min(this.ctx.design.feedbackBatch, this.feedbackRows.rows);
-    return toTensors(trimPadding(selectRows(this.feedbackRows, rng.sample(this.feedbackRows.rows, n))));
+  private feedbackSample(rows: TokenRows, rng: Rng): TokenRows {
+    const n = Math.min(this.ctx.design.feedbackBatch, rows.rows);
+    return trimPadding(selectRows(rows, rng.sample(rows.rows, n)));
   }
 
-  /** g_down for this meta step: from feedback, or a same-norm Gaussian for the random-feedback control. */
+  private feedbackBatch(rows: TokenRows, rng: Rng): BatchTensors {
+    return toTensors(this.feedbackSample(rows, rng));
+  }
+
+  /** g_down for this meta step: from (possibly shuffled) feedback, or a same-norm Gaussian for random-feedback. */
   private gDown(): Grads {
-    const fb = this.feedbackBatch(this.fbRng);
+    const fb = this.feedbackBatch(this.designRows, this.fbRng);
     const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, fb);
     loss.dispose();
     disposeBatch(fb);
-    if (this.feedback === 'true') return grads;
+    if (this.feedback !== 'random') return grads;
     const noise = randomLike(grads, this.noiseRng);
     tf.dispose(Object.values(grads));
     return noise;
   }
 
   metaStep(b: BatchTensors, step: number, view: ForwardView): boolean {
-    const { burnIn, metaEvery, fdEpsilon, value } = this.ctx.design;
-    if (step < burnIn || (step - burnIn) % metaEvery !== 0) return false;
+    if (!this.isMetaStep(step)) return false;
     const t0 = performance.now();
     const { model } = this.ctx;
+    const { fdEpsilon, value, designerSteps } = this.ctx.design;
     if (!view.hidden) throw new Error('the designer needs the hidden state entering S in the learner view');
     const hidden = view.hidden;
+    const window = this.trace.mark();
+    if (this.cosDown) tf.dispose(Object.values(this.cosDown));
     const gDown = this.gDown();
     // Candidates outlive this tidy: the targets of the same step reuse them.
     const { c, logp } = this.candidates(view, b.targets);
-    const v = tf.tidy(() => {
+    const vars = Object.values(this.designer.vars);
+    const read = tf.tidy(() => {
       // The learner's own forward supplies the candidates and the activations below S: only S is rerun.
       // Forward differences take log p_θ at the candidates from the learner's forward: one S-forward.
       const center = this.ctx.design.fdScheme === 'forward' ? logp : undefined;
       const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, center);
       const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
-      // The designer minimises −V; `reported` is V (or the cosine) at φ before this update.
-      let objective: () => tf.Scalar;
-      let reported: (objectiveValue: tf.Scalar) => tf.Scalar;
-      if (value === 'dot') {
-        objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
-        reported = (o) => tf.neg(o);
-      } else {
-        const w0 = weightsOf();
-        const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
-        const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, center);
-        const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
-        objective = () => cos.loss(weightsOf());
-        reported = () => cos.cosine;
+      let first: tf.Scalar | undefined;
+      for (let k = 0; k < designerSteps; k++) {
+        // D does not depend on φ, so the dot value is exact at every φ on this batch; the cosine's ‖g_pre‖ term
+        // is recomputed at each φ.
+        const reported = tf.tidy(() => {
+          let objective: () => tf.Scalar;
+          let report: (o: tf.Scalar) => tf.Scalar;
+          if (value === 'dot') {
+            objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
+            report = (o) => tf.neg(o);
+          } else {
+            const w0 = weightsOf();
+            const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
+            const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, center);
+            const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
+            objective = () => cos.loss(weightsOf());
+            report = () => cos.cosine;
+          }
+          const { value: o, grads } = tf.variableGrads(objective, vars);
+          this.opt.applyGradients(grads);
+          return report(o);
+        });
+        if (k === 0) first = reported;
+        else reported.dispose();
       }
-      const { value: o, grads } = tf.variableGrads(objective, Object.values(this.designer.vars));
-      this.opt.applyGradients(grads);
-      return reported(o);
+      const after = value === 'dot' ? valueOfWeights(weightsOf(), D, b.mask) : tf.scalar(NaN);
+      return tf.stack([first as tf.Scalar, after]);
     });
-    // Read later, outside the step (`sync`): a read here would stall the step, and WebGPU has no synchronous one.
-    this.pendingValues.push(tf.keep(v));
-    tf.dispose(Object.values(gDown));
+    this.updates += designerSteps;
+    // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then.
+    this.pending.push({ step, values: tf.keep(read) as tf.Tensor1D, window, updates: this.updates });
+    // Kept past the gradient scope the meta step runs in, for cos once the learner's gradient exists.
+    for (const t of Object.values(gDown)) tf.keep(t);
+    this.cosDown = gDown;
     this.metaMs.push(performance.now() - t0);
     return true;
   }
 
-  /**
-   * One-step probe: on held-out batches, predicted decrease η·V against the realised decrease of the
-   * downstream loss after one plain step θ_S ← θ_S − η·g_pre (exact gradients, no finite differences).
-   */
-  async probe(rows: TokenRows, batches: number, eta: number, rng: Rng): Promise<{ predicted: number[]; realised: number[]; r: number }> {
-    const { model } = this.ctx;
-    const bs = Math.max(1, Math.floor(rows.rows / batches));
-    const predicted: number[] = [];
-    const realised: number[] = [];
-    for (let j = 0; j < batches && (j + 1) * bs <= rows.rows; j++) {
-      const b = toTensors(selectRows(rows, Array.from({ length: bs }, (_, i) => j * bs + i)));
-      const fb = this.feedbackBatch(rng);
-      const { loss, grads: gDown } = downstreamGrad(model, this.subset, fb);
-      const [pred, real] = tf.tidy(() => {
-        const view = viewOf(model, b.ids, this.hiddenAt);
-        const hidden = view.hidden as tf.Tensor2D;
-        const { q } = this.buildTargets(b, view);
-        this.current = undefined;
-        const gPre = pretrainGrad(model, this.subset, b, hidden, q);
-        const stepped: Params = { ...model.params };
-        for (const n of this.subset.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
-        const after = maskedNll(forward(model.cfg, stepped, fb.ids), fb.targets, fb.mask);
-        return [tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after)];
-      });
-      const [p, r] = await readScalars([pred, real]).finally(() => tf.dispose([pred, real, loss, ...Object.values(gDown)]));
-      predicted.push(p as number);
-      realised.push(r as number);
-      disposeBatch(b);
-      disposeBatch(fb);
-    }
-    this.probeR = pearson(predicted, realised);
-    return { predicted, realised, r: this.probeR };
+  /** cos(g_down, g_pre) on a meta step, g_pre = the learner's own gradient over S (exact, full forward). */
+  afterGradients(grads: Readonly<Record<string, tf.Tensor>>): void {
+    const gDown = this.cosDown;
+    if (!gDown) return;
+    this.cosDown = undefined;
+    const gPre: Grads = {};
+    for (const n of this.subset.names) gPre[n] = grads[n] as tf.Tensor;
+    const cos = tf.tidy(() => tf.div(dot(gDown, gPre), tf.mul(globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre))))) as tf.Scalar;
+    tf.dispose(Object.values(gDown));
+    // The point of this step's meta step (made by it, not yet read: the trainer syncs after the step).
+    const last = this.pending[this.pending.length - 1];
+    if (last && !last.cos) last.cos = tf.keep(cos);
+    else cos.dispose();
   }
 
+  /** Reads the pending meta steps' values and the gate sums (one read each), and appends their points. */
   async sync(): Promise<void> {
-    const pending = this.pendingValues;
-    this.pendingValues = [];
+    const pending = this.pending;
+    this.pending = [];
     try {
-      this.values.push(...(await readScalars(pending)));
+      await this.trace.flush();
+      if (!pending.length) return;
+      const x = await readScalars(pending.flatMap((p) => (p.cos ? [p.values, p.cos] : [p.values])));
+      let i = 0;
+      for (const p of pending) {
+        const v = x[i++] as number;
+        const vAfter = x[i++] as number;
+        const cos = p.cos ? (x[i++] as number) : NaN;
+        this.values.push(v);
+        this.points.push({
+          step: p.step, value: v, valueAfter: Number.isFinite(vAfter) ? vAfter : null, cos: Number.isFinite(cos) ? cos : null,
+          ...this.trace.windowMeans(p.window), updates: p.updates,
+        });
+      }
     } finally {
-      tf.dispose(pending);
+      for (const p of pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+    }
+  }
+
+  /** Probe points: keep θ_S before the update a point measures; after it, probe at that update's size. */
+  async afterStep(step: number): Promise<void> {
+    if (!this.probeAt.size) return;
+    let t0 = performance.now();
+    const { model, design, probeRows } = this.ctx;
+    if (this.probeAt.has(step) && this.snapshot) {
+      const norm = tf.tidy(() => globalNorm(this.subset.names.map((n, i) => tf.sub(model.params[n] as tf.Tensor, (this.snapshot as tf.Tensor[])[i] as tf.Tensor))));
+      const updateNorm = await readScalar(norm).finally(() => norm.dispose());
+      // That read waited for the learner steps still queued on an asynchronous device (training, not measurement).
+      t0 = performance.now();
+      tf.dispose(this.snapshot);
+      this.snapshot = undefined;
+      const [matched, first] = await this.probe(probeRows as TokenRows, design.probeBatches, [{ norm: updateNorm }, { eta: design.probeLr }]) as [ProbeSeries, ProbeSeries];
+      this.probes.push({
+        step, updateNorm, eta: matched.eta.reduce((a, x) => a + x, 0) / Math.max(1, matched.eta.length),
+        r: matched.r, slope: matched.slope, rFirstOrder: first.r, slopeFirstOrder: first.slope,
+        predicted: matched.predicted, realised: matched.realised,
+      });
+    }
+    if (this.probeAt.has(step + 1)) {
+      if (this.snapshot) tf.dispose(this.snapshot);
+      this.snapshot = this.subset.names.map((n) => tf.clone(model.params[n] as tf.Tensor));
+    }
+    this.measureMs += performance.now() - t0;
+  }
+
+  /**
+   * The one-step probe at the learner's current state over `batches` held-out batches of `rows`, for each step
+   * size (see harness/designer/probe.ts); g_down from one fixed batch of the labelled feedback (the same at
+   * every point), g_pre with the designer's current targets.
+   */
+  async probe(rows: TokenRows, batches: number, steps: Parameters<typeof probeOneStep>[5]): Promise<ProbeSeries[]> {
+    const bs = Math.max(1, Math.floor(rows.rows / batches));
+    const held: BatchTensors[] = [];
+    for (let j = 0; j < batches && (j + 1) * bs <= rows.rows; j++) held.push(toTensors(selectRows(rows, Array.from({ length: bs }, (_, i) => j * bs + i))));
+    this.probeFbRows ??= this.feedbackSample(this.feedbackRows, this.probeRng);
+    const fb = toTensors(this.probeFbRows);
+    try {
+      return await probeOneStep(this.ctx.model, this.subset, held, fb, (b, view) => {
+        const { q } = this.buildTargets(b, view);
+        this.current = undefined;
+        return q;
+      }, steps);
+    } finally {
+      held.forEach(disposeBatch);
+      disposeBatch(fb);
     }
   }
 
   async summary(): Promise<Record<string, number>> {
     await this.sync();
-    const { probeRows, design } = this.ctx;
-    // Pearson r over fewer than MIN_PROBE_BATCHES points is ±1 or near it by construction: report n/a instead.
-    if (probeRows && design.probeBatches >= MIN_PROBE_BATCHES && Number.isNaN(this.probeR)) {
-      await this.probe(probeRows, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
-    }
-    const g = await read(this.gateSums);
+    const gate = await this.trace.diagnostics();
     const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
+    const last = this.probes[this.probes.length - 1];
     return {
       value_mean: mean(this.values),
-      gate_mean: (g[0] as number) / Math.max(1, g[1] as number),
-      gate_wrong: (g[3] as number) > 0 ? (g[2] as number) / (g[3] as number) : NaN,
-      gate_other: (g[4] as number) / Math.max(1, g[5] as number),
+      ...gate,
       meta_steps: this.values.length,
+      designer_updates: this.updates,
       meta_ms_mean: mean(this.metaMs),
-      probe_r: this.probeR,
+      // Pearson r over fewer than MIN_PROBE_BATCHES points is ±1 or near it by construction: n/a instead.
+      probe_r: last?.r ?? NaN,
+      probe_slope: last?.slope ?? NaN,
+      probe_r_first_order: last?.rFirstOrder ?? NaN,
+      probe_eta: last?.eta ?? NaN,
+      measure_ms: this.measureMs,
     };
   }
 
+  async curves(): Promise<Record<string, unknown[]>> {
+    await this.sync();
+    const window = await this.trace.takeWindow();
+    const points: DesignerPoint[] = [...this.points];
+    const lastStep = this.trace.steps[this.trace.steps.length - 1]?.step;
+    if (lastStep !== undefined && Number.isFinite(window.gate)) {
+      points.push({ step: lastStep + 1, value: null, valueAfter: null, cos: null, ...window, updates: this.updates });
+    }
+    return { designer: points, alpha: this.trace.steps, ...(this.probes.length ? { probe: this.probes } : {}) };
+  }
+
   dispose(): void {
-    tf.dispose(this.pendingValues);
-    this.pendingValues = [];
+    for (const p of this.pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+    this.pending = [];
     this.designer.dispose();
     this.opt.dispose();
-    this.gateSums.dispose();
+    this.trace.dispose();
+    if (this.snapshot) tf.dispose(this.snapshot);
+    if (this.cosDown) tf.dispose(Object.values(this.cosDown));
   }
 }
 
-function designerArm(name: string, feedback: Feedback, description: string): ArmDefinition {
-  return { name, version: 1, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
+function designerArm(name: string, feedback: FeedbackKind, description: string): ArmDefinition {
+  return { name, version: 2, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
 }
 
 export const vPretrainingArm = designerArm('v-pretraining', 'true', 'designer-built soft top-K targets, designer trained on V with g_down from feedback');
 export const randomFeedbackArm = designerArm('random-feedback', 'random', 'as v-pretraining, but g_down is a same-norm Gaussian vector, fresh each meta step');
-
+export const shuffledFeedbackArm = designerArm(
+  'shuffled-feedback',
+  'shuffled',
+  'as v-pretraining, but the feedback answers are permuted across problems (g_down of the right scale and format, wrong content)',
+);

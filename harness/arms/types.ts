@@ -6,8 +6,17 @@ import type { LanguageModel } from '../lm/model.js';
 import type { TargetRule } from '../lm/trainer.js';
 import type { DesignConfig } from '../suite/schema.js';
 
+/** The cell record an arm reads (see `ArmDefinition.reads`): where it is and its parsed JSON. */
+export interface ReadRecord {
+  /** Path of the cell.json read (for messages). */
+  file: string;
+  /** Its parsed contents, unvalidated: the arm checks what it needs and names `file` when it is missing. */
+  record: unknown;
+}
+
 export interface ArmContext {
   model: LanguageModel;
+  /** The suite's design settings with the arm row's `design` overrides applied. */
   design: DesignConfig;
   /** The cell's RNG (already forked for the arm). */
   rng: Rng;
@@ -19,6 +28,8 @@ export interface ArmContext {
   steps: number;
   /** Held-out unlabeled rows for the one-step probe (never trained on). */
   probeRows?: TokenRows;
+  /** The same-seed cell record this arm reads, for arms with `reads` (the runner ran that cell first). */
+  reads?: ReadRecord;
 }
 
 export interface ArmDefinition {
@@ -28,5 +39,12 @@ export interface ArmDefinition {
   description: string;
   /** Whether the arm trains a task designer (and so reports value and gate statistics). */
   usesDesigner: boolean;
+  /** Row id whose same-seed cell record this arm reads by default (an arm row's `from` overrides it). Default none. */
+  reads?: string;
+  /**
+   * Whether the arm reads the generator's labels of wrong tokens (`BatchTensors.wrong`), so it runs only on a
+   * stream that carries them (embedded data with `corruptFraction` > 0). Default false.
+   */
+  needsWrongLabels?: boolean;
   create(ctx: ArmContext): TargetRule;
 }

@@ -42,9 +42,17 @@ export function perBackend(configs: readonly BenchConfig[], backends: readonly B
   return configs.flatMap((c) => backends.map((b) => ({ ...c, name: `${c.name} on ${b}`, backend: b, baseName: c.baseName ?? c.name })));
 }
 
-/** Every registered arm, baseline first. */
+/**
+ * Arms a bench case can run on its own: not those that read another cell's record (schedule-matched needs a
+ * recorded trajectory; its steps cost what self-distill's do).
+ */
+function standalone(n: string): boolean {
+  return armRegistry.get(n).reads === undefined;
+}
+
+/** Every registered arm that runs on its own, baseline first. */
 function allArms(): string[] {
-  return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline')];
+  return ['baseline', ...armRegistry.names().filter((n) => n !== 'baseline' && standalone(n))];
 }
 
 function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?: number, arms?: string[]): BenchConfig {
@@ -57,7 +65,7 @@ function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?:
     optim: s.train,
     design: s.design,
     data,
-    arms: arms ?? [...new Set(['baseline', ...s.arms.map((a) => a.arm)])],
+    arms: arms ?? [...new Set(['baseline', ...s.arms.map((a) => a.arm).filter(standalone)])],
   };
 }
 

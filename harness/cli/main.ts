@@ -53,33 +53,47 @@ const program = new Command('vpt')
 
 program
   .command('run')
-  .description('run every cell of a suite and print the table')
-  .argument('<suite>', 'suite name (suites/<name>.suite.ts) or path')
+  .description('run every cell of one or more suites (one after another) and print their tables')
+  .argument('<suites...>', 'suite names (suites/<name>.suite.ts) or paths')
   .option('-w, --workers <n>', 'cells in parallel (one process each)', int('--workers', 1), 1)
   .option('--resume', 'keep finished cells whose inputs (config, data, arm, eval, code) are unchanged; redo the rest', false)
   .option('--move-aside', 'move a results folder of another configuration or code version aside instead of refusing', false)
-  .option('--out <dir>', 'results folder (default runs/<suite>)')
+  .option('--out <dir>', 'results folder (default runs/<suite>; one suite only)')
   .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
-  .option('--set <key=value>', 'override a suite key (repeatable), e.g. --set train.steps=20', collect, [])
+  .option('--set <key=value>', 'override a suite key (repeatable; applies to every suite named), e.g. --set train.steps=20', collect, [])
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
   .option('--cell-timeout <s>', 'per-cell wall-clock limit in seconds (0 = none)', int('--cell-timeout'), 0)
-  .option('--shard <i/n>', 'run only shard i of n (cells dealt round-robin over the sorted cell list)')
+  .option('--shard <i/n>', 'run only shard i of n (cells dealt round-robin over the sorted cell list; one suite only)')
   .option('--balance <how>', "with --shard: 'round-robin' or 'cost' (longest first, from --costs)", 'round-robin')
   .option('--costs <path>', 'with --balance cost: a results folder or baseline file with per-cell times')
-  .option('--calibration <file>', 'plan wall-clock budgets from this stored calibration (vpt calibrate) instead of measuring')
+  .option('--calibration <file>', 'plan wall-clock budgets from this stored calibration (vpt calibrate) instead of measuring (one suite only)')
   .option('--force-calibration', 'use a calibration from another device, backend or harness version', false)
-  .action(async (ref: string, o: RunFlags) => {
+  .action(async (refs: string[], o: RunFlags) => {
+    if (refs.length > 1) {
+      for (const [flag, given] of [['--out', o.out], ['--shard', o.shard], ['--calibration', o.calibration]] as const) {
+        if (given !== undefined) throw new UserError(`${flag} applies to one suite; ${refs.length} were named (${refs.join(', ')})`);
+      }
+    }
     const shard = o.shard ? await shardPlan(o) : undefined;
     const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
-    const { suite } = await loadSuite(ref, sets);
+    // Load (and so validate) every suite before any runs: a typo in the second costs seconds, not a first run.
+    const suites = [];
+    for (const ref of refs) suites.push((await loadSuite(ref, sets)).suite);
     const { runSuite } = await import('../runner/run.js');
-    const outDir = resolve(o.out ?? join('runs', shard ? `${suite.name}-shard-${shard.index}-of-${shard.count}` : suite.name));
-    const res = await runSuite(suite, {
-      outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout,
-      forceCalibration: o.forceCalibration, ...(o.calibration ? { calibration: o.calibration } : {}), ...(shard ? { shard } : {}),
-    });
-    process.stdout.write('\n' + res.markdown + `\nwritten: ${res.mdPath}, ${res.csvPath}\nreport: ${res.htmlPath}\n`);
-    if (res.results.some((r) => r.status !== 'completed')) process.exitCode = 1;
+    const done: { markdown: string; written: string }[] = [];
+    let failed = false;
+    for (const suite of suites) {
+      const outDir = resolve(o.out ?? join('runs', shard ? `${suite.name}-shard-${shard.index}-of-${shard.count}` : suite.name));
+      const res = await runSuite(suite, {
+        outDir, cacheDir: resolve(o.cache), workers: o.workers, resume: o.resume, moveAside: o.moveAside, cellTimeoutS: o.cellTimeout,
+        forceCalibration: o.forceCalibration, ...(o.calibration ? { calibration: o.calibration } : {}), ...(shard ? { shard } : {}),
+      });
+      done.push({ markdown: res.markdown, written: `written: ${res.mdPath}, ${res.csvPath}\nreport: ${res.htmlPath}\n` });
+      if (res.results.some((r) => r.status !== 'completed')) failed = true;
+    }
+    // Every table at the end, in the order the suites were named.
+    for (const d of done) process.stdout.write('\n' + d.markdown + `\n${d.written}`);
+    if (failed) process.exitCode = 1;
   });
 
 program
@@ -139,14 +153,20 @@ program
   .description('list suites and registered arms')
   .action(async () => {
     process.stdout.write('suites:\n');
-    for (const f of listSuiteFiles()) {
-      const { suite } = await loadSuite(f);
-      process.stdout.write(`  ${suite.name.padEnd(16)} ${suite.task.padEnd(9)} ${String(expandCells(suite).length).padStart(3)} cells  ${suite.description}\n`);
+    const suites = await Promise.all(listSuiteFiles().map(async (f) => (await loadSuite(f)).suite));
+    const width = Math.max(16, ...suites.map((s) => s.name.length));
+    for (const suite of suites) {
+      process.stdout.write(`  ${suite.name.padEnd(width)} ${suite.task.padEnd(9)} ${String(expandCells(suite).length).padStart(3)} cells  ${suite.description}\n`);
     }
     for (const name of taskNames()) {
       const task = taskByName(name);
       process.stdout.write(`${name} arms:\n`);
-      for (const n of task.arms.names()) process.stdout.write(`  ${n.padEnd(16)} ${task.arms.get(n).description}\n`);
+      const armWidth = Math.max(16, ...task.arms.names().map((n) => n.length));
+      for (const n of task.arms.names()) {
+        const arm = task.arms.get(n);
+        const reads = arm.reads ? ` (reads the same-seed cell of row '${arm.reads}' by default)` : '';
+        process.stdout.write(`  ${n.padEnd(armWidth)} ${arm.description}${reads}\n`);
+      }
     }
   });
 

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { addMany, globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
 import { hostValues } from '../engine/read.js';
+import type { Rng } from '../engine/rng.js';
 import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
@@ -82,6 +83,19 @@ export function pretrainGrad(model: LanguageModel, s: Subset, b: BatchTensors, h
   const { value, grads } = subsetGrad(model, s, (p) => softCrossEntropy(logitsFromHidden(model, s, p, hidden, b.ids), q, b.mask));
   value.dispose();
   return grads;
+}
+
+/** A Gaussian direction with the same global norm as `g` (the random-feedback control's g_down), drawn from `rng`. */
+export function randomLike(g: Grads, rng: Rng): Grads {
+  const out: Grads = {};
+  for (const [k, t] of Object.entries(g)) out[k] = tf.tensor(rng.normals(t.size, 1), t.shape);
+  return tf.tidy(() => {
+    const scale = tf.div(globalNorm(Object.values(g)), globalNorm(Object.values(out)));
+    const scaled: Grads = {};
+    for (const [k, t] of Object.entries(out)) scaled[k] = tf.mul(t, scale);
+    tf.dispose(Object.values(out));
+    return scaled;
+  });
 }
 
 export function dot(a: Grads, b: Grads): tf.Scalar {

@@ -42,13 +42,27 @@ export interface TargetRule {
    */
   metaStep?(batch: BatchTensors, step: number, view: ForwardView): boolean;
   /**
-   * Reads what the rule keeps on the device between steps (e.g. each meta step's value) into host numbers.
-   * The trainer awaits it at every log point and after the last step, outside any step: inside a step
-   * nothing may await, and WebGPU has no synchronous read.
+   * Sees the learner's gradient of this step (every parameter, before clipping and the update), e.g. to
+   * measure cos(g_down, g_pre) on S at no extra cost. Runs inside the learner step (tidy); must not keep
+   * the tensors nor await (a value it derives stays on the device, kept, until `sync`).
+   */
+  afterGradients?(grads: Readonly<Record<string, tf.Tensor>>, step: number): void;
+  /**
+   * Runs after the learner's update of `step`, outside the learner step (the probe steps here); the trainer
+   * awaits a returned promise, so it may read the device. Time spent here is measurement: the rule reports it
+   * as `summary().measure_ms` and the cell takes it out of training time.
+   */
+  afterStep?(step: number): void | Promise<void>;
+  /**
+   * Reads what the rule keeps on the device between steps (each meta step's value, the gate sums, ...) into
+   * host numbers. The trainer awaits it at every log point and after the last step, outside any step: inside a
+   * step nothing may await, and WebGPU has no synchronous read.
    */
   sync?(): Promise<void>;
   /** Scalars describing what the rule did over training (mean value, gate statistics, ...). */
   summary?(): Record<string, number> | Promise<Record<string, number>>;
+  /** Curves over training for cell.json (`designer`, `alpha`, `probe`, ...), read after training. */
+  curves?(): Record<string, unknown[]> | Promise<Record<string, unknown[]>>;
   dispose?(): void;
 }
 
@@ -174,6 +188,7 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
     const { value, grads } = tf.valueAndGrads(f)(names.map((n) => model.vars[n] as tf.Tensor));
     const g: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => (g[n] = grads[i] as tf.Tensor));
+    rule.afterGradients?.(g, step);
     const norm = opt.apply(g);
     return [tf.keep(value), norm] as [tf.Scalar, tf.Scalar];
   });
@@ -197,20 +212,22 @@ export async function trainLM(o: TrainOptions): Promise<TrainResult> {
         const ts = performance.now();
         const cs = process.cpuUsage();
         const { loss, gradNorm, stats } = learnerStep(o.model, opt, batch, o.rule, step);
-        if (o.syncEveryStep) await readScalars([loss]);
-        const stepMs = performance.now() - ts;
-        timing.stepMs.push(stepMs);
-        const cpu = process.cpuUsage(cs);
-        timing.learnerMs.push(stepMs - stats.metaMs);
-        timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
-        timing.targetMs.push(stats.targetMs);
-        if (stats.metaMs > 0) {
-          timing.metaSteps.push(step);
-          timing.metaMs.push(stats.metaMs);
-          timing.metaCpuMs.push(stats.metaCpuMs);
-        }
-        tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
         try {
+          if (o.syncEveryStep) await readScalars([loss]);
+          const stepMs = performance.now() - ts;
+          timing.stepMs.push(stepMs);
+          const cpu = process.cpuUsage(cs);
+          timing.learnerMs.push(stepMs - stats.metaMs);
+          timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
+          timing.targetMs.push(stats.targetMs);
+          if (stats.metaMs > 0) {
+            timing.metaSteps.push(step);
+            timing.metaMs.push(stats.metaMs);
+            timing.metaCpuMs.push(stats.metaCpuMs);
+          }
+          tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
+          // Outside the learner step: the rule may read the device here (its probe points).
+          await o.rule.afterStep?.(step);
           if (step % logEvery === 0 || step === o.steps - 1) {
             await o.rule.sync?.();
             const [l, g] = await readScalars([loss, gradNorm]);

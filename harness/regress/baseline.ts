@@ -1,7 +1,7 @@
 /**
  * Baseline files (`baselines/<name>.json`): what `vpt compare` checks against and what `reports/` is
  * regenerated from. Per cell: status, metrics with their per-sample stderr (one cell per seed, so the
- * per-seed values are the cells), timings, memory, diagnostics, and the provenance that decides
+ * per-seed values are the cells), timings, memory, diagnostics, the downstream validation curve, and the provenance that decides
  * comparability (harness version, git sha, config hash, data hashes, eval versions, arm version, backend
  * and device). A file of a newer schema version is refused rather than misread.
  */
@@ -13,7 +13,13 @@ import { armsOfSuite, CellRecordSchema, InputError, provenance, ReferenceRecordS
 /** Bump on any change a older reader would misread. */
 export const BASELINE_SCHEMA_VERSION = 1;
 
-const BaselineCellSchema = CellRecordSchema.omit({ config: true, curves: true });
+/**
+ * Curves are left out except the downstream validation loss: a few points per cell, and the main table's
+ * token-efficiency column reads them, so a table published from a baseline equals the run's own.
+ */
+const BaselineCellSchema = CellRecordSchema.omit({ config: true, curves: true }).extend({
+  curves: z.looseObject({ downstream: CellRecordSchema.shape.curves.unwrap().shape.downstream }).optional(),
+});
 
 export const BaselineSchema = z.strictObject({
   schemaVersion: z.literal(BASELINE_SCHEMA_VERSION),
@@ -36,8 +42,12 @@ export type Baseline = z.output<typeof BaselineSchema>;
 
 /** Cuts a failed cell's error (often a stack) to its first line: the baseline records that it failed, not why in full. */
 function slimCell(c: CellRecord): z.output<typeof BaselineCellSchema> {
-  const { config: _config, curves: _curves, ...rest } = c;
-  return { ...rest, ...(c.error !== undefined ? { error: (c.error.split('\n')[0] ?? '').slice(0, 300) } : {}) };
+  const { config: _config, curves, ...rest } = c;
+  return {
+    ...rest,
+    ...(curves?.downstream ? { curves: { downstream: curves.downstream } } : {}),
+    ...(c.error !== undefined ? { error: (c.error.split('\n')[0] ?? '').slice(0, 300) } : {}),
+  };
 }
 
 export function baselineFromResults(set: ResultSet, name: string, recordedAt = new Date().toISOString()): Baseline {

@@ -24,6 +24,10 @@ export function toCsv(t: TableModel): string {
         records.push([...base, raw(cell.change), '', '', '', '', hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
         continue;
       }
+      if (cell.kind === 'value') {
+        records.push([...base, Number.isFinite(cell.value) ? raw(cell.value) : '', '', '', raw(cell.lo), raw(cell.hi), hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
+        continue;
+      }
       const s = cell.kind === 'stat' ? cell.stat : cell.diff;
       const iv = cell.kind === 'delta' ? cell.interval : undefined;
       records.push([

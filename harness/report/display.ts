@@ -48,6 +48,10 @@ const ARM_NAMES: Record<string, string> = {
   'random-feedback': 'Random feedback',
   'uniform-topk': 'Uniform top-K',
   'self-distill': 'Self-distillation',
+  'shuffled-feedback': 'Shuffled feedback',
+  'schedule-matched': 'Schedule-matched',
+  'oracle-gate': 'Oracle gate',
+  'random-masks': 'Random masks',
 };
 
 export function armLabel(arm: string): string {
@@ -63,13 +67,23 @@ export const VARIANT_LABELS: Record<string, string> = {
 export interface DiagnosticDisplay extends MetricDisplay {
   /** Key in a cell's `diagnostics`. */
   key: string;
+  /**
+   * The label when no cell records diagnostic `key` of `unless`: the key meant something else in older records
+   * (`probe_r` was measured at a fixed small η before the probe matched the learner's step and recorded `probe_eta`).
+   */
+  older?: { unless: string; label: string };
 }
 
 /** Arm diagnostics shown (unranked) in the main table when any cell records them. */
 export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'value_mean', label: 'mean V', scale: 1, digits: 4 },
-  { key: 'probe_r', label: 'probe r', scale: 1, digits: 3 },
+  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3, older: { unless: 'probe_eta', label: 'probe r (fixed small η)' } },
+  { key: 'probe_slope', label: 'probe slope', scale: 1, digits: 2 },
+  { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
+  { key: 'designer_updates', label: 'designer updates', scale: 1, digits: 0 },
   { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
   { key: 'gate_wrong', label: 'α on wrong results', scale: 1, digits: 3 },
   { key: 'gate_other', label: 'α elsewhere', scale: 1, digits: 3 },
+  { key: 'keep_ratio', label: 'keep ratio', scale: 1, digits: 3 },
+  { key: 'mask_entropy', label: 'mask entropy', scale: 1, digits: 3 },
 ];

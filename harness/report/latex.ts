@@ -8,8 +8,8 @@ import { cellText, columnLabel, footerLine, rowLabel, type TableColumn, type Tab
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}', '&': '\\&', '%': '\\%', $: '\\$', '#': '\\#', _: '\\_', '{': '\\{', '}': '\\}',
   '~': '\\textasciitilde{}', '^': '\\textasciicircum{}',
-  'α': '$\\alpha$', 'δ': '$\\delta$', 'Δ': '$\\Delta$', '±': '$\\pm$', '−': '$-$', '↑': '$\\uparrow$', '↓': '$\\downarrow$',
-  '·': '$\\cdot$', '–': '--', '—': '---', '≥': '$\\geq$', '≤': '$\\leq$',
+  'α': '$\\alpha$', 'η': '$\\eta$', 'δ': '$\\delta$', 'Δ': '$\\Delta$', '±': '$\\pm$', '−': '$-$', '↑': '$\\uparrow$', '↓': '$\\downarrow$',
+  '·': '$\\cdot$', '×': '$\\times$', '→': '$\\to$', '–': '--', '—': '---', '≥': '$\\geq$', '≤': '$\\leq$',
 };
 
 /** Escapes text for LaTeX, mapping the few non-ASCII symbols the tables use to math. */
@@ -24,12 +24,12 @@ function texCell(t: TableModel, c: TableColumn, rowId: string): string {
   const cell = t.rows.find((r) => r.id === rowId)?.cells[c.key];
   if (!cell) return '--';
   const x = cellText(cell, c);
-  if (cell.kind === 'empty') return texEscape(x.main);
+  if (cell.kind === 'empty' || (cell.kind === 'value' && cell.text !== undefined)) return texEscape(x.main);
   if (cell.kind === 'ratio') return `$${mathNum(x.main.replace('%', ''))}\\%$`;
   const main = x.best ? `\\mathbf{${mathNum(x.main)}}` : mathNum(x.main);
   const core = x.spread !== undefined ? `$${main}\\pm${x.spread}$` : `$${main}$`;
   if (!x.extra) return core;
-  if (x.extra.startsWith('[')) {
+  if (x.extra.startsWith('[') && x.extra.includes(', ')) {
     const [lo, hi] = x.extra.slice(1, -1).split(', ') as [string, string];
     return `${core} {\\scriptsize $[${mathNum(lo)}, ${mathNum(hi)}]$}`;
   }

@@ -16,6 +16,11 @@ export type TableCell =
   | { kind: 'delta'; diff: Stat; seeds: SeedValues; interval?: Interval }
   /** Relative change of the mean from the reference arm (cost table): mean/ref − 1. */
   | { kind: 'ratio'; change: number }
+  /**
+   * A derived number (a recovered fraction, a step count) with an optional 95% interval; `text` replaces the
+   * number in text renderers when it cannot be stated (e.g. "n/a", "never"), the CSV keeps `value`.
+   */
+  | { kind: 'value'; value: number; lo?: number; hi?: number; text?: string; suffix?: string }
   /** No value (the arm has no completed cell with it, or the reference row itself). */
   | { kind: 'empty'; text?: string };
 
@@ -118,6 +123,13 @@ export function cellText(c: TableCell, col: TableColumn): CellText {
       };
     case 'ratio':
       return { main: `${signed(c.change * 100, 1)}%`, best: false };
+    case 'value':
+      if (c.text !== undefined) return { main: c.text, best: false };
+      return {
+        main: unsigned(c.value * scale, digits),
+        ...(c.lo !== undefined && c.hi !== undefined ? { extra: `[${unsigned(c.lo * scale, digits)}, ${unsigned(c.hi * scale, digits)}]` } : c.suffix ? { extra: c.suffix } : {}),
+        best: false,
+      };
     case 'empty':
       return { main: c.text ?? 'n/a', best: false };
   }

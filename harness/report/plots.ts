@@ -87,13 +87,24 @@ function lossPlot(set: ResultSet): PlotSpec | string {
 function designerPlots(set: ResultSet): (PlotSpec | string)[] {
   const value: Datum[] = [];
   const gate: Datum[] = [];
+  const cos: Datum[] = [];
+  const probe: Datum[] = [];
+  // Vision designers: their masks' keep ratio and entropy at each meta step.
+  const mask: Datum[] = [];
   for (const c of set.cells) {
     if (c.status !== 'completed') continue;
+    for (const p of c.curves?.probe ?? []) {
+      if (num(p.r)) probe.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'at the learner\'s step size', r: p.r });
+      if (num(p.rFirstOrder)) probe.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'at η → 0', r: p.rFirstOrder });
+    }
     for (const p of c.curves?.designer ?? []) {
       if (num(p.value)) value.push({ arm: c.armId, seed: c.seed, step: p.step, V: p.value });
+      if (num(p.cos)) cos.push({ arm: c.armId, seed: c.seed, step: p.step, cos: p.cos });
       if (num(p.gate)) gate.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'α (all positions)', alpha: p.gate });
       if (num(p.gateWrong)) gate.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'α on wrong results', alpha: p.gateWrong });
       if (num(p.gateOther)) gate.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'α elsewhere', alpha: p.gateOther });
+      if (num(p.keep)) mask.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'keep ratio', v: p.keep });
+      if (num(p.entropy)) mask.push({ arm: c.armId, seed: c.seed, step: p.step, series: 'mask entropy (nats)', v: p.entropy });
     }
   }
   const out: (PlotSpec | string)[] = [];
@@ -113,7 +124,31 @@ function designerPlots(set: ResultSet): (PlotSpec | string)[] {
       caption: 'Mean mixing weight α of the designer’s targets at each meta step, mean over seeds with a ±1 sd band' + (series ? '; dashes separate positions in wrong worked results from the rest.' : '.'),
       spec: bandedLines(set, gate, 'alpha', 'gate α', series),
     });
-  } else out.push('gate α: no cell recorded curves.designer');
+  } else if (!mask.length) out.push('gate α: no cell recorded curves.designer');
+  if (cos.length) {
+    out.push({
+      name: 'designer-cos',
+      title: 'cos(g_down, g_pre) over training (designer arms)',
+      caption: 'Cosine between the designer’s downstream gradient and the learner’s own gradient over S at each meta step, mean over seeds with a ±1 sd band.',
+      spec: bandedLines(set, cos, 'cos', 'cos(g_down, g_pre)'),
+    });
+  } else if (!mask.length) out.push('cos(g_down, g_pre): no cell recorded curves.designer with cos');
+  if (probe.length) {
+    out.push({
+      name: 'probe-r',
+      title: 'One-step probe over training (designer arms)',
+      caption: 'Pearson r of realised on predicted decrease of the downstream loss over the probe batches, at the size the learner really moved (solid) and at η → 0 (dashed), mean over seeds with a ±1 sd band.',
+      spec: bandedLines(set, probe, 'r', 'probe r', 'series'),
+    });
+  } else if (!mask.length) out.push('probe r: no cell recorded curves.probe');
+  if (mask.length) {
+    out.push({
+      name: 'designer-masks',
+      title: 'Mask keep ratio and entropy over training (vision designer arms)',
+      caption: 'Mean μ and mean binary entropy of the designer’s masks on each meta step’s batch, mean over seeds with a ±1 sd band; dashes separate the two.',
+      spec: bandedLines(set, mask, 'v', 'keep ratio / entropy', 'series'),
+    });
+  }
   return out;
 }
 

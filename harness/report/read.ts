@@ -26,8 +26,12 @@ const DesignerPointSchema = z.looseObject({
   gate: maybeNum,
   gateWrong: maybeNum.optional(),
   gateOther: maybeNum.optional(),
+  /** Vision designers: mean μ and mean binary entropy of the meta batch's masks. */
+  keep: maybeNum.optional(),
+  entropy: maybeNum.optional(),
 });
 const DownstreamPointSchema = z.looseObject({ step: num, nll: maybeNum });
+const ProbePointSchema = z.looseObject({ step: num, r: maybeNum, slope: maybeNum.optional(), rFirstOrder: maybeNum.optional() });
 
 export const CellRecordSchema = z.looseObject({
   id: z.string(),
@@ -57,6 +61,7 @@ export const CellRecordSchema = z.looseObject({
       train: z.array(TrainPointSchema).optional(),
       designer: z.array(DesignerPointSchema).optional(),
       downstream: z.array(DownstreamPointSchema).optional(),
+      probe: z.array(ProbePointSchema).optional(),
     })
     .optional(),
 });

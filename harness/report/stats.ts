@@ -171,3 +171,46 @@ export function holm(ps: readonly number[]): number[] {
   });
   return out;
 }
+
+/** A ratio of means with its Fieller interval, or why none can be stated. */
+export type RatioInterval =
+  | { estimate: number; lo: number; hi: number; level: number; n: number }
+  | { estimate: number; unbounded: true; level: number; n: number };
+
+/**
+ * Fieller's interval for the ratio of means ā/ō of paired observations (a_i, o_i), i = 1..n (e.g. per-seed
+ * differences arm − baseline and oracle − baseline), using their sample variances and covariance and Student's
+ * t on n − 1 degrees of freedom: the set of R with (ā − R·ō)² ≤ t²·Var(ā − R·ō). It is a bounded interval
+ * exactly when ō's own t interval excludes 0; otherwise it is unbounded (reported as such, never clipped).
+ * Undefined when n < 2.
+ */
+export function fiellerRatio(a: readonly number[], o: readonly number[], level = 0.95): RatioInterval | undefined {
+  const n = a.length;
+  if (n !== o.length) throw new RangeError('fiellerRatio needs pairs');
+  if (n < 2) return undefined;
+  const ma = a.reduce((s, x) => s + x, 0) / n;
+  const mo = o.reduce((s, x) => s + x, 0) / n;
+  let saa = 0;
+  let soo = 0;
+  let sao = 0;
+  for (let i = 0; i < n; i++) {
+    const da = (a[i] as number) - ma;
+    const dO = (o[i] as number) - mo;
+    saa += da * da;
+    soo += dO * dO;
+    sao += da * dO;
+  }
+  // Variances and covariance of the means.
+  const vaa = saa / (n - 1) / n;
+  const voo = soo / (n - 1) / n;
+  const vao = sao / (n - 1) / n;
+  const t = tQuantile(1 - (1 - level) / 2, n - 1);
+  const t2 = t * t;
+  const estimate = ma / mo;
+  const A = mo * mo - t2 * voo;
+  if (!(A > 0)) return { estimate, unbounded: true, level, n };
+  const B = ma * mo - t2 * vao;
+  const C = ma * ma - t2 * vaa;
+  const root = Math.sqrt(Math.max(0, B * B - A * C));
+  return { estimate, lo: (B - root) / A, hi: (B + root) / A, level, n };
+}

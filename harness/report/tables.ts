@@ -8,6 +8,7 @@ import { DIAGNOSTICS, VARIANT_LABELS, armLabel, metricDisplay, type MetricDispla
 import type { Footer, SeedValues, TableCell, TableColumn, TableModel, TableRow } from './model.js';
 import { completedBySeed, provenance, type ArmInfo, type CellRecord, type ResultSet } from './read.js';
 import { describe, pairedDifference } from './stats.js';
+import { meanCurve, recoveredFraction, stepsToReach, type CurvePoint } from './derived.js';
 
 /** Metric keys in a stable order: as the first completed cell (declared arm order) lists them, then the rest sorted. */
 export function metricKeys(set: ResultSet): string[] {
@@ -102,6 +103,51 @@ function footerOf(set: ResultSet): Footer {
   return provenance(set);
 }
 
+/** The arm whose row bounds what target design can do on each stream variant (`oracle-gate`), by variant. */
+export function oracleOf(set: ResultSet): Map<string, ArmInfo> {
+  const out = new Map<string, ArmInfo>();
+  for (const a of set.arms) if (a.arm === 'oracle-gate' && !out.has(a.variant)) out.set(a.variant, a);
+  return out;
+}
+
+/** Recovered fraction of the oracle's headroom for one arm and metric (blank for the reference and the oracle). */
+function recoveredCell(set: ResultSet, a: ArmInfo, ref: ArmInfo | undefined, oracle: ArmInfo | undefined, key: string): TableCell {
+  if (!ref || !oracle || ref.id === a.id || oracle.id === a.id) return NOT_APPLICABLE;
+  const get = metricGetter(key);
+  const r = recoveredFraction(seedValues(set, a.id, get), seedValues(set, ref.id, get), seedValues(set, oracle.id, get));
+  if (!r) return { kind: 'empty', text: 'n too small' };
+  // The oracle's headroom interval includes 0: the fraction has no bounded interval and is not stated.
+  if ('unbounded' in r) return { kind: 'value', value: r.estimate, text: 'n/a' };
+  return { kind: 'value', value: r.estimate, lo: r.lo, hi: r.hi };
+}
+
+function downstreamCurve(c: CellRecord): CurvePoint[] | undefined {
+  const pts = (c.curves?.downstream ?? []).filter((p): p is { step: number; nll: number } => typeof p.nll === 'number' && Number.isFinite(p.nll));
+  return pts.length ? pts.map((p) => ({ step: p.step, nll: p.nll })) : undefined;
+}
+
+/** An arm's downstream curves over its completed seeds. */
+function downstreamCurves(set: ResultSet, armId: string): CurvePoint[][] {
+  return [...completedBySeed(set, armId).values()].map(downstreamCurve).filter((x): x is CurvePoint[] => x !== undefined);
+}
+
+/**
+ * Token efficiency: the baseline steps (interpolated on its mean curve over seeds) that reach the arm's final
+ * downstream validation loss (mean over seeds), with their ratio to the arm's own steps.
+ */
+function efficiencyCell(set: ResultSet, a: ArmInfo, ref: ArmInfo | undefined): TableCell {
+  if (!ref || ref.id === a.id) return NOT_APPLICABLE;
+  const mine = downstreamCurves(set, a.id);
+  const base = meanCurve(downstreamCurves(set, ref.id));
+  if (!mine.length || !base.length) return { kind: 'empty' };
+  const finals = mine.map((c) => c[c.length - 1] as CurvePoint);
+  const target = finals.reduce((s, p) => s + p.nll, 0) / finals.length;
+  const armSteps = finals.reduce((s, p) => s + p.step, 0) / finals.length;
+  const steps = stepsToReach(base, target);
+  if (steps === undefined) return { kind: 'value', value: Number.NaN, text: 'never within the run' };
+  return { kind: 'value', value: steps, ...(armSteps > 0 ? { suffix: `(${(steps / armSteps).toFixed(2)}×)` } : {}) };
+}
+
 /** " Budget: …" for the caption: which rows train a fixed number of updates and which a wall-clock time. */
 function budgetText(set: ResultSet): string {
   const kinds = new Map<string, string[]>();
@@ -120,6 +166,7 @@ function budgetText(set: ResultSet): string {
 export function mainTable(set: ResultSet): TableModel {
   const keys = metricKeys(set);
   const refs = referenceOf(set);
+  const oracles = oracleOf(set);
   const columns: TableColumn[] = [];
   for (const key of keys) {
     const display = metricDisplay(key);
@@ -127,8 +174,21 @@ export function mainTable(set: ResultSet): TableModel {
     columns.push({ key: `m:${key}`, label: display.label, source: key, ranked: true, display, ...(hib === undefined ? {} : { higherIsBetter: hib }) });
     columns.push({ key: `d:${key}`, label: `Δ ${display.label}`, source: key, ranked: false, display });
   }
+  if (oracles.size) {
+    for (const key of keys) {
+      columns.push({ key: `f:${key}`, label: `recovered ${metricDisplay(key).label.replace(/ \(.*\)$/, '')}`, source: key, ranked: false, display: { label: 'recovered', scale: 1, digits: 2 } });
+    }
+  }
+  const efficiency = set.arms.some((a) => downstreamCurves(set, a.id).length) && set.arms.some((a) => refs.get(a.id)?.id !== a.id);
+  if (efficiency) {
+    columns.push({ key: 'e:downstream', label: 'baseline steps to same val. NLL', source: 'curves.downstream', ranked: false, display: { label: 'steps', scale: 1, digits: 0 } });
+  }
   const diags = DIAGNOSTICS.filter((d) => set.cells.some((c) => c.status === 'completed' && finite(c.diagnostics[d.key]) !== undefined));
-  for (const d of diags) columns.push({ key: `x:${d.key}`, label: d.label, source: d.key, ranked: false, display: d });
+  const recorded = (key: string): boolean => set.cells.some((c) => c.status === 'completed' && finite(c.diagnostics[key]) !== undefined);
+  for (const d of diags) {
+    const label = d.older && !recorded(d.older.unless) ? d.older.label : d.label;
+    columns.push({ key: `x:${d.key}`, label, source: d.key, ranked: false, display: { ...d, label } });
+  }
   // Learner updates per arm: equal under an update budget, different under a wall-clock one.
   const stepsOf: Getter = (c) => finite(c.steps?.done);
   const withSteps = set.cells.some((c) => c.status === 'completed' && stepsOf(c) !== undefined);
@@ -153,12 +213,21 @@ export function mainTable(set: ResultSet): TableModel {
       cells[`m:${key}`] = statCell(mine);
       cells[`d:${key}`] = ref && ref.id !== a.id ? deltaCell(mine, seedValues(set, ref.id, metricGetter(key))) : NOT_APPLICABLE;
     }
+    if (oracles.size) for (const key of keys) cells[`f:${key}`] = recoveredCell(set, a, ref, oracles.get(a.variant), key);
+    if (efficiency) cells['e:downstream'] = efficiencyCell(set, a, ref);
     for (const d of diags) cells[`x:${d.key}`] = statCell(seedValues(set, a.id, (c) => finite(c.diagnostics[d.key])));
     if (withSteps) cells['x:steps'] = statCell(seedValues(set, a.id, stepsOf));
     rows.push({ id: a.id, label: a.id, failed: failures(set, a.id), cells });
   }
   markBest(rows, columns);
   const refNames = [...new Set([...refs.values()].map((r) => r.id))].join(', ');
+  const recoveredText = oracles.size
+    ? ` Recovered: (arm − baseline)/(oracle − baseline) with ${[...oracles.values()].map((o) => o.id).join(', ')} as the oracle of its stream, paired by seed, with Fieller's 95% interval; ` +
+      'n/a when the oracle\'s own headroom interval includes 0 (the fraction is then unbounded).'
+    : '';
+  const efficiencyText = efficiency
+    ? ' Baseline steps to same val. NLL: the step at which the baseline\'s downstream validation loss (mean curve over seeds, interpolated between log points) first reaches the arm\'s final one (mean over seeds), and its ratio to the arm\'s own steps; "never within the run" when it does not.'
+    : '';
   return {
     name: 'main',
     suite: set.suite,
@@ -167,6 +236,8 @@ export function mainTable(set: ResultSet): TableModel {
       `Mean ± sample sd over ${seedCountText(rows)}. Δ: difference from the baseline trained on the same stream (${refNames || 'none'}), ` +
       'the mean of per-seed differences (cells of one seed share base checkpoint, stream order and feedback sample) with its 95% t interval on n − 1 degrees of freedom; ' +
       '"n too small" when fewer than 2 seeds pair. ↑/↓: higher/lower is better; best mean per column in bold. Diagnostics are not ranked.' +
+      recoveredText +
+      efficiencyText +
       budgetText(set),
     rowHeader: 'arm',
     columns,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { CompareConfigSchema } from '../regress/config.js';
-import { VisionBaseSchema, VisionDataSchema, VisionDesignSchema, VisionEvalSchema, VisionModelSchema, VisionTrainSchema } from '../vision/schema.js';
+import { VisionConfigSchema } from '../vision/schema.js';
 
 const int = (min: number) => z.number().int().min(min);
 const frac = z.number().min(0).max(1);
@@ -133,11 +133,33 @@ export const DesignSchema = z.strictObject({
   designerLayers: int(1).default(1),
   designerHeads: int(1).default(2),
   designerLr: z.number().positive().default(3e-3),
+  /** Designer Adam steps per meta step, all on that meta step's batch and directional term D: V(φ) is exact for
+   * any φ on the batch, so each extra step costs one designer forward and backward, no learner work (with
+   * `value: 'cosine'` each extra step also recomputes g_pre and its directional term). Default 1. */
+  designerSteps: int(1).default(1),
   /** Held-out probe batches for the one-step probe (0 disables; with fewer than 5 the correlation is reported as
    * n/a, since r over 2–4 points is near ±1 by construction). Default 8. */
   probeBatches: int(0).default(8),
-  /** Plain step size η used by the one-step probe. Default 1e-3. */
+  /** Plain step size η of the first-order probe (η → 0: the prediction η·V should be exact there). Default 1e-3. */
   probeLr: z.number().positive().default(1e-3),
+  /** Points of training at which the probe runs, evenly spaced, the last after the final update (0: none).
+   * At each point the probe also steps as far as the learner really moved: ‖η·g_pre‖ = the norm of the
+   * learner's last AdamW update on S. Default 4. */
+  probePoints: int(0).default(4),
+});
+
+/**
+ * Per-row overrides of the suite's `design` keys (same keys and checks, no defaults: a key left out keeps the
+ * suite's value). Lets one suite compare designer settings on shared seeds and base checkpoint (a sweep).
+ */
+export const DesignOverrideSchema = z.record(z.string(), z.unknown()).transform((raw, ctx) => {
+  const r = DesignSchema.partial().safeParse(raw);
+  if (!r.success) {
+    for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  }
+  const parsed = r.data as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(raw).map((k) => [k, parsed[k]])) as Partial<z.output<typeof DesignSchema>>;
 });
 
 /**
@@ -198,6 +220,8 @@ export const ArmEntrySchema = z.strictObject({
   ...armEntryBase,
   /** Train on the decontaminated stream. Default false. */
   decontaminate: z.boolean().default(false),
+  /** Overrides of the suite's `design` keys for this row only (e.g. a designer sweep). Default none. */
+  design: DesignOverrideSchema.optional(),
 });
 
 /** Keys every suite has, whatever its task. */
@@ -240,12 +264,8 @@ export const LanguageSuiteSchema = z.strictObject({
 export const VisionSuiteSchema = z.strictObject({
   task: z.literal('vision'),
   ...commonSuiteKeys,
-  model: VisionModelSchema.prefault({}),
-  data: VisionDataSchema.prefault({ kind: 'embedded' }),
-  base: VisionBaseSchema.prefault({}),
-  train: VisionTrainSchema.prefault({}),
-  design: VisionDesignSchema.prefault({}),
-  eval: VisionEvalSchema.prefault({}),
+  // The vision keys and their defaults live in one place (harness/vision/schema.ts).
+  ...VisionConfigSchema.shape,
   arms: z.array(z.strictObject(armEntryBase)).min(1),
 });
 

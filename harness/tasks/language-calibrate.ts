@@ -6,6 +6,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
 import { armRegistry } from '../arms/index.js';
+import type { ReadRecord } from '../arms/types.js';
 import { splitValidation, type Gsm8kItem } from '../data/gsm8k.js';
 import { packDocs } from '../data/pack.js';
 import { loadData } from '../data/sources.js';
@@ -25,6 +26,15 @@ export interface CalibrateOptions {
   warmupCycles?: number;
 }
 
+/**
+ * What an arm that reads another cell (`schedule-matched` reads V-pretraining's per-step gate) is given while it
+ * is timed: a constant α_max trajectory. Only the cost is measured, and it does not depend on the α values.
+ */
+function costOnlyReads(s: LanguageSuite): ReadRecord {
+  const alpha = Array.from({ length: s.train.steps }, (_, step) => ({ step, alpha: s.design.alphaMax }));
+  return { file: '(calibration: constant α_max gate, timing only)', record: { curves: { alpha } } };
+}
+
 export async function measureLanguageStepCost(s: LanguageSuite, armName: string, cacheDir: string, o: CalibrateOptions = {}): Promise<ArmCost> {
   const arm = armRegistry.get(armName);
   const data = await loadData(s.data, cacheDir);
@@ -33,7 +43,8 @@ export async function measureLanguageStepCost(s: LanguageSuite, armName: string,
   const { pool } = splitValidation(data.train, s.eval.downstream.size);
   const feedback = rng.fork('feedback').sample(pool.length, Math.min(s.design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
   const rows = packDocs(model.tokenizer, data.cpt, s.model.blockSize);
-  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps });
+  const reads = arm.reads === undefined ? undefined : costOnlyReads(s);
+  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps: s.train.steps, ...(reads ? { reads } : {}) });
   const opt = new AdamW({ ...s.train, totalSteps: s.train.steps }, model.vars);
   const sampler = new BatchSampler(rows, s.train.batchSize, rng.fork('data'));
   const r = s.design.metaEvery;

@@ -18,7 +18,8 @@ import type { Tokenizer } from '../lm/tokenizer.js';
 import { trainLM, type TrainResult } from '../lm/trainer.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { HIGHER_IS_BETTER, type CellResult, type ReferenceRow } from '../results/schema.js';
-import type { LanguageSuite } from '../suite/schema.js';
+import type { DesignConfig, LanguageSuite, Suite } from '../suite/schema.js';
+import type { ReadRecord } from '../arms/types.js';
 import { measureLanguageStepCost } from './language-calibrate.js';
 import type { CellOutcome, TaskDefinition } from './types.js';
 
@@ -100,9 +101,47 @@ function directions(metrics: Record<string, unknown>): Record<string, boolean> {
   return out;
 }
 
+/** The design settings of an arm row: the suite's, with the row's `design` overrides. */
+export function designOf(s: LanguageSuite, row: Suite['arms'][number]): DesignConfig {
+  const own = 'design' in row ? row.design : undefined;
+  return { ...s.design, ...(own ?? {}) };
+}
+
+/**
+ * Arms whose per-step cost a wall-clock budget needs (as runner/budget.ts `armsToCalibrate`, which this module
+ * cannot import: the runner's budget module reaches the task registry that imports this task).
+ */
+function calibratedArms(s: LanguageSuite): string[] {
+  const out = new Set<string>();
+  for (const row of s.arms) {
+    const b = row.budget ?? s.budget;
+    if (b.kind === 'updates') continue;
+    out.add(row.arm);
+    if (b.kind === 'matched') out.add(b.arm);
+  }
+  return [...out];
+}
+
+/** Why an arm that reads the generator's wrong-token labels cannot run on this suite's data (undefined: it can). */
+function labelProblem(s: LanguageSuite): string | undefined {
+  if (s.data.kind !== 'embedded') return `data.kind is '${s.data.kind}': only the embedded generator labels wrong tokens`;
+  if (s.data.corruptFraction === 0) return 'data.corruptFraction is 0: the stream has no wrong tokens to label';
+  return undefined;
+}
+
+/** The cell record an arm reads, parsed (its status was checked by the runner). */
+function readRecord(file: string): ReadRecord {
+  try {
+    return { file, record: JSON.parse(readFileSync(file, 'utf8')) as unknown };
+  } catch (e) {
+    throw new DataError(`${file}: cannot read the cell record this arm reads (${(e as Error).message})`);
+  }
+}
+
 /** Load data and the base checkpoint, continue pretraining with the arm's target rule, evaluate the frozen result. */
 async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
   const arm = armRegistry.get(cell.arm.arm);
+  const design = designOf(s, cell.arm);
   // The runner's plan from the row's budget; each arm's learning-rate schedule spans its own steps.
   const steps = cell.plan?.steps ?? s.train.steps;
   const data: LoadedData = await loadData(s.data, paths.cacheDir);
@@ -122,13 +161,20 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   // The validation slice (last problems of train) is fixed across seeds and arms and never used as feedback.
   const { pool, validation } = splitValidation(data.train, s.eval.downstream.size);
   const feedbackRng = rng.fork('feedback');
-  const feedback = feedbackRng.sample(pool.length, Math.min(s.design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
-  // Probe rows are held out of every arm's training stream, so all arms train on the same rows.
+  const feedback = feedbackRng.sample(pool.length, Math.min(design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
+  // Probe rows are held out of every arm's training stream (the suite's probeBatches, whatever a row
+  // overrides), so all arms train on the same rows.
   const packed = packDocs(model.tokenizer, cpt, s.model.blockSize);
   const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
   const rows = selectRows(packed, range(0, packed.rows - probeCount));
   const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
-  const rule = arm.create({ model, design: s.design, rng: rng.fork('arm'), feedback, steps, ...(probeRows ? { probeRows } : {}) });
+  if (arm.needsWrongLabels && !rows.wrong.some((w) => w !== 0)) {
+    throw new DataError(`arm '${cell.arm.arm}' needs the generator's wrong-token labels and the training stream has none (data.cptStream: no vpt_corrupt_spans)`);
+  }
+  const reads = paths.reads ? readRecord(paths.reads) : undefined;
+  const rule = arm.create({
+    model, design, rng: rng.fork('arm'), feedback, steps, ...(probeRows ? { probeRows } : {}), ...(reads ? { reads } : {}),
+  });
   const downstream: { step: number; nll: number }[] = [];
   let trackMs = 0;
   const track = async (updates: number): Promise<void> => {
@@ -154,13 +200,14 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
         progress?.({ phase: 'train', done: p.step + 1, total: steps });
       },
     });
-    const train = withoutTracking(trained, trackMs, steps * s.train.batchSize * s.model.blockSize);
+    const diagnostics: Record<string, number> = { ...((await rule.summary?.()) ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
+    // The probe's time (measure_ms) is measurement, like the validation tracking: not training time.
+    const train = withoutTracking(trained, trackMs + (diagnostics.measure_ms ?? 0), steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
     const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
     const evalMs = performance.now() - te;
     writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
-    const diagnostics: Record<string, number> = { ...((await rule.summary?.()) ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
     const metaMs = diagnostics.meta_ms_mean;
     const metaSteps = diagnostics.meta_steps;
     if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
@@ -177,7 +224,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       baseHash: base.hash,
       steps: { planned: steps, done: steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
-      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}) },
+      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}), ...((await rule.curves?.()) ?? {}) },
       extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
     };
   } finally {
@@ -205,6 +252,17 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     const out: string[] = [];
     if (s.model.nEmbd % s.model.nHead !== 0) out.push(`model.nHead: ${s.model.nHead} does not divide model.nEmbd ${s.model.nEmbd}`);
     if (s.design.subsetBlocks > s.model.nLayer) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+    const calibrated = calibratedArms(s);
+    s.arms.forEach((a, i) => {
+      const d = designOf(s, a);
+      if (a.design?.subsetBlocks !== undefined && d.subsetBlocks > s.model.nLayer) out.push(`arms.${i}.design.subsetBlocks: ${d.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+      // A calibration times each arm at the suite's design, so its per-step cost would not be this row's.
+      if (a.design !== undefined && calibrated.includes(a.arm)) {
+        out.push(`arms.${i}.design: '${a.arm}' has a wall-clock budget here (its per-step cost is calibrated at the suite's design), so its rows cannot override design; move the override into the suite's design or give these rows an updates budget`);
+      }
+      const why = armRegistry.has(a.arm) && armRegistry.get(a.arm).needsWrongLabels ? labelProblem(s) : undefined;
+      if (why) out.push(`arms.${i}: '${a.arm}' reads the generator's labels of wrong tokens (embedded data with corruptFraction > 0), but ${why}; drop this row`);
+    });
     return out;
   },
   async preflight(s, cacheDir) {

@@ -15,7 +15,9 @@ import { summariseCosts } from '../runner/calibration.js';
 import { configHash } from '../suite/hash.js';
 import type { VisionSuite } from '../suite/schema.js';
 import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, VISION_BASE_VERSION } from '../vision/base.js';
-import { runVisionCell } from '../vision/cell.js';
+import { runVisionCell, splitUnlabeled } from '../vision/cell.js';
+import { feedbackSources } from '../vision/designer/feedback.js';
+import { MaskDesignerRule } from '../vision/designer/rule.js';
 import { stageAugment, stageDino, stageOptim, type VisionConfig } from '../vision/schema.js';
 import { trainDino } from '../vision/trainer.js';
 import type { CellOutcome, TaskDefinition } from './types.js';
@@ -47,22 +49,52 @@ async function runVisionTaskCell(...[s, cell, paths, progress]: Parameters<TaskD
   const planned: VisionConfig = { ...cfg, train: { ...cfg.train, steps } };
   const data = visionData(s);
   ensureVisionBase(cfg, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const read = paths.reads ? readDiagnostics(paths.reads) : undefined;
+  let designer: unknown[] | undefined;
   const r = runVisionCell(planned, cell.seed, data, paths.cacheDir, {
-    rule: (model, rng) => arm.create({ model, config: planned, data, rng, steps }),
+    rule: (model, rng, extras) => {
+      const rule = arm.create({ model, config: planned, data, rng, steps, ...extras, ...(read ? { read } : {}) });
+      if (rule instanceof MaskDesignerRule) designer = rule.curve;
+      return rule;
+    },
     onProgress: (e) => progress?.(e),
+    outDir: paths.dir,
   });
   const tokens = steps * s.train.batchSize * tokensPerImage(s);
   return {
     metrics: r.eval.metrics,
     higherIsBetter: r.eval.higherIsBetter,
-    diagnostics: r.diagnostics,
+    diagnostics: { ...r.diagnostics, ...metaCost(r.diagnostics, r.train.wallMs, steps) },
     dataHashes: data.hashes,
     baseHash: r.baseHash,
     steps: { planned: steps, done: steps },
     timings: { trainMs: r.train.wallMs, evalMs: r.evalMs, msPerStep: r.train.msPerStep, tokensPerSecond: (tokens / r.train.wallMs) * 1000, totalMs: 0 },
-    curves: { train: r.train.curve.map((p) => ({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm })) },
-    extra: { imagesPerSecond: r.train.imagesPerSecond, probeChoices: r.eval.choices },
+    curves: {
+      train: r.train.curve.map((p) => ({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm })),
+      ...(designer?.length ? { designer } : {}),
+    },
+    extra: {
+      imagesPerSecond: r.train.imagesPerSecond, trainCpuMs: r.train.cpuMs, probeChoices: r.eval.choices,
+      ...(r.previews.length ? { maskPreviews: r.previews } : {}),
+    },
   };
+}
+
+/** The diagnostics of the cell record a cell reads (the runner checked it exists and completed). */
+function readDiagnostics(file: string): Record<string, number> {
+  const rec = JSON.parse(readFileSync(file, 'utf8')) as { diagnostics?: Record<string, number> };
+  return rec.diagnostics ?? {};
+}
+
+/**
+ * The meta step's cost: per meta step relative to one learner step (learner steps timed without the meta
+ * work and the heads' first fit), and all designer work (meta steps + first fit) as a share of training time.
+ */
+function metaCost(d: Record<string, number>, trainMs: number, steps: number): Record<string, number> {
+  const { meta_ms_mean: ms, meta_steps: n } = d;
+  if (ms === undefined || n === undefined || !Number.isFinite(ms) || n === 0) return {};
+  const designerMs = ms * n + (d.head_fit_ms ?? 0);
+  return { meta_fraction_of_step: ms / ((trainMs - designerMs) / steps), meta_share_of_time: designerMs / trainMs };
 }
 
 /** Cached evaluations of the base checkpoint and its random initialisation (written by prepareBase). */
@@ -103,6 +135,10 @@ export const visionTask: TaskDefinition<VisionSuite> = {
       if (a.localSize > m.imageSize) out.push(`${stage}.augment.localSize: ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
     }
     if (s.design.subsetBlocks > m.depth) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.depth ${m.depth}`);
+    const cell = s.design.designerScale * 2 ** (s.design.designerLevels - 1);
+    if (m.imageSize % cell !== 0) {
+      out.push(`design.designerLevels: ${s.design.designerLevels} levels at design.designerScale ${s.design.designerScale} need model.imageSize divisible by ${cell}, got ${m.imageSize}`);
+    }
     return out;
   },
   async preflight(s) {
@@ -110,6 +146,13 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     if (d.unlabeled.n < s.train.batchSize) throw new DataError(`data: ${d.unlabeled.n} unlabeled images, fewer than one batch of train.batchSize ${s.train.batchSize}`);
     const probes = Object.entries(d.probes).filter(([, v]) => v).map(([k, v]) => `${k} ${v?.train.n}/${v?.validation.n}/${v?.test.n}`);
     if (!probes.length) throw new DataError('data: no probe has labelled data (give ADE20K, NYUv2 or ImageNet folders, or use the embedded scenes)');
+    if (s.arms.some((a) => visionArmRegistry.get(a.arm).usesDesigner)) {
+      try {
+        feedbackSources(d, { seg: s.design.segWeight, depth: s.design.depthWeight });
+      } catch (e) {
+        throw new DataError(`data: ${(e as Error).message}`);
+      }
+    }
     return { hashes: d.hashes, summary: `unlabeled ${d.unlabeled.n}, probes train/validation/test: ${probes.join(', ')}` };
   },
   async prepareBase(s, cacheDir, progress) {
@@ -128,13 +171,17 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     const data = visionData(s);
     const model = loadVisionBase(cfg, data, cacheDir);
     const rng = new Rng(0).fork('calibration');
-    const rule = arm.create({ model, config: cfg, data, rng: rng.fork('arm'), steps: s.train.steps });
-    const cycle = 2;
+    const pools = splitUnlabeled(cfg, data);
+    // Burn-in 0 and cycles of metaEvery steps: each timed cycle holds exactly one meta step for a designer arm
+    // (the heads' one-off first fit falls in the warm-up cycle); the one-step probe is not part of a step.
+    const design = { ...cfg.design, burnIn: 0, probeBatches: 0 };
+    const rule = arm.create({ model, config: { ...cfg, design }, data, rng: rng.fork('arm'), steps: s.train.steps });
+    const cycle = arm.usesDesigner ? s.design.metaEvery : 2;
     try {
       const bench = new Bench({ iterations: 4, warmupIterations: 1, time: 0, warmupTime: 0, retainSamples: true });
       bench.add(armName, () => {
         trainDino({
-          model, pool: { n: data.unlabeled.n, size: data.unlabeled.size, data: data.unlabeled.images }, steps: cycle, batchSize: s.train.batchSize,
+          model, pool: pools.train, steps: cycle, batchSize: s.train.batchSize,
           optim: stageOptim(s.train), dino: stageDino(s.train), augment: stageAugment(s.train, s.model), rng: rng.fork('data'), rule, logEvery: cycle,
         });
       });

@@ -52,7 +52,11 @@ export class DinoModel {
       if (JSON.stringify(a.shape) !== JSON.stringify(shape)) {
         throw new Error(`${source}: tensor '${name}' has shape ${JSON.stringify(a.shape)}, config expects ${JSON.stringify(shape)}`);
       }
-      return tf.variable(tf.tensor(a.data, shape, 'float32'), trainable);
+      // tf.variable(t) keeps t alive: release the initial tensor, the variable holds the data.
+      const t = tf.tensor(a.data, shape, 'float32');
+      const v = tf.variable(t, trainable);
+      t.dispose();
+      return v;
     };
     const student: Record<string, tf.Variable> = {};
     const teacher: Record<string, tf.Variable> = {};

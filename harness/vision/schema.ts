@@ -152,10 +152,77 @@ export const VisionTrainSchema = StageSchema.extend({
   steps: int(0).default(100),
 });
 
-/** What an arm's designer may change (issue 11 adds its settings here). */
+/**
+ * The mask designer of the designer arms (METHOD.md §4) and the controls' masks; ignored by `baseline`.
+ * The student's global views become μ⊙v + (1−μ)⊙Blur(v); the teacher keeps seeing v.
+ */
 export const VisionDesignSchema = z.strictObject({
   /** Parameter subset S = the backbone's last n blocks + final norm. Default 2. */
   subsetBlocks: int(1).default(2),
+  /** Learner steps before the first designer update (the untrained designer masks them). Default 10. */
+  burnIn: int(0).default(10),
+  /** One designer update every r learner steps (METHOD: r ∈ {2, 4, 8}). Default 4. */
+  metaEvery: int(1).default(4),
+  /** Images of the learner's batch the meta step's g_pre uses (its 2 global + local crops). Default 8. */
+  metaBatch: int(1).default(8),
+  /** Labelled feedback images per g_down. Default 8. */
+  feedbackBatch: int(1).default(8),
+  /** U-Net: base width (channels of the first level, doubled per level). Default 16. */
+  designerWidth: int(1).default(16),
+  /** U-Net: resolution levels (2 = one pooling step). Default 2. */
+  designerLevels: int(1).max(4).default(2),
+  /** U-Net: runs on the image average-pooled by this factor, logits resized back (cost ∝ 1/scale²). Default 2. */
+  designerScale: int(1).default(2),
+  /** Designer Adam learning rate (0 freezes it). Default 3e-3. */
+  designerLr: z.number().min(0).default(3e-3),
+  /**
+   * Central-difference step along the unit ĝ_down for the value and its designer gradient: error O(ε²) from
+   * curvature plus float32 rounding of the loss difference ∝ 1/ε. Measured on the quick suite's base checkpoint
+   * against explicit gradients: 7–9% off at 1e-3, 1–4% at 1e-2, 0.5–1.6% at 3e-2, 0.1–0.6% at 1e-1. Default 5e-2.
+   */
+  fdEpsilon: z.number().positive().default(5e-2),
+  /**
+   * Designer objective −w·V̂ + regularisers, V̂ = V/‖g_down‖ (the slope of the learner's loss along the unit
+   * feedback direction, so the weight does not depend on the downstream loss's scale). Default 1.
+   */
+  valueWeight: z.number().min(0).default(1),
+  /** Keep-ratio penalty: 'sine' = w/sin(π·mean μ) (ADIOS; lowest at 0.5), 'quadratic' = w·(mean μ − keepTarget)². Default 'sine'. */
+  keepPenalty: z.enum(['sine', 'quadratic']).default('sine'),
+  /** Weight of the keep-ratio penalty (per mask, averaged). Default 0.05. */
+  keepWeight: z.number().min(0).default(0.05),
+  /** Target mean μ of the quadratic penalty, and of random masks without a designer cell to match. Default 0.5. */
+  keepTarget: frac.default(0.5),
+  /**
+   * Weight of the masks' total variation (mean |Δμ| between neighbouring pixels). Default 0.01: ascending V alone
+   * on a fixed batch of the quick suite sharpened the masks to TV ≈ 0.07 while V rose 12%, so 0.05 would outweigh
+   * what V gains.
+   */
+  tvWeight: z.number().min(0).default(0.01),
+  /** σ (pixels) of the blur that replaces what a mask hides. Default 2. */
+  maskBlurSigma: z.number().positive().default(2),
+  /** How far a mask may blur: the applied mask is 1 − strength·(1 − μ) (0 = views untouched). Default 1. */
+  maskStrength: frac.default(1),
+  /** Downstream loss weights: pixel cross-entropy (segmentation) and L1 on valid depth. Defaults 1, 1. */
+  segWeight: z.number().min(0).default(1),
+  depthWeight: z.number().min(0).default(1),
+  /** Feedback heads: Adam steps of the first fit on the feedback set (backbone frozen), and their learning rate. Defaults 100, 1e-2. */
+  headSteps: int(0).default(100),
+  headLr: z.number().positive().default(1e-2),
+  /** Feedback heads: steps on each meta step's feedback batch before g_down (tracks the moving backbone). Default 2. */
+  headRefitSteps: int(0).default(2),
+  /** One-step probe: held-out unlabeled batches of metaBatch images (0 = off; r reported from 5 on). Default 6. */
+  probeBatches: int(0).default(6),
+  /**
+   * One-step probe: step size η of θ_S ← θ_S − η·g_pre. Default 1: a step about as long as the learner's AdamW
+   * step on S (‖g_pre‖ ≈ 0.3 and lr 1e-3 over ~1e5 parameters of S, measured on the quick suite); at 1e-2 the
+   * first-order prediction is exact to r = 0.9999 and says nothing.
+   */
+  probeLr: z.number().positive().default(1),
+  /** Random masks without a designer cell to match: σ (pixels) of the smoothed noise and the sigmoid sharpness. Defaults 3, 4. */
+  randomMaskSigma: z.number().positive().default(3),
+  randomMaskSharpness: z.number().positive().default(4),
+  /** Masks saved as PNG next to the cell's results (image, mask, masked view per row; 0 = none). Default 4. */
+  previewImages: int(0).default(4),
 });
 
 /** Frozen-backbone probes. */
@@ -198,6 +265,7 @@ export type VisionModelConfig = z.output<typeof VisionModelSchema>;
 export type VisionDataConfig = z.output<typeof VisionDataSchema>;
 export type VisionStageConfig = z.output<typeof VisionTrainSchema> | z.output<typeof VisionBaseSchema>;
 export type VisionEvalConfig = z.output<typeof VisionEvalSchema>;
+export type VisionDesignConfig = z.output<typeof VisionDesignSchema>;
 
 /** Parses and checks cross-field constraints; errors name the key. */
 export function parseVisionConfig(input: VisionConfigInput): VisionConfig {

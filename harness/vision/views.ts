@@ -35,6 +35,8 @@ export interface ViewRule {
   beforeStep?(crops: CropBatch, step: number): void;
   /** Scalars describing what the rule did over training (mean value, keep ratio, ...). */
   summary?(): Record<string, number>;
+  /** Masking rules: their current masks [n, S, S] in [0, 1] for unaugmented images [n, S, S, 3] in [0, 1] (previews). */
+  masksFor?(images: Float32Array, n: number): Float32Array;
   dispose?(): void;
 }
 

@@ -2,9 +2,11 @@
 import type { Rng } from '../../engine/rng.js';
 import { Registry } from '../../suite/registry.js';
 import type { VisionData } from '../../data/vision/load.js';
+import type { ImagePool } from '../../vision/augment.js';
 import type { DinoModel } from '../../vision/model.js';
 import type { VisionConfig } from '../../vision/schema.js';
 import { standardViews, type ViewRule } from '../../vision/views.js';
+import { randomFeedbackArm, randomMasksArm, vPretrainingArm } from './masking.js';
 
 /** What a vision arm's rule is built from. */
 export interface VisionArmContext {
@@ -15,6 +17,10 @@ export interface VisionArmContext {
   rng: Rng;
   /** Learner updates planned for the cell. */
   steps: number;
+  /** Held-out unlabeled images for the one-step probe (never trained on). */
+  probePool?: ImagePool;
+  /** Diagnostics of the same-seed cell this arm reads (see `reads`), when it reads one. */
+  read?: Record<string, number>;
 }
 
 export interface VisionArmDefinition {
@@ -24,7 +30,7 @@ export interface VisionArmDefinition {
   description: string;
   /** Whether the arm trains a task designer. */
   usesDesigner: boolean;
-  /** Row id whose same-seed cell this arm reads (none here yet). */
+  /** Row id whose same-seed cell this arm reads (the runner runs that cell first). */
   reads?: string;
   create(ctx: VisionArmContext): ViewRule;
 }
@@ -40,3 +46,6 @@ export const visionBaselineArm: VisionArmDefinition = {
 
 export const visionArmRegistry = new Registry<VisionArmDefinition>('vision arm');
 visionArmRegistry.register(visionBaselineArm);
+visionArmRegistry.register(vPretrainingArm);
+visionArmRegistry.register(randomFeedbackArm);
+visionArmRegistry.register(randomMasksArm);

@@ -1,0 +1,253 @@
+/**
+ * The mask designer's view rule (arms `v-pretraining` and `random-feedback`, METHOD.md §4). Every learner step
+ * the designer masks the two global crops: the student sees μ⊙v + (1−μ)⊙Blur(v), the teacher sees v, and the
+ * learner takes the ordinary DINO step on these detached views. After `burnIn` learner steps, every `metaEvery`
+ * steps a meta step runs first on the same batch: the feedback heads follow the backbone, g_down is taken on a
+ * labelled feedback batch (or replaced by a same-norm Gaussian), and the designer takes one Adam step on
+ *   −w·V̂ + keep-ratio penalty + λ_tv·TV,   V̂ = V/‖g_down‖ = ĝᵀg_pre,
+ * with g_pre on the first `metaBatch` unlabeled images of the batch under the designer's masks; the learner's
+ * views are then built with the updated φ.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { VisionData } from '../../data/vision/load.js';
+import { dot, pearson, randomLike, type Grads } from '../../designer/value.js';
+import { globalNorm } from '../../engine/ops.js';
+import type { Rng } from '../../engine/rng.js';
+import { normalizedCopy, type AugmentConfig, type ImagePool } from '../augment.js';
+import type { DinoConfig } from '../dino.js';
+import type { DinoModel } from '../model.js';
+import type { VisionDesignConfig } from '../schema.js';
+import { cropBatch, disposeCrops } from '../trainer.js';
+import { blurBatch, type CropBatch, type GlobalViews, type ViewRule } from '../views.js';
+import { disposeFeedbackBatch, feedbackBatch, FeedbackHeads, feedbackSources, type FeedbackBatch, type FeedbackSource } from './feedback.js';
+import { keepPenalty, maskedViews, maskStats, totalVariation } from './masks.js';
+import { MaskDesigner } from './unet.js';
+import {
+  downstreamGrad, downstreamLoss, localHidden, pretrainBatch, pretrainGrad, shiftedParams, slopeAlong, unitDirection, visionSubset, type VisionSubset,
+} from './value.js';
+
+/** What a masking rule is built from. */
+export interface MaskRuleContext {
+  model: DinoModel;
+  design: VisionDesignConfig;
+  data: VisionData;
+  /** The cell's RNG, forked for the arm. */
+  rng: Rng;
+  /** The training stage's crops and DINO settings (the probe draws its crops the same way). */
+  augment: AugmentConfig;
+  dino: DinoConfig;
+  /** Held-out unlabeled images for the one-step probe (never trained on). */
+  probePool?: ImagePool;
+}
+
+/** One meta step of the designer, as recorded in `curves.designer`. */
+export interface DesignerPoint {
+  step: number;
+  /** V = g_downᵀg_pre at φ before the update. */
+  value: number;
+  /** Language's gate column; masks have none. */
+  gate: null;
+  /** V̂ = V/‖g_down‖. */
+  slope: number;
+  /** Mean μ, mean binary entropy (nats) and total variation of the meta batch's masks before the update. */
+  keep: number;
+  entropy: number;
+  tv: number;
+  /** Downstream loss of the feedback batch (after the heads' refit steps). */
+  downLoss: number;
+  /** The designer's objective −w·V̂ + regularisers. */
+  objective: number;
+}
+
+/** Fewest probe batches whose correlation is reported (as in language). */
+export const MIN_PROBE_BATCHES = 5;
+
+/** Sums of [keep, entropy, tv, count] of every learner step's masks (a device variable: no per-step sync). */
+function statSums(): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.zeros([4]), false));
+}
+
+function meanOf(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
+}
+
+export class MaskDesignerRule implements ViewRule {
+  readonly designer: MaskDesigner;
+  readonly heads: FeedbackHeads;
+  readonly curve: DesignerPoint[] = [];
+  readonly metaMs: number[] = [];
+  headFitMs = 0;
+  private readonly opt: tf.Optimizer;
+  private readonly subset: VisionSubset;
+  private readonly sources: FeedbackSource[];
+  private readonly fbRng: Rng;
+  private readonly noiseRng: Rng;
+  private readonly sums = statSums();
+  private fbTurn = 0;
+  private probeR = Number.NaN;
+
+  constructor(private readonly ctx: MaskRuleContext, private readonly feedback: 'true' | 'random') {
+    const { model, design, data } = ctx;
+    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale }, ctx.rng.fork('designer-init'));
+    this.opt = tf.train.adam(design.designerLr);
+    this.subset = visionSubset(model.cfg.vit, design.subsetBlocks);
+    this.sources = feedbackSources(data, { seg: design.segWeight, depth: design.depthWeight });
+    this.heads = new FeedbackHeads(model.cfg.vit, { seg: design.segWeight, depth: design.depthWeight, numClasses: Math.max(1, data.info.segClasses), lr: design.headLr }, this.sources);
+    this.fbRng = ctx.rng.fork('feedback-batches');
+    this.noiseRng = ctx.rng.fork('random-feedback');
+  }
+
+  /** The student's global views of normalised crops [N,S,S,3] under the current designer. */
+  private studentViews(global: tf.Tensor4D, blurred: tf.Tensor4D): { views: tf.Tensor4D; mu: tf.Tensor4D } {
+    const mu = this.designer.masks(global);
+    return { views: maskedViews(global, blurred, mu, this.ctx.design.maskStrength), mu };
+  }
+
+  views(crops: CropBatch): GlobalViews {
+    const { views, mu } = this.studentViews(crops.global, blurBatch(crops.global, this.ctx.design.maskBlurSigma));
+    this.sums.assign(tf.add(this.sums, tf.concat([maskStats(mu), tf.ones([1])])));
+    return { student: views, teacher: crops.global };
+  }
+
+  beforeStep(crops: CropBatch, step: number): void {
+    const { burnIn, metaEvery } = this.ctx.design;
+    if (step < burnIn || (step - burnIn) % metaEvery !== 0) return;
+    this.metaStep(crops, step);
+  }
+
+  /** The first fit of the feedback heads (once, before the first meta step or probe). */
+  private ensureHeads(): void {
+    if (this.heads.fitted) return;
+    const t0 = performance.now();
+    this.heads.fit(this.ctx.model.student, this.ctx.design.headSteps, this.ctx.design.feedbackBatch, this.ctx.rng.fork('head-fit'));
+    this.headFitMs += performance.now() - t0;
+  }
+
+  /** The next labelled batch: sources in turn, images drawn from `rng`. */
+  private nextFeedback(rng: Rng): FeedbackBatch {
+    const src = this.sources[this.fbTurn++ % this.sources.length] as FeedbackSource;
+    return feedbackBatch(src, rng.sample(src.split.n, this.ctx.design.feedbackBatch), this.heads.cfg.numClasses);
+  }
+
+  /** g_down for this meta step (detached) and the feedback batch's loss: from labels, or a same-norm Gaussian. */
+  private gDown(): { grads: Grads; loss: number } {
+    const fb = this.nextFeedback(this.fbRng);
+    try {
+      const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, this.heads, fb, this.ctx.design.headRefitSteps);
+      const l = loss.dataSync()[0] as number;
+      loss.dispose();
+      if (this.feedback === 'true') return { grads, loss: l };
+      const noise = randomLike(grads, this.noiseRng);
+      tf.dispose(Object.values(grads));
+      return { grads: noise, loss: l };
+    } finally {
+      disposeFeedbackBatch(fb);
+    }
+  }
+
+  metaStep(crops: CropBatch, step: number): void {
+    this.ensureHeads();
+    const t0 = performance.now();
+    const { model, design, dino } = this.ctx;
+    const g = this.gDown();
+    const kept: tf.Tensor[] = [];
+    const out = tf.tidy(() => {
+      const norm = globalNorm(Object.values(g.grads));
+      const unit = unitDirection(g.grads);
+      const b = pretrainBatch(model, crops, design.metaBatch, dino, design.maskBlurSigma);
+      const locals = localHidden(model, this.subset, b);
+      const { value, grads } = tf.variableGrads(() => {
+        const { views, mu } = this.studentViews(b.global, b.blurred);
+        const slope = slopeAlong(model, this.subset, views, locals, b, unit, design.fdEpsilon, dino);
+        kept.push(tf.keep(slope), tf.keep(maskStats(mu)));
+        const reg = tf.add(keepPenalty(mu, design.keepPenalty, design.keepWeight, design.keepTarget), tf.mul(totalVariation(mu), design.tvWeight));
+        return tf.add(tf.mul(slope, -design.valueWeight), reg) as tf.Scalar;
+      }, Object.values(this.designer.vars));
+      this.opt.applyGradients(grads);
+      return tf.concat([value.reshape([1]), norm.reshape([1])]);
+    });
+    const [objective, norm] = out.dataSync() as Float32Array;
+    const slope = kept[0]?.dataSync()[0] as number;
+    const st = kept[1]?.dataSync() as Float32Array;
+    tf.dispose([out, ...kept]);
+    tf.dispose(Object.values(g.grads));
+    this.curve.push({
+      step, value: slope * (norm as number), gate: null, slope,
+      keep: st[0] as number, entropy: st[1] as number, tv: st[2] as number, downLoss: g.loss, objective: objective as number,
+    });
+    this.metaMs.push(performance.now() - t0);
+  }
+
+  /**
+   * One-step probe (METHOD.md §2): on held-out unlabeled batches, the predicted decrease η·V against the
+   * realised decrease of the downstream loss after one plain step θ_S ← θ_S − η·g_pre (exact gradients, the
+   * real g_down whatever the arm's feedback), each on a fresh feedback batch.
+   */
+  probe(pool: ImagePool, batches: number, eta: number, rng: Rng): { predicted: number[]; realised: number[]; r: number } {
+    this.ensureHeads();
+    const { model, design, dino, augment } = this.ctx;
+    const m = Math.min(design.metaBatch, pool.n);
+    const augRng = rng.fork('augment');
+    const fbRng = rng.fork('feedback');
+    const predicted: number[] = [];
+    const realised: number[] = [];
+    for (let j = 0; j < batches && (j + 1) * m <= pool.n; j++) {
+      const crops = cropBatch(pool, Array.from({ length: m }, (_, i) => j * m + i), augment, augRng);
+      const fb = this.nextFeedback(fbRng);
+      const { loss, grads: gDown } = downstreamGrad(model, this.subset, this.heads, fb);
+      const pr = tf.tidy(() => {
+        const b = pretrainBatch(model, crops, m, dino, design.maskBlurSigma);
+        const { views } = this.studentViews(b.global, b.blurred);
+        const gPre = pretrainGrad(model, this.subset, views, b, dino).grads;
+        const after = downstreamLoss(model, shiftedParams(model.student, this.subset, gPre, -eta), this.heads, fb);
+        return tf.stack([tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after)]);
+      });
+      const [p, r] = pr.dataSync() as Float32Array;
+      predicted.push(p as number);
+      realised.push(r as number);
+      tf.dispose([pr, loss, ...Object.values(gDown)]);
+      disposeFeedbackBatch(fb);
+      disposeCrops(crops);
+    }
+    this.probeR = pearson(predicted, realised);
+    return { predicted, realised, r: this.probeR };
+  }
+
+  masksFor(images: Float32Array, n: number): Float32Array {
+    const S = this.ctx.model.cfg.vit.imageSize;
+    const mu = tf.tidy(() => this.designer.masks(tf.tensor4d(normalizedCopy(images.subarray(0, n * S * S * 3)), [n, S, S, 3])));
+    const out = mu.dataSync() as Float32Array;
+    mu.dispose();
+    return out;
+  }
+
+  summary(): Record<string, number> {
+    const { design, probePool } = this.ctx;
+    // Pearson r over fewer than MIN_PROBE_BATCHES points is ±1 or near it by construction: reported as n/a.
+    if (probePool && design.probeBatches >= MIN_PROBE_BATCHES && Number.isNaN(this.probeR)) {
+      this.probe(probePool, design.probeBatches, design.probeLr, this.ctx.rng.fork('probe'));
+    }
+    const s = this.sums.dataSync();
+    const n = Math.max(1, s[3] as number);
+    return {
+      value_mean: meanOf(this.curve.map((p) => p.value)),
+      value_unit_mean: meanOf(this.curve.map((p) => p.slope)),
+      keep_ratio: (s[0] as number) / n,
+      mask_entropy: (s[1] as number) / n,
+      mask_tv: (s[2] as number) / n,
+      down_loss_first: this.curve[0]?.downLoss ?? Number.NaN,
+      down_loss_last: this.curve[this.curve.length - 1]?.downLoss ?? Number.NaN,
+      meta_steps: this.curve.length,
+      meta_ms_mean: meanOf(this.metaMs),
+      head_fit_ms: this.headFitMs,
+      probe_r: this.probeR,
+    };
+  }
+
+  dispose(): void {
+    this.designer.dispose();
+    this.heads.dispose();
+    this.opt.dispose();
+    this.sums.dispose();
+  }
+}
