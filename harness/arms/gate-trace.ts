@@ -48,7 +48,8 @@ export class GateTrace {
 
   /** `capacity`: learner steps expected (the buffer grows if more are recorded). */
   constructor(capacity: number) {
-    this.buffer = tf.variable(tf.zeros([Math.max(1, capacity), SUMS]), false);
+    // Built inside tidy: tf.variable(t) does not release t (the initial zeros would outlive the trace).
+    this.buffer = tf.tidy(() => tf.variable(tf.zeros([Math.max(1, capacity), SUMS]), false));
   }
 
   /**
