@@ -5,7 +5,10 @@
  * summation orders differ). Measured on lavapipe (Mesa 25.0.7) vs wasm: loss 1e-7 relative, gradients and
  * g_down 2-4e-7 (relative L2), D 2e-4, V 1e-3 (a small difference of finite differences), ∇_φV 3e-5,
  * parameters after a learner step with a meta step 6e-8, losses over 20 steps at the quick suite's size within
- * 1e-6; greedy decoding identical.
+ * 1e-6; greedy decoding identical. The designer and gate arms over 7 steps of a tiny model (designer lr 0.05,
+ * so φ moves and float differences grow through its Adam steps): losses 3e-4, V 1e-4 relative (2e-5 absolute
+ * near 0), cos(g_down, g_pre) 3e-5, gate α 1.6e-3 absolute, probe predictions and realised decreases 2e-3
+ * (relative L2), probe r and slope 2e-3.
  * Skipped, saying why, only when no Vulkan adapter can be had; with VPT_REQUIRE_WEBGPU=1 (set by .ci/run when
  * it installed lavapipe, and by scripts/gpu-check.sh) it fails instead.
  */
@@ -14,6 +17,7 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
+import { DESIGNER_ARMS, type ArmRun } from './agreement/arms.js';
 import { tmp, vpt } from './helpers.js';
 
 /** Steps of each loss trajectory at the quick suite's parameter count (VPT_AGREEMENT_STEPS overrides). */
@@ -33,6 +37,14 @@ const TOLERANCE = {
   valueGrad: 2e-3,
   /** Loss trajectories: absolute per logged step (losses ~5-7). */
   trajectory: 1e-3,
+  /** cos(g_down, g_pre): absolute. */
+  cos: 1e-3,
+  /** Gate α (in [0, α_max = 0.5]) per step and its window means: absolute. */
+  gate: 5e-3,
+  /** Probe: predicted and realised decreases (relative L2 over the batches), update norm and η (relative). */
+  probe: 1e-2,
+  /** Probe r and slope: absolute. */
+  probeFit: 1e-2,
 };
 
 type Named = Record<string, number[]>;
@@ -41,6 +53,7 @@ interface Side {
   engine: { backend: string; device: string; adapter?: { name: string; vendor: string; software: boolean; maxStorageBuffersPerShaderStage: number } };
   tiny: { loss: number; gradients: Named; downLoss: number; gDown: Named; D: number[]; value: number; valueGrad: Named };
   trainer: { metaLoss: number; metaGradNorm: number; metaValue: number; afterMeta: Named; trainCurve: number[]; answerNll: number; generations: string[] };
+  designerArms: Record<string, ArmRun>;
   trajectories?: Record<string, { losses: number[]; gradNorms: number[]; msPerStep: number; tokensPerSecond: number; tensors: number[]; values?: number[] }> & { params: number };
 }
 
@@ -87,6 +100,19 @@ function measured(a: Side, b: Side): Record<string, number | boolean> {
     'answer NLL (rel)': rel(a.trainer.answerNll, b.trainer.answerNll),
     'greedy decoding identical': JSON.stringify(a.trainer.generations) === JSON.stringify(b.trainer.generations),
   };
+  const arms = DESIGNER_ARMS.map((arm) => [a.designerArms[arm], b.designerArms[arm]] as [ArmRun, ArmRun]);
+  const most = (f: (x: ArmRun, y: ArmRun) => number[]): number => Math.max(0, ...arms.flatMap(([x, y]) => f(x, y)));
+  const points = (x: ArmRun, k: string): Record<string, unknown>[] => (x.curves[k] ?? []) as Record<string, unknown>[];
+  const pairs = (x: ArmRun, y: ArmRun, k: string, f: string): [number, number][] =>
+    points(x, k).map((p, i) => [p[f], points(y, k)[i]?.[f]] as [unknown, unknown]).filter((q): q is [number, number] => typeof q[0] === 'number' && typeof q[1] === 'number');
+  out['designer/gate arms: losses (max abs)'] = most((x, y) => x.losses.map((l, i) => Math.abs(l - (y.losses[i] as number))));
+  out['designer V (max rel, |V| ≥ 0.01)'] = most((x, y) => pairs(x, y, 'designer', 'value').filter(([, v]) => Math.abs(v) >= 0.01).map(([u, v]) => rel(u, v)));
+  out['designer V (max abs, |V| < 0.01)'] = most((x, y) => pairs(x, y, 'designer', 'value').filter(([, v]) => Math.abs(v) < 0.01).map(([u, v]) => Math.abs(u - v)));
+  out['cos(g_down, g_pre) (max abs)'] = most((x, y) => pairs(x, y, 'designer', 'cos').map(([u, v]) => Math.abs(u - v)));
+  out['gate α (max abs)'] = most((x, y) => pairs(x, y, 'alpha', 'alpha').map(([u, v]) => Math.abs(u - v)));
+  out['probe predicted/realised (max rel L2)'] = most((x, y) =>
+    points(x, 'probe').flatMap((p, i) => ['predicted', 'realised'].map((k) => relL2(p[k] as number[], points(y, 'probe')[i]?.[k] as number[]))));
+  out['probe r (max abs)'] = most((x, y) => pairs(x, y, 'probe', 'r').map(([u, v]) => Math.abs(u - v)));
   for (const arm of ['baseline', 'v-pretraining']) {
     const [x, y] = [a.trajectories?.[arm], b.trajectories?.[arm]];
     if (x && y) out[`${arm} ${x.losses.length}-step losses (max abs)`] = Math.max(...x.losses.map((l, i) => Math.abs(l - (y.losses[i] as number))));
@@ -148,6 +174,56 @@ describe('WebGPU backend (Dawn; lavapipe in CI) against wasm', function () {
     expectRel(a.answerNll, b.answerNll, TOLERANCE.loss, 'answer NLL');
     expect(a.generations).to.deep.equal(b.generations);
     expect(new Set(a.generations).size, 'varied generations').to.be.greaterThan(1);
+  });
+
+  it(`runs the designer and gate arms as wasm does (${DESIGNER_ARMS.join(', ')}): losses, V, cos, gates, probe points, no leaks`, () => {
+    for (const arm of DESIGNER_ARMS) {
+      const [x, y] = [gpu.designerArms[arm] as ArmRun, wasm.designerArms[arm] as ArmRun];
+      expect(x.leaked, `${arm}: tensors left after the cell on webgpu`).to.equal(0);
+      expect(x.losses.length, arm).to.equal(y.losses.length);
+      x.losses.forEach((l, i) => expect(Math.abs(l - (y.losses[i] as number)), `${arm} loss at log point ${i}`).to.be.lessThan(TOLERANCE.trajectory));
+      expect(Object.keys(x.curves).sort(), `${arm} curves`).to.deep.equal(Object.keys(y.curves).sort());
+      const usesDesigner = arm !== 'oracle-gate' && arm !== 'schedule-matched';
+      expect(Object.keys(x.curves).sort(), `${arm} curves`).to.deep.equal(usesDesigner ? ['alpha', 'designer', 'probe'] : ['alpha']);
+      const close = (u: unknown, v: unknown, tol: number, what: string, relative = false): void => {
+        if (v === null || typeof v !== 'number') return void expect(u, what).to.equal(v);
+        expect(u, what).to.be.a('number');
+        if (relative) expectRel(u as number, v, tol, what);
+        else expect(Math.abs((u as number) - v), `${what}: ${u} vs ${v}`).to.be.at.most(tol);
+      };
+      const curve = (k: string): [Record<string, unknown>, Record<string, unknown>][] => {
+        const [p, q] = [(x.curves[k] ?? []) as Record<string, unknown>[], (y.curves[k] ?? []) as Record<string, unknown>[]];
+        expect(p.length, `${arm} curves.${k} points`).to.equal(q.length);
+        return p.map((u, i) => [u, q[i] as Record<string, unknown>]);
+      };
+      for (const [p, q] of curve('alpha')) {
+        expect(p.step).to.equal(q.step);
+        close(p.alpha, q.alpha, TOLERANCE.gate, `${arm} α at step ${q.step}`);
+      }
+      for (const [p, q] of curve('designer')) {
+        const at = `${arm} designer point at step ${q.step}`;
+        expect([p.step, p.updates], at).to.deep.equal([q.step, q.updates]);
+        for (const f of ['value', 'valueAfter']) {
+          if (q[f] === null) expect(p[f], `${at} ${f}`).to.equal(null);
+          else expectRel(p[f] as number, q[f] as number, TOLERANCE.value.rel, `${at} ${f}`, TOLERANCE.value.abs);
+        }
+        close(p.cos, q.cos, TOLERANCE.cos, `${at} cos`);
+        for (const f of ['gate', 'gateWrong', 'gateOther']) close(p[f], q[f], TOLERANCE.gate, `${at} ${f}`);
+      }
+      for (const [p, q] of curve('probe')) {
+        const at = `${arm} probe after step ${q.step}`;
+        expect(p.step, at).to.equal(q.step);
+        for (const f of ['updateNorm', 'eta']) close(p[f], q[f], TOLERANCE.probe, `${at} ${f}`, true);
+        for (const f of ['predicted', 'realised']) expect(relL2(p[f] as number[], q[f] as number[]), `${at} ${f}`).to.be.lessThan(TOLERANCE.probe);
+        for (const f of ['r', 'slope', 'rFirstOrder', 'slopeFirstOrder']) close(p[f], q[f], TOLERANCE.probeFit, `${at} ${f}`);
+      }
+      const [d, e] = [x.diagnostics, y.diagnostics];
+      expect(Object.keys(d).sort(), `${arm} diagnostics`).to.deep.equal(Object.keys(e).sort());
+      for (const k of ['meta_steps', 'designer_updates']) expect(d[k], `${arm} ${k}`).to.equal(e[k]);
+      if (e.value_mean !== undefined) expectRel(d.value_mean as number, e.value_mean, TOLERANCE.value.rel, `${arm} value_mean`, TOLERANCE.value.abs);
+      for (const k of ['gate_mean', 'gate_wrong', 'gate_other']) close(d[k], e[k], TOLERANCE.gate, `${arm} ${k}`);
+      for (const k of ['probe_r', 'probe_slope', 'probe_r_first_order']) if (k in e) close(d[k], e[k], TOLERANCE.probeFit, `${arm} ${k}`);
+    }
   });
 
   it(`follows wasm's loss trajectory over ${STEPS} steps at the quick suite's parameter count (baseline and v-pretraining)`, function () {

@@ -4,6 +4,9 @@
  * - on a tiny model: the next-token loss and every parameter's gradient; the value estimator (g_down, the
  *   directional term D, V and ∇_φ V of the designer); one v-pretraining learner step with its meta step (loss,
  *   reported V, parameters after); a few training steps, then greedy decoding and the answer NLL;
+ * - the designer and gate arms (v-pretraining, random-feedback, shuffled-feedback, oracle-gate, schedule-matched)
+ *   for a few steps of a tiny model through `trainLM`, with meta steps between log points, several designer
+ *   steps per meta step and two probe points: losses, diagnostics and the designer, gate and probe curves;
  * - at the quick suite's model size (same parameter count; batch and sequence kept small): loss trajectories
  *   of the baseline and v-pretraining arms over tens of steps through `trainLM`;
  * - tensor counts before and after, to catch leaks.
@@ -12,6 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { armRegistry } from '../../harness/arms/index.js';
+import type { ArmContext } from '../../harness/arms/types.js';
+import { DESIGNER_ARMS, type ArmRun } from './arms.js';
 import type { DesignerRule } from '../../harness/arms/designer-arms.js';
 import { topKCandidates } from '../../harness/arms/topk.js';
 import { formatQA } from '../../harness/data/numina.js';
@@ -137,6 +142,37 @@ async function trainerChecks(): Promise<Record<string, unknown>> {
 }
 
 /**
+ * Each designer and gate arm for 7 steps of a tiny model on the labelled stream: a meta step every 2 steps
+ * (read only at the log points, every 3 steps), 2 designer steps per meta step, probe points after steps 3 and 6.
+ */
+async function designerArms(): Promise<Record<string, ArmRun>> {
+  const s = microSuite();
+  const steps = 7;
+  const design = { ...s.design, burnIn: 1, metaEvery: 2, designerSteps: 2, designerLr: 0.05, alphaMax: 0.5, probeBatches: 5, probePoints: 2 };
+  const out: Record<string, ArmRun> = {};
+  for (const arm of DESIGNER_ARMS) {
+    const before = tf.memory().numTensors;
+    const model = tinyModel(6);
+    const rows = packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32);
+    const probeRows = selectRows(rows, Array.from({ length: 10 }, (_, i) => rows.rows - 1 - i));
+    const vp = out['v-pretraining'];
+    const reads: Partial<ArmContext> = arm === 'schedule-matched' && vp ? { reads: { file: '(v-pretraining on this backend)', record: { curves: { alpha: vp.curves.alpha } } } } : {};
+    const rule = armRegistry.get(arm).create({ model, design, rng: new Rng(3), feedback: data.train, steps, probeRows, ...reads });
+    try {
+      const res = await trainLM({ model, rows, steps, batchSize: 4, rng: new Rng(4), rule, logEvery: 3, optim: { ...s.train, totalSteps: steps } });
+      const diagnostics = { ...((await rule.summary?.()) ?? {}) };
+      for (const k of ['meta_ms_mean', 'measure_ms']) delete diagnostics[k];
+      out[arm] = { losses: res.curve.map((p) => p.loss), diagnostics, curves: (await rule.curves?.()) ?? {}, leaked: 0 };
+    } finally {
+      rule.dispose?.();
+      model.dispose();
+    }
+    (out[arm] as ArmRun).leaked = tf.memory().numTensors - before;
+  }
+  return out;
+}
+
+/**
  * Greedy decoding (prefill, key/value cache, padding masks, batches of 2 prompts of different lengths) on a
  * random model whose weight matrices are scaled ×30: its logits are far apart, so the argmax is decided by
  * the computation, not by float rounding, and the texts are varied (a briefly trained tiny model repeats one token).
@@ -216,10 +252,12 @@ async function main(): Promise<void> {
   const trainer = await trainerChecks();
   const t2 = performance.now();
   const after = tf.memory().numTensors;
+  const arms = await designerArms();
+  const t3 = performance.now();
   const traj = steps > 0 ? await trajectories(steps) : undefined;
   await settleDevice();
-  const ms = { tiny: t1 - t0, trainer: t2 - t1, trajectories: performance.now() - t2 };
-  const out = { engine, tiny, trainer, trajectories: traj, tensors: { before, after, end: tf.memory().numTensors }, ms };
+  const ms = { tiny: t1 - t0, trainer: t2 - t1, designerArms: t3 - t2, trajectories: performance.now() - t3 };
+  const out = { engine, tiny, trainer, designerArms: arms, trajectories: traj, tensors: { before, after, end: tf.memory().numTensors }, ms };
   process.stdout.write(`${AGREEMENT_PREFIX}${JSON.stringify(out)}\n`);
 }
 
