@@ -24,6 +24,8 @@ describe('vpt bench (overhead table)', () => {
     expect(r.stdout).to.match(/\| baseline \| [\d,]+ \[[\d,]+–[\d,]+\] \| 1\.00 \|/);
     expect(r.stdout).to.match(/\| v-pretraining \| [\d,]+ \[/);
     expect(r.stderr).to.match(/bench \[4\/4\]/);
+    // Each run's figures are logged as it finishes (a time-boxed bench cut short keeps them).
+    expect(r.stderr).to.match(/bench {3}tiny\/v-pretraining: learner step [\d.]+ ms \(\d+ tokens\/s\), meta step [\d.]+ ms/);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as OverheadReport;
     expect(rep.runs).to.have.length(4);
     expect(rep.torch).to.deep.equal([]);
@@ -52,5 +54,23 @@ describe('vpt bench (overhead table)', () => {
     expect(p.config).to.equal('tiny');
     expect(p.kernels.some((k) => /MatMul \[/.test(k.name))).to.equal(true);
     expect(p.kernelMs).to.be.closeTo(p.kernels.reduce((a, k) => a + k.ms, 0), 1e-9);
+  });
+
+  it('measures each configuration on several backends side by side (--backend wasm,cpu), each section naming its engine', async () => {
+    const json = join(tmp(), 'bench.json');
+    const bench = (backend: string) => execa(process.execPath, [
+      '--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), 'bench', '--preset', 'tiny', '--arms', 'baseline',
+      '--repeats', '1', '--steps', '1', '--warmup', '0', '--torch', 'off', '--backend', backend, '--json', json,
+    ], { reject: false, cwd: REPO_ROOT });
+    const r = await bench('wasm,cpu');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/## tiny on wasm \(preset\): .*; wasm on /);
+    expect(r.stdout).to.match(/## tiny on cpu \(preset\): .*; cpu on /);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as OverheadReport;
+    expect(rep.configs.map((c) => [c.name, c.engine.backend])).to.deep.equal([['tiny on wasm', 'wasm'], ['tiny on cpu', 'cpu']]);
+    expect(rep.rows.map((x) => x.config)).to.deep.equal(['tiny on wasm', 'tiny on cpu']);
+    const bad = await bench('wasm,gpu');
+    expect(bad.exitCode).to.equal(2);
+    expect(bad.stderr.trim()).to.equal('vpt: --backend wasm,gpu: unknown backend gpu; choose from auto, webgpu, tensorflow-gpu, tensorflow, wasm, cpu');
   });
 });

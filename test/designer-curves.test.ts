@@ -17,7 +17,7 @@ import { microSuite, tinyModel, useWasm } from './helpers.js';
 describe('designer curves', () => {
   before(useWasm);
 
-  it('are recorded at every meta step, per learner step and at the probe points', () => {
+  it('are recorded at every meta step, per learner step and at the probe points', async () => {
     const model = tinyModel(2);
     const d = generateEmbedded({ seed: 3, trainSize: 16, testSize: 2, baseSize: 1, streamSize: 80, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
     const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 32);
@@ -25,9 +25,9 @@ describe('designer curves', () => {
     const design = { ...s.design, burnIn: 1, metaEvery: 2, designerSteps: 3, designerLr: 1e-4, probeBatches: 5, probePoints: 2 };
     const probeRows = selectRows(rows, Array.from({ length: 10 }, (_, i) => rows.rows - 1 - i));
     const rule = armRegistry.get('v-pretraining').create({ model, design, rng: new Rng(1), feedback: d.train, steps: 7, probeRows });
-    trainLM({ model, rows, steps: 7, batchSize: 4, rng: new Rng(2), rule, logEvery: 3, optim: { ...s.train, totalSteps: 7 } });
-    const summary = rule.summary?.() ?? {};
-    const curves = rule.curves?.() ?? {};
+    await trainLM({ model, rows, steps: 7, batchSize: 4, rng: new Rng(2), rule, logEvery: 3, optim: { ...s.train, totalSteps: 7 } });
+    const summary = (await rule.summary?.()) ?? {};
+    const curves = (await rule.curves?.()) ?? {};
     const points = curves.designer as DesignerPoint[];
     // Meta steps at 1, 3, 5 (burn-in 1, every 2), then the final point after step 6.
     expect(points.map((p) => p.step)).to.deep.equal([1, 3, 5, 7]);
@@ -61,7 +61,7 @@ describe('designer curves', () => {
     model.dispose();
   });
 
-  it('reports no probe r with fewer than 5 probe batches', () => {
+  it('reports no probe r with fewer than 5 probe batches', async () => {
     const model = tinyModel(2);
     const d = generateEmbedded({ seed: 3, trainSize: 16, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
     const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 32);
@@ -69,9 +69,9 @@ describe('designer curves', () => {
     const rule = armRegistry.get('v-pretraining').create({
       model, design: { ...s.design, probeBatches: 4, probePoints: 2 }, rng: new Rng(1), feedback: d.train, steps: 4, probeRows: selectRows(rows, [0, 1, 2, 3, 4, 5, 6, 7]),
     });
-    trainLM({ model, rows, steps: 4, batchSize: 2, rng: new Rng(2), rule, optim: { ...s.train, totalSteps: 4 } });
-    expect(Number.isNaN(rule.summary?.().probe_r)).to.equal(true);
-    expect(rule.curves?.().probe).to.equal(undefined);
+    await trainLM({ model, rows, steps: 4, batchSize: 2, rng: new Rng(2), rule, optim: { ...s.train, totalSteps: 4 } });
+    expect(Number.isNaN((await rule.summary?.())?.probe_r)).to.equal(true);
+    expect((await rule.curves?.())?.probe).to.equal(undefined);
     rule.dispose?.();
     model.dispose();
   });

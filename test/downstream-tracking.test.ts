@@ -31,7 +31,7 @@ describe('downstream loss tracked during training (validation slice)', () => {
     const data = await loadData(s.data, cache);
     const base = LanguageModel.load(baseDir(s, data, cache));
     try {
-      const expected = answerNll(base, data.train.slice(-6)).value;
+      const expected = (await answerNll(base, data.train.slice(-6))).value;
       expect(curve[0]?.nll).to.be.closeTo(expected, 1e-6);
     } finally {
       base.dispose();

@@ -24,14 +24,14 @@ function context(over: Partial<ArmContext> = {}): ArmContext {
 }
 
 /** Trains `steps` steps with an arm on the labelled stream; returns the parameters and the rule's curves. */
-function train(arm: string, over: Partial<ArmContext> = {}, wrongOff = false, steps = 4): { params: Record<string, Float32Array>; curves: Record<string, unknown[]> } {
+async function train(arm: string, over: Partial<ArmContext> = {}, wrongOff = false, steps = 4): Promise<{ params: Record<string, Float32Array>; curves: Record<string, unknown[]> }> {
   const ctx = context({ steps, ...over });
   const rows = packDocs(ctx.model.tokenizer, data.cpt.map(rowToDoc), 32);
   if (wrongOff) rows.wrong.fill(0);
   const rule = armRegistry.get(arm).create(ctx);
   const s = microSuite();
-  trainLM({ model: ctx.model, rows, steps, batchSize: 8, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
-  const out = { params: snapshot(ctx.model.vars), curves: rule.curves?.() ?? {} };
+  await trainLM({ model: ctx.model, rows, steps, batchSize: 8, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
+  const out = { params: snapshot(ctx.model.vars), curves: (await rule.curves?.()) ?? {} };
   rule.dispose?.();
   ctx.model.dispose();
   return out;
@@ -42,7 +42,7 @@ const same = (a: Record<string, Float32Array>, b: Record<string, Float32Array>):
 describe('oracle-gate', () => {
   before(useWasm);
 
-  it('moves α_max of the mass to the learner\'s other top-K candidates exactly at the marked tokens and nowhere else', () => {
+  it('moves α_max of the mass to the learner\'s other top-K candidates exactly at the marked tokens and nowhere else', async () => {
     const ctx = context();
     const rows = packDocs(ctx.model.tokenizer, data.cpt.map(rowToDoc), 32);
     // Rows holding marked tokens.
@@ -74,17 +74,17 @@ describe('oracle-gate', () => {
       checked++;
     });
     expect(checked).to.be.greaterThan(0);
-    const d = rule.summary?.() ?? {};
+    const d = (await rule.summary?.()) ?? {};
     expect(d.gate_wrong).to.be.closeTo(0.5, 1e-7);
     expect(d.gate_other).to.equal(0);
     rule.dispose?.();
     ctx.model.dispose();
   });
 
-  it('uses only the labels: with every label cleared it trains bitwise as the baseline, with them it does not', () => {
-    const base = train('baseline').params;
-    expect(same(base, train('oracle-gate', {}, true).params)).to.equal(true);
-    const labelled = train('oracle-gate');
+  it('uses only the labels: with every label cleared it trains bitwise as the baseline, with them it does not', async () => {
+    const base = (await train('baseline')).params;
+    expect(same(base, (await train('oracle-gate', {}, true)).params)).to.equal(true);
+    const labelled = await train('oracle-gate');
     expect(same(base, labelled.params)).to.equal(false);
     // The batches held marked tokens, and α was α_max exactly on them.
     expect((labelled.curves.alpha as { alpha: number }[]).some((p) => p.alpha > 0)).to.equal(true);
@@ -116,21 +116,21 @@ describe('schedule-matched', () => {
     expect([0, 1, 2, 3].map((s) => scheduledAlpha([1, 2], s, 4))).to.deep.equal([1, 1, 2, 2]);
   });
 
-  it('applies the recorded α trajectory exactly (a constant α_max schedule is bitwise self-distillation)', () => {
-    const constant = train('schedule-matched', { reads: record([0.5, 0.5, 0.5, 0.5]) });
-    expect(same(constant.params, train('self-distill').params)).to.equal(true);
-    const zero = train('schedule-matched', { reads: record([0, 0, 0, 0]) });
-    expect(same(zero.params, train('baseline').params)).to.equal(true);
+  it('applies the recorded α trajectory exactly (a constant α_max schedule is bitwise self-distillation)', async () => {
+    const constant = await train('schedule-matched', { reads: record([0.5, 0.5, 0.5, 0.5]) });
+    expect(same(constant.params, (await train('self-distill')).params)).to.equal(true);
+    const zero = await train('schedule-matched', { reads: record([0, 0, 0, 0]) });
+    expect(same(zero.params, (await train('baseline')).params)).to.equal(true);
   });
 
-  it('reproduces the trajectory a v-pretraining cell recorded, step for step', () => {
+  it('reproduces the trajectory a v-pretraining cell recorded, step for step', async () => {
     const design = { ...microSuite().design, topK: 5, burnIn: 0, metaEvery: 1, designerLr: 0.05 };
-    const vp = train('v-pretraining', { design }, false, 5);
+    const vp = await train('v-pretraining', { design }, false, 5);
     const trajectory = vp.curves.alpha as { step: number; alpha: number }[];
     expect(trajectory.map((p) => p.step)).to.deep.equal([0, 1, 2, 3, 4]);
     // The designer moved: the trajectory is not constant.
     expect(new Set(trajectory.map((p) => p.alpha)).size).to.be.greaterThan(1);
-    const sm = train('schedule-matched', { design, reads: { file: 'vp.json', record: JSON.parse(JSON.stringify({ curves: vp.curves })) } }, false, 5);
+    const sm = await train('schedule-matched', { design, reads: { file: 'vp.json', record: JSON.parse(JSON.stringify({ curves: vp.curves })) } }, false, 5);
     expect(sm.curves.alpha).to.deep.equal(trajectory);
   });
 

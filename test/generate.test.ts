@@ -34,17 +34,17 @@ function referenceGreedy(model: LanguageModel, prompt: string, maxNew: number, s
 describe('greedy generation with a key/value cache', () => {
   before(useWasm);
 
-  it('matches an uncached one-row-at-a-time decoder on prompts of different lengths', () => {
+  it('matches an uncached one-row-at-a-time decoder on prompts of different lengths', async () => {
     const model = tinyModel(12);
     const d = generateEmbedded({ seed: 2, trainSize: 8, testSize: 6, baseSize: 1, streamSize: 200, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
     const s = microSuite();
-    trainLM({
+    await trainLM({
       model, rows: packDocs(model.tokenizer, d.cpt.map(rowToDoc), 64), steps: 30, batchSize: 8, rng: new Rng(1),
       rule: { targets: (b) => oneHotTargets(b.targets, model.cfg.vocabSize) }, optim: { ...s.train, lr: 5e-3, totalSteps: 30 },
     });
     const prompts = [...d.test.map((t) => `Question: ${t.question}\nAnswer:`), 'Question: Hi?\nAnswer:'];
     const stop = ['Question:', '\n#'];
-    const got = generateGreedy(model, prompts, { maxNewTokens: 24, stop, batchSize: 4 });
+    const got = await generateGreedy(model, prompts, { maxNewTokens: 24, stop, batchSize: 4 });
     const want = prompts.map((p) => referenceGreedy(model, p, 24, stop));
     expect(got).to.deep.equal(want);
     expect(want.some((w) => w.length > 0)).to.equal(true);

@@ -22,12 +22,12 @@ import { arraysEqual, microSuite, snapshot, tinyModel, useWasm } from './helpers
 
 const data = generateEmbedded({ seed: 5, trainSize: 24, testSize: 2, baseSize: 1, streamSize: 80, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
 
-function train(arm: string, design: Partial<DesignConfig>, feedback: readonly Gsm8kItem[], steps = 4, extra: Partial<ArmContext> = {}): Record<string, Float32Array> {
+async function train(arm: string, design: Partial<DesignConfig>, feedback: readonly Gsm8kItem[], steps = 4, extra: Partial<ArmContext> = {}): Promise<Record<string, Float32Array>> {
   const model = tinyModel(6);
   const s = microSuite();
   const rows = packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32);
   const rule = armRegistry.get(arm).create({ model, design: { ...s.design, ...design }, rng: new Rng(3), feedback, steps, ...extra });
-  trainLM({ model, rows, steps, batchSize: 2, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
+  await trainLM({ model, rows, steps, batchSize: 2, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
   const out = snapshot(model.vars);
   rule.dispose?.();
   model.dispose();
@@ -44,32 +44,32 @@ const wrongLabels = data.train.map((t) => ({ question: t.question, answer: t.ans
 describe('V-pretraining invariants', () => {
   before(useWasm);
 
-  it('with α_max = 0 the learner update is bitwise the baseline update', () => {
-    const base = train('baseline', {}, data.train);
-    const v = train('v-pretraining', { alphaMax: 0, burnIn: 0, metaEvery: 1 }, data.train);
+  it('with α_max = 0 the learner update is bitwise the baseline update', async () => {
+    const base = await train('baseline', {}, data.train);
+    const v = await train('v-pretraining', { alphaMax: 0, burnIn: 0, metaEvery: 1 }, data.train);
     expect(sameParams(base, v)).to.equal(true);
-    const vOn = train('v-pretraining', { alphaMax: 0.5, burnIn: 0, metaEvery: 1 }, data.train);
+    const vOn = await train('v-pretraining', { alphaMax: 0.5, burnIn: 0, metaEvery: 1 }, data.train);
     expect(sameParams(base, vOn)).to.equal(false);
   });
 
   for (const arm of ['random-feedback', 'shuffled-feedback', 'oracle-gate']) {
-    it(`${arm}: with α_max = 0 the learner update is bitwise the baseline update`, () => {
+    it(`${arm}: with α_max = 0 the learner update is bitwise the baseline update`, async () => {
       const zero = { alphaMax: 0, burnIn: 0, metaEvery: 1, designerSteps: 3 };
-      expect(sameParams(train('baseline', {}, data.train), train(arm, zero, data.train))).to.equal(true);
+      expect(sameParams(await train('baseline', {}, data.train), await train(arm, zero, data.train))).to.equal(true);
     });
   }
 
-  it('schedule-matched: a zero schedule is bitwise the baseline update', () => {
+  it('schedule-matched: a zero schedule is bitwise the baseline update', async () => {
     const reads = { file: 'vp.json', record: { curves: { alpha: [0, 1, 2, 3].map((step) => ({ step, alpha: 0 })) } } };
-    expect(sameParams(train('baseline', {}, data.train), train('schedule-matched', {}, data.train, 4, { reads }))).to.equal(true);
+    expect(sameParams(await train('baseline', {}, data.train), await train('schedule-matched', {}, data.train, 4, { reads }))).to.equal(true);
   });
 
-  it('the probe is measurement: probing at several points changes nothing in the learner', () => {
+  it('the probe is measurement: probing at several points changes nothing in the learner', async () => {
     const model = tinyModel(6);
     const probeRows = selectRows(packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     model.dispose();
     const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05, probeBatches: 5, probePoints: 2 };
-    expect(sameParams(train('v-pretraining', live, data.train, 4), train('v-pretraining', live, data.train, 4, { probeRows }))).to.equal(true);
+    expect(sameParams(await train('v-pretraining', live, data.train, 4), await train('v-pretraining', live, data.train, 4, { probeRows }))).to.equal(true);
   });
 
   it('given fixed targets, the learner gradient is the soft cross-entropy gradient and the step is plain AdamW', () => {
@@ -102,21 +102,21 @@ describe('V-pretraining invariants', () => {
   });
 
   for (const arm of ['v-pretraining', 'shuffled-feedback']) {
-    it(`${arm}: with the designer frozen, changing the feedback labels changes nothing in the learner`, () => {
+    it(`${arm}: with the designer frozen, changing the feedback labels changes nothing in the learner`, async () => {
       const frozen = { burnIn: 100, metaEvery: 1, alphaMax: 0.5 };
-      expect(sameParams(train(arm, frozen, data.train), train(arm, frozen, wrongLabels))).to.equal(true);
+      expect(sameParams(await train(arm, frozen, data.train), await train(arm, frozen, wrongLabels))).to.equal(true);
     });
 
-    it(`${arm}: with the designer learning, feedback labels reach the learner (through the designer only)`, () => {
+    it(`${arm}: with the designer learning, feedback labels reach the learner (through the designer only)`, async () => {
       const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05, designerSteps: 2 };
-      expect(sameParams(train(arm, live, data.train), train(arm, live, wrongLabels))).to.equal(false);
+      expect(sameParams(await train(arm, live, data.train), await train(arm, live, wrongLabels))).to.equal(false);
     });
   }
 
-  it('the cosine value option runs the same cadence and steers the designer differently from the dot product', () => {
+  it('the cosine value option runs the same cadence and steers the designer differently from the dot product', async () => {
     const live = { burnIn: 0, metaEvery: 1, alphaMax: 0.5, designerLr: 0.05 };
-    const dot = train('v-pretraining', { ...live, value: 'dot' }, data.train);
-    const cos = train('v-pretraining', { ...live, value: 'cosine' }, data.train);
+    const dot = await train('v-pretraining', { ...live, value: 'dot' }, data.train);
+    const cos = await train('v-pretraining', { ...live, value: 'cosine' }, data.train);
     expect(sameParams(dot, cos)).to.equal(false);
     for (const v of Object.values(cos)) expect(v.every(Number.isFinite)).to.equal(true);
   });

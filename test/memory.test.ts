@@ -13,7 +13,7 @@ describe('tensor memory', () => {
   before(useWasm);
 
   for (const armName of ['baseline', 'v-pretraining', 'self-distill', 'oracle-gate', 'shuffled-feedback']) {
-    it(`keeps tf.memory().numTensors flat across training steps (${armName})`, () => {
+    it(`keeps tf.memory().numTensors flat across training steps (${armName})`, async () => {
       const model = tinyModel(2);
       const d = generateEmbedded({ seed: 3, trainSize: 16, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });
       const rows = packDocs(model.tokenizer, d.cpt.map(rowToDoc), 32);
@@ -23,7 +23,7 @@ describe('tensor memory', () => {
       const design = { ...s.design, burnIn: 0, metaEvery: 1, designerSteps: 2, probeBatches: 5, probePoints: 2 };
       const rule = armRegistry.get(armName).create({ model, design, rng: new Rng(1), feedback: d.train, steps: 12, probeRows });
       const counts: number[] = [];
-      trainLM({
+      await trainLM({
         model, rows, steps: 12, batchSize: 2, rng: new Rng(2), rule, logEvery: 1,
         optim: { ...s.train, totalSteps: 12 },
         onLog: () => counts.push(tf.memory().numTensors),

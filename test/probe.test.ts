@@ -34,7 +34,7 @@ describe('one-step probe', () => {
     expect(Number.isNaN(slopeOf([1, 1], [1, 2]))).to.equal(true);
   });
 
-  it('agrees with η·V at η → 0, and at a real step measures what a full forward measures (and need not agree)', () => {
+  it('agrees with η·V at η → 0, and at a real step measures what a full forward measures (and need not agree)', async () => {
     const model = tinyModel(4, 3);
     const S: Subset = { from: 1, names: subsetNames(model.cfg, 2) };
     const d = generateEmbedded({ seed: 9, trainSize: 8, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });
@@ -45,7 +45,7 @@ describe('one-step probe', () => {
     const targetsOf = (b: BatchTensors, view: ForwardView): tf.Tensor2D =>
       tf.add(tf.mul(tf.oneHot(b.targets, model.cfg.vocabSize), 0.7), tf.mul(tf.softmax(view.logits), 0.3)) as tf.Tensor2D;
     const norm = 2;
-    const [first, real] = probeOneStep(model, S, batches, fb, targetsOf, [{ eta: 1e-3 }, { norm }]);
+    const [first, real] = await probeOneStep(model, S, batches, fb, targetsOf, [{ eta: 1e-3 }, { norm }]);
 
     // η → 0: the realised decrease is the first-order one, batch by batch.
     for (let j = 0; j < 5; j++) expect(first!.realised[j]!).to.be.closeTo(first!.predicted[j]!, 2e-2 * Math.abs(first!.predicted[j]!));

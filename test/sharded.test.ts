@@ -19,26 +19,26 @@ const data = generateEmbedded({ seed: 4, trainSize: 4, testSize: 2, baseSize: 1,
 describe('sharded next-token training (base stage on two cores)', () => {
   before(useWasm);
 
-  it('the worker thread changes nothing in the numbers, and the shards sum to the full-batch update', () => {
+  it('the worker thread changes nothing in the numbers, and the shards sum to the full-batch update', async () => {
     const s = microSuite();
-    const run = (mode: 'threads' | 'here' | 'full'): { params: Record<string, Float32Array>; threaded: boolean; losses: number[] } => {
+    const run = async (mode: 'threads' | 'here' | 'full'): Promise<{ params: Record<string, Float32Array>; threaded: boolean; losses: number[] }> => {
       const model = tinyModel(3);
       const rows = packDocs(model.tokenizer, data.cpt.map(rowToDoc), 32);
       const common = { model, rows, steps: 3, batchSize: 5, optim: { ...s.train, totalSteps: 3 }, rng: new Rng(8), logEvery: 1 };
       const counts: number[] = [];
       const onLog = (): void => void counts.push(tf.memory().numTensors);
       const r = mode === 'full'
-        ? { ...trainLM({ ...common, rule: { targets: (b) => oneHotTargets(b.targets, model.cfg.vocabSize) } }), threaded: false }
-        : trainShardedLM({ ...common, onLog, threads: mode === 'threads' });
+        ? { ...(await trainLM({ ...common, rule: { targets: (b) => oneHotTargets(b.targets, model.cfg.vocabSize) } })), threaded: false }
+        : await trainShardedLM({ ...common, onLog, threads: mode === 'threads' });
       // No tensor leaks from step to step.
       if (counts.length) expect(counts[counts.length - 1]).to.equal(counts[0]);
       const out = { params: snapshot(model.vars), threaded: r.threaded, losses: r.curve.map((p) => p.loss) };
       model.dispose();
       return out;
     };
-    const threaded = run('threads');
-    const here = run('here');
-    const full = run('full');
+    const threaded = await run('threads');
+    const here = await run('here');
+    const full = await run('full');
     expect(threaded.threaded).to.equal(true);
     expect(here.threaded).to.equal(false);
     expect(threaded.losses).to.deep.equal(here.losses);

@@ -67,6 +67,13 @@ describe('suite declaration and validation', () => {
     expect(suiteHash(defineSuite({ ...ok, seeds: [1] }))).to.not.equal(suiteHash(plain));
     expect(errorOf(() => defineSuite({ ...ok, compare: { tolerances: { 'pass@1': { abs: -1 } } } }))).to.match(/compare\.tolerances\.pass@1\.abs/);
   });
+
+  it('refuses a backend the suite\'s task cannot run on with one line naming the key (vision on webgpu)', () => {
+    const vision = { task: 'vision' as const, name: 'v', seeds: [1], arms: [{ arm: 'baseline' }] };
+    expect(() => defineSuite({ ...vision, backend: 'wasm' })).to.not.throw();
+    expect(errorOf(() => defineSuite({ ...vision, backend: 'webgpu' }))).to.match(/\n {2}backend: the vision task does not run on webgpu: its trainer and probes read tensors synchronously, which WebGPU in Node cannot; use wasm \(or auto\)$/);
+    expect(() => defineSuite({ ...ok, backend: 'webgpu' })).to.not.throw();
+  });
 });
 
 describe('per-row design overrides', () => {

@@ -7,6 +7,8 @@
  * are then rebuilt with the new φ and detached, and the learner steps on the same batch. Both run inside the
  * learner step, on detached views of its one forward pass: candidates from its logits, S rerun from its hidden
  * state. The one-step probe runs between learner steps at `probePoints` points of training.
+ * Nothing is read from the device inside a step (WebGPU has no synchronous read): a meta step's values and
+ * its cos(g_down, g_pre) stay on the device until the trainer's `sync` at its next log point.
  */
 import * as tf from '@tensorflow/tfjs';
 import { formatQA } from '../data/numina.js';
@@ -17,12 +19,13 @@ import {
   cosineLoss, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
+import { readScalar, readScalars } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
 import { subsetNames } from '../lm/gpt.js';
 import type { ForwardView, TargetRule } from '../lm/trainer.js';
 import { shuffleAnswers, trimPadding } from './feedback.js';
-import { GateTrace } from './gate-trace.js';
+import { GateTrace, type GateWindow } from './gate-trace.js';
 import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 import type { ArmContext, ArmDefinition } from './types.js';
 
@@ -80,6 +83,18 @@ export function probeSteps(steps: number, points: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/** A meta step whose device values are not read yet (`sync` reads them and makes its `DesignerPoint`). */
+interface PendingPoint {
+  step: number;
+  /** [V before, V after] (kept on the device). */
+  values: tf.Tensor1D;
+  /** cos(g_down, g_pre), once the learner's gradient of that step exists. */
+  cos?: tf.Scalar;
+  /** The learner steps whose gate this point reports. */
+  window: GateWindow;
+  updates: number;
+}
+
 export class DesignerRule implements TargetRule {
   readonly designer: LmDesigner;
   readonly hiddenAt: number;
@@ -97,6 +112,7 @@ export class DesignerRule implements TargetRule {
   readonly metaMs: number[] = [];
   readonly points: DesignerPoint[] = [];
   readonly probes: ProbePoint[] = [];
+  private pending: PendingPoint[] = [];
   private updates = 0;
   private measureMs = 0;
   private readonly probeAt: Set<number>;
@@ -187,7 +203,7 @@ export class DesignerRule implements TargetRule {
     const { fdEpsilon, value, designerSteps } = this.ctx.design;
     if (!view.hidden) throw new Error('the designer needs the hidden state entering S in the learner view');
     const hidden = view.hidden;
-    const window = this.trace.takeWindow();
+    const window = this.trace.mark();
     if (this.cosDown) tf.dispose(Object.values(this.cosDown));
     const gDown = this.gDown();
     // Candidates outlive this tidy: the targets of the same step reuse them.
@@ -227,14 +243,12 @@ export class DesignerRule implements TargetRule {
       const after = value === 'dot' ? valueOfWeights(weightsOf(), D, b.mask) : tf.scalar(NaN);
       return tf.stack([first as tf.Scalar, after]);
     });
-    const [v, vAfter] = read.dataSync();
-    read.dispose();
-    this.values.push(v as number);
     this.updates += designerSteps;
+    // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then.
+    this.pending.push({ step, values: tf.keep(read) as tf.Tensor1D, window, updates: this.updates });
     // Kept past the gradient scope the meta step runs in, for cos once the learner's gradient exists.
     for (const t of Object.values(gDown)) tf.keep(t);
     this.cosDown = gDown;
-    this.points.push({ step, value: v as number, valueAfter: Number.isFinite(vAfter) ? (vAfter as number) : null, cos: null, ...window, updates: this.updates });
     this.metaMs.push(performance.now() - t0);
     return true;
   }
@@ -246,26 +260,51 @@ export class DesignerRule implements TargetRule {
     this.cosDown = undefined;
     const gPre: Grads = {};
     for (const n of this.subset.names) gPre[n] = grads[n] as tf.Tensor;
-    const cos = tf.tidy(() => tf.div(dot(gDown, gPre), tf.mul(globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)))));
-    const x = cos.dataSync()[0] as number;
-    cos.dispose();
+    const cos = tf.tidy(() => tf.div(dot(gDown, gPre), tf.mul(globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre))))) as tf.Scalar;
     tf.dispose(Object.values(gDown));
-    const last = this.points[this.points.length - 1];
-    if (last) last.cos = Number.isFinite(x) ? x : null;
+    // The point of this step's meta step (made by it, not yet read: the trainer syncs after the step).
+    const last = this.pending[this.pending.length - 1];
+    if (last && !last.cos) last.cos = tf.keep(cos);
+    else cos.dispose();
+  }
+
+  /** Reads the pending meta steps' values and the gate sums (one read each), and appends their points. */
+  async sync(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    try {
+      await this.trace.flush();
+      if (!pending.length) return;
+      const x = await readScalars(pending.flatMap((p) => (p.cos ? [p.values, p.cos] : [p.values])));
+      let i = 0;
+      for (const p of pending) {
+        const v = x[i++] as number;
+        const vAfter = x[i++] as number;
+        const cos = p.cos ? (x[i++] as number) : NaN;
+        this.values.push(v);
+        this.points.push({
+          step: p.step, value: v, valueAfter: Number.isFinite(vAfter) ? vAfter : null, cos: Number.isFinite(cos) ? cos : null,
+          ...this.trace.windowMeans(p.window), updates: p.updates,
+        });
+      }
+    } finally {
+      for (const p of pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+    }
   }
 
   /** Probe points: keep θ_S before the update a point measures; after it, probe at that update's size. */
-  afterStep(step: number): void {
+  async afterStep(step: number): Promise<void> {
     if (!this.probeAt.size) return;
-    const t0 = performance.now();
+    let t0 = performance.now();
     const { model, design, probeRows } = this.ctx;
     if (this.probeAt.has(step) && this.snapshot) {
       const norm = tf.tidy(() => globalNorm(this.subset.names.map((n, i) => tf.sub(model.params[n] as tf.Tensor, (this.snapshot as tf.Tensor[])[i] as tf.Tensor))));
-      const updateNorm = norm.dataSync()[0] as number;
-      norm.dispose();
+      const updateNorm = await readScalar(norm).finally(() => norm.dispose());
+      // That read waited for the learner steps still queued on an asynchronous device (training, not measurement).
+      t0 = performance.now();
       tf.dispose(this.snapshot);
       this.snapshot = undefined;
-      const [matched, first] = this.probe(probeRows as TokenRows, design.probeBatches, [{ norm: updateNorm }, { eta: design.probeLr }]) as [ProbeSeries, ProbeSeries];
+      const [matched, first] = await this.probe(probeRows as TokenRows, design.probeBatches, [{ norm: updateNorm }, { eta: design.probeLr }]) as [ProbeSeries, ProbeSeries];
       this.probes.push({
         step, updateNorm, eta: matched.eta.reduce((a, x) => a + x, 0) / Math.max(1, matched.eta.length),
         r: matched.r, slope: matched.slope, rFirstOrder: first.r, slopeFirstOrder: first.slope,
@@ -284,14 +323,14 @@ export class DesignerRule implements TargetRule {
    * size (see harness/designer/probe.ts); g_down from one fixed batch of the labelled feedback (the same at
    * every point), g_pre with the designer's current targets.
    */
-  probe(rows: TokenRows, batches: number, steps: Parameters<typeof probeOneStep>[5]): ProbeSeries[] {
+  async probe(rows: TokenRows, batches: number, steps: Parameters<typeof probeOneStep>[5]): Promise<ProbeSeries[]> {
     const bs = Math.max(1, Math.floor(rows.rows / batches));
     const held: BatchTensors[] = [];
     for (let j = 0; j < batches && (j + 1) * bs <= rows.rows; j++) held.push(toTensors(selectRows(rows, Array.from({ length: bs }, (_, i) => j * bs + i))));
     this.probeFbRows ??= this.feedbackSample(this.feedbackRows, this.probeRng);
     const fb = toTensors(this.probeFbRows);
     try {
-      return probeOneStep(this.ctx.model, this.subset, held, fb, (b, view) => {
+      return await probeOneStep(this.ctx.model, this.subset, held, fb, (b, view) => {
         const { q } = this.buildTargets(b, view);
         this.current = undefined;
         return q;
@@ -302,12 +341,14 @@ export class DesignerRule implements TargetRule {
     }
   }
 
-  summary(): Record<string, number> {
+  async summary(): Promise<Record<string, number>> {
+    await this.sync();
+    const gate = await this.trace.diagnostics();
     const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
     const last = this.probes[this.probes.length - 1];
     return {
       value_mean: mean(this.values),
-      ...this.trace.diagnostics(),
+      ...gate,
       meta_steps: this.values.length,
       designer_updates: this.updates,
       meta_ms_mean: mean(this.metaMs),
@@ -320,8 +361,9 @@ export class DesignerRule implements TargetRule {
     };
   }
 
-  curves(): Record<string, unknown[]> {
-    const window = this.trace.takeWindow();
+  async curves(): Promise<Record<string, unknown[]>> {
+    await this.sync();
+    const window = await this.trace.takeWindow();
     const points: DesignerPoint[] = [...this.points];
     const lastStep = this.trace.steps[this.trace.steps.length - 1]?.step;
     if (lastStep !== undefined && Number.isFinite(window.gate)) {
@@ -331,6 +373,8 @@ export class DesignerRule implements TargetRule {
   }
 
   dispose(): void {
+    for (const p of this.pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+    this.pending = [];
     this.designer.dispose();
     this.opt.dispose();
     this.trace.dispose();

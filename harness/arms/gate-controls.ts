@@ -18,8 +18,8 @@ function gatedRule(trace: GateTrace, build: TargetRule['targets']): TargetRule {
   return {
     targets: build,
     summary: () => trace.diagnostics(),
-    curves: () => {
-      trace.flush();
+    curves: async () => {
+      await trace.flush();
       return { alpha: trace.steps };
     },
     dispose: () => trace.dispose(),

@@ -1,10 +1,13 @@
 /**
  * The gate α a target rule applied, step by step: per learner step the mean α over answer tokens, and α on
  * the tokens the generator marked wrong versus elsewhere. Each step's sums go into one device buffer (one row
- * per step, so the tensor count stays flat) and are read only by `flush`, which a rule calls where it syncs
- * anyway: a meta step, the end of training.
+ * per step, so the tensor count stays flat) and are read only by `flush`, awaited where the trainer syncs
+ * anyway (its log points, the end of training): WebGPU has no synchronous read, and nothing awaits inside a
+ * step. A meta step that wants the means since the previous one takes a `mark` (synchronous, reads nothing)
+ * and gets its means after the next flush.
  */
 import * as tf from '@tensorflow/tfjs';
+import { read } from '../engine/read.js';
 import type { BatchTensors } from '../lm/batches.js';
 
 /** Mean α overall, on wrong-marked tokens and elsewhere (NaN where no such token was seen). */
@@ -16,6 +19,12 @@ export interface GateMeans {
 
 /** Σ α·m, Σ m, Σ α·m·w, Σ m·w, Σ α·m·(1−w), Σ m·(1−w). */
 const SUMS = 6;
+
+/** A run of recorded steps, by record order: [from, to). */
+export interface GateWindow {
+  from: number;
+  to: number;
+}
 
 function means(s: ArrayLike<number>): GateMeans {
   return {
@@ -32,11 +41,15 @@ export class GateTrace {
   /** Steps recorded and not yet flushed, with the α given for them (if one). */
   private pending: { step: number; alpha?: number }[] = [];
   private readonly total = new Float64Array(SUMS);
-  private readonly window = new Float64Array(SUMS);
+  /** Each flushed step's six sums, in record order. */
+  private readonly sums: Float64Array[] = [];
+  /** Record index where the current window starts. */
+  private marked = 0;
 
   /** `capacity`: learner steps expected (the buffer grows if more are recorded). */
   constructor(capacity: number) {
-    this.buffer = tf.variable(tf.zeros([Math.max(1, capacity), SUMS]), false);
+    // Built inside tidy: tf.variable(t) does not release t (the initial zeros would outlive the trace).
+    this.buffer = tf.tidy(() => tf.variable(tf.zeros([Math.max(1, capacity), SUMS]), false));
   }
 
   /**
@@ -63,37 +76,52 @@ export class GateTrace {
   }
 
   /** Reads the buffer (one device read) and appends every pending step to `steps` and the running sums. */
-  flush(): void {
+  async flush(): Promise<void> {
     if (!this.pending.length) return;
-    const v = this.buffer.dataSync();
+    const v = await read(this.buffer);
     for (const p of this.pending) {
-      const s = v.subarray(p.step * SUMS, (p.step + 1) * SUMS);
-      for (let i = 0; i < SUMS; i++) {
-        this.total[i] = (this.total[i] as number) + (s[i] as number);
-        this.window[i] = (this.window[i] as number) + (s[i] as number);
-      }
+      const s = Float64Array.from(v.subarray(p.step * SUMS, (p.step + 1) * SUMS));
+      for (let i = 0; i < SUMS; i++) this.total[i] = (this.total[i] as number) + (s[i] as number);
+      this.sums.push(s);
       this.steps.push({ step: p.step, alpha: p.alpha ?? means(s).gate });
     }
     this.pending = [];
   }
 
-  /** Means over the steps flushed since the last call (then starts a new window). */
-  takeWindow(): GateMeans {
-    this.flush();
-    const m = means(this.window);
-    this.window.fill(0);
-    return m;
+  /** The steps recorded since the previous mark (then starts a new window); reads nothing. */
+  mark(): GateWindow {
+    const w = { from: this.marked, to: this.sums.length + this.pending.length };
+    this.marked = w.to;
+    return w;
+  }
+
+  /** Means over a window's steps; they must have been flushed. */
+  windowMeans(w: GateWindow): GateMeans {
+    if (w.to > this.sums.length) throw new Error(`gate window [${w.from}, ${w.to}) read before its steps were flushed (${this.sums.length} are)`);
+    const acc = new Float64Array(SUMS);
+    for (let k = w.from; k < w.to; k++) {
+      const s = this.sums[k] as Float64Array;
+      for (let i = 0; i < SUMS; i++) acc[i] = (acc[i] as number) + (s[i] as number);
+    }
+    return means(acc);
+  }
+
+  /** Means over the steps since the last mark (then starts a new window). */
+  async takeWindow(): Promise<GateMeans> {
+    const w = this.mark();
+    await this.flush();
+    return this.windowMeans(w);
   }
 
   /** Means over every step recorded. */
-  totals(): GateMeans {
-    this.flush();
+  async totals(): Promise<GateMeans> {
+    await this.flush();
     return means(this.total);
   }
 
   /** The usual diagnostics: gate_mean, gate_wrong, gate_other. */
-  diagnostics(): Record<string, number> {
-    const t = this.totals();
+  async diagnostics(): Promise<Record<string, number>> {
+    const t = await this.totals();
     return { gate_mean: t.gate, gate_wrong: t.gateWrong, gate_other: t.gateOther };
   }
 

@@ -5,6 +5,7 @@
  * the content is meaningless but every shape, mask pattern and code path is the real one.
  */
 import { armRegistry } from '../arms/index.js';
+import type { BackendName } from '../engine/backend.js';
 import { formatQA } from '../data/numina.js';
 import { packDocs, padDocs, type TokenRows } from '../data/pack.js';
 import { rowToDoc } from '../data/sources.js';
@@ -29,6 +30,16 @@ export interface BenchConfig {
   data: EmbeddedDataConfig;
   /** Distinct arm names to measure. */
   arms: string[];
+  /** Backend its cases run on (a multi-backend bench measures one copy of the configuration per backend). Default: the bench's. */
+  backend?: BackendName;
+  /** Name of the configuration this copy was made from (its PyTorch reference runs once, under that name). Default `name`. */
+  baseName?: string;
+}
+
+/** One copy of each configuration per backend, named "<config> on <backend>", so they are measured side by side. */
+export function perBackend(configs: readonly BenchConfig[], backends: readonly BackendName[]): BenchConfig[] {
+  if (backends.length < 2) return [...configs];
+  return configs.flatMap((c) => backends.map((b) => ({ ...c, name: `${c.name} on ${b}`, backend: b, baseName: c.baseName ?? c.name })));
 }
 
 /**
@@ -80,6 +91,19 @@ const PRESETS: Record<string, PresetDef> = {
       train: { batchSize: 16 },
       // lm-ablation's design settings (S = last block + head, K = 16, r = 8, 32 feedback problems).
       design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 32 },
+      arms: [{ arm: 'baseline' }],
+    },
+  },
+  gpu: {
+    description: 'a GPU-sized GPT for GPU runners (scripts/gpu-check.sh): vocab 96, width 512, 8 heads, 8 blocks, sequence 256, batch 32 (25M parameters)',
+    vocabSize: 96,
+    suite: {
+      name: 'gpu',
+      seeds: [1],
+      model: { nLayer: 8, nHead: 8, nEmbd: 512, blockSize: 256 },
+      train: { batchSize: 32 },
+      // The reference design settings, with S = the last 2 of 8 blocks + head.
+      design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 2, feedbackBatch: 32 },
       arms: [{ arm: 'baseline' }],
     },
   },

@@ -2,7 +2,9 @@
  * One benchmark case (run by ./worker.ts in a fresh process): build the configuration's model and data, train `warmup + steps`
  * learner steps of one arm through the product's own loop (`trainLM`), and print what it measured as one
  * JSON line. Designer arms run a meta step on every step (burn-in 0, r = 1) so each step times one; the
- * orchestrator folds them back in at the suite's cadence.
+ * orchestrator folds them back in at the suite's cadence. On WebGPU a step returns once its work is queued
+ * and the meta step runs inside it, so each step is timed to its loss read instead, designer arms run a meta
+ * step on every second step, and the meta step's time is the difference of the medians of those and the others.
  */
 import { armRegistry } from '../arms/index.js';
 import { selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
@@ -86,12 +88,14 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   const cfg = { vocabSize, blockSize: c.model.blockSize, nLayer: c.model.nLayer, nHead: c.model.nHead, nEmbd: c.model.nEmbd };
   const rng = new Rng(job.seed);
   const model = LanguageModel.fromArrays(cfg, initParams(cfg, rng.fork('init')), tokenizer);
-  const total = job.warmup + job.steps;
   const stage = job.arm === BASE_STAGE;
   const arm = stage ? undefined : armRegistry.get(job.arm);
+  const asyncDevice = engine.backend === 'webgpu';
+  const alternate = asyncDevice && arm?.usesDesigner === true;
+  const total = job.warmup + (alternate ? 2 : 1) * job.steps;
   const rule = (arm ?? armRegistry.get('baseline')).create({
     model,
-    design: { ...c.design, burnIn: 0, metaEvery: 1, probeBatches: 0 },
+    design: { ...c.design, burnIn: 0, metaEvery: alternate ? 2 : 1, probeBatches: 0 },
     rng: rng.fork('arm'),
     feedback: [],
     feedbackRows,
@@ -100,12 +104,20 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   try {
     const common = { model, rows, steps: total, batchSize: c.batchSize, rng: rng.fork('data'), logEvery: total, optim: { ...c.optim, totalSteps: total } };
     // The base stage trains the baseline's loss in two shards, the second on a worker thread.
-    const res = stage ? trainShardedLM(common) : trainLM({ ...common, rule });
+    const res = stage ? await trainShardedLM(common) : await trainLM({ ...common, rule, syncEveryStep: asyncDevice });
     const t = res.timing;
     const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
-    const meta = arm?.usesDesigner ? timed(t.metaMs) : [];
+    let meta = arm?.usesDesigner ? timed(t.metaMs) : [];
     const metaCpu = arm?.usesDesigner ? timed(t.metaCpuMs) : [];
+    let learner = timed(t.learnerMs);
+    if (alternate) {
+      // Steps with and without a meta step, each timed to its loss read: the meta step is the difference.
+      const isMeta = new Set(t.metaSteps);
+      const steps = t.stepMs.map((ms, i) => ({ ms, i })).slice(job.warmup);
+      learner = steps.filter((x) => !isMeta.has(x.i)).map((x) => x.ms);
+      meta = [median(steps.filter((x) => isMeta.has(x.i)).map((x) => x.ms)) - median(learner)];
+    }
     return {
       config: c.name,
       arm: job.arm,
@@ -113,7 +125,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       vocabSize,
       params: Object.values(model.vars).reduce((a, v) => a + v.size, 0),
       tokensPerStep: c.batchSize * c.model.blockSize,
-      learnerMs: median(timed(t.learnerMs)),
+      learnerMs: median(learner),
       targetMs: median(timed(t.targetMs)),
       metaMs: meta.length ? median(meta) : null,
       learnerCpuMs: median(timed(t.learnerCpuMs)),

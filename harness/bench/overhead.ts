@@ -33,6 +33,8 @@ export interface OverheadOptions {
   torch?: 'auto' | 'on' | 'off';
   /** Python interpreter for the PyTorch reference. Default: $VPT_PYTHON, else python3, else /usr/bin/python3. */
   python?: string;
+  /** Where the PyTorch reference runs: 'cpu' (one thread, default) or 'cuda' (a GPU runner's card). */
+  torchDevice?: 'cpu' | 'cuda';
   backend?: BackendName;
   /** Profile this many baseline learner steps per run kernel by kernel (tf.profile). Default 0 (off). */
   profile?: number;
@@ -117,7 +119,7 @@ export interface OverheadReport {
   machine: MachineInfo;
   engine: BenchRun['engine'] | null;
   options: { repeats: number; steps: number; warmup: number; seed: number; torch: string };
-  configs: { name: string; source: string; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
+  configs: { name: string; source: string; engine: BenchRun['engine']; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
   rows: ArmRow[];
   torch: TorchRow[];
   profiles: KernelProfile[];
@@ -142,11 +144,12 @@ function stat(xs: number[]): Stat {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
-/** The first interpreter that can `import torch`, or undefined. */
-export async function findTorchPython(preferred?: string): Promise<string | undefined> {
+/** The first interpreter that can `import torch` (and, for 'cuda', sees a CUDA device), or undefined. */
+export async function findTorchPython(preferred?: string, device: 'cpu' | 'cuda' = 'cpu'): Promise<string | undefined> {
   const candidates = [preferred, process.env.VPT_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => !!x);
+  const check = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
   for (const py of candidates) {
-    const r = await execa(py, ['-c', 'import torch'], { reject: false, timeout: 60_000 });
+    const r = await execa(py, ['-c', check], { reject: false, timeout: 60_000 });
     if (r.exitCode === 0) return py;
   }
   return undefined;
@@ -171,9 +174,11 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version,
     loadStart: os.loadavg(), loadEnd: [], busyStart: await busyProcesses(), busyEnd: [],
   };
-  const python = torchMode === 'off' ? undefined : await findTorchPython(o.python);
-  if (torchMode === 'on' && !python) throw new Error('--torch on: no python3 here can import torch (Debian: apt-get install python3-torch libopenblas0-pthread)');
-  if (torchMode === 'auto' && !python) log('PyTorch reference skipped: no python3 here can import torch');
+  const torchDevice = o.torchDevice ?? 'cpu';
+  const python = torchMode === 'off' ? undefined : await findTorchPython(o.python, torchDevice);
+  const torchNeed = torchDevice === 'cuda' ? 'import torch with a CUDA device' : 'import torch';
+  if (torchMode === 'on' && !python) throw new Error(`--torch on: no python3 here can ${torchNeed} (Debian: apt-get install python3-torch libopenblas0-pthread)`);
+  if (torchMode === 'auto' && !python) log(`PyTorch reference skipped: no python3 here can ${torchNeed}`);
 
   const jobs: Job[] = [];
   for (const config of o.configs) {
@@ -183,9 +188,11 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     for (let r = 0; r < repeats; r++) {
       for (const arm of arms) {
         const profileSteps = arm === 'baseline' && o.profile ? o.profile : 0;
-        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(o.backend ? { backend: o.backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
+        const backend = config.backend ?? o.backend;
+        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(backend ? { backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
       }
-      if (python) jobs.push({ kind: 'torch', config });
+      // Copies of one configuration on several backends share one PyTorch reference.
+      if (python && config === o.configs.find((c) => (c.baseName ?? c.name) === (config.baseName ?? config.name))) jobs.push({ kind: 'torch', config });
     }
   }
   const order = new Rng(seed).fork('bench-order').shuffle(jobs);
@@ -205,16 +212,19 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         const run = JSON.parse(line.slice(RESULT_PREFIX.length)) as BenchRun;
         vocabOf.set(run.config, run.vocabSize);
         runs.push(run);
+        // Each run's figures as it finishes, so a bench cut short (a time-boxed CI step) still leaves them in its log.
+        log(`  ${label}: learner step ${run.learnerMs.toFixed(1)} ms (${Math.round((run.tokensPerStep / run.learnerMs) * 1000)} tokens/s)${run.metaMs !== null ? `, meta step ${run.metaMs.toFixed(1)} ms` : ''}`);
       } else {
         const m = j.config.model;
         // The vocabulary is the tokenizer's for suite configs: known once a vpt run of the config reported it.
         const vocab = m.vocabSize ?? vocabOf.get(j.config.name) ?? (await vocabFromData(j.config));
         const args = [TORCH_SCRIPT, '--vocab', String(vocab), '--width', String(m.nEmbd), '--heads', String(m.nHead), '--layers', String(m.nLayer),
-          '--seq', String(m.blockSize), '--batch', String(j.config.batchSize), '--steps', String(steps), '--warmup', String(warmup), '--threads', '1'];
+          '--seq', String(m.blockSize), '--batch', String(j.config.batchSize), '--steps', String(steps), '--warmup', String(warmup), '--threads', '1', '--device', torchDevice];
         const r = await execa(python as string, args, { reject: false, env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
         if (r.exitCode !== 0) throw new Error(`PyTorch reference for ${j.config.name} failed:\n${r.stderr.slice(-2000)}`);
         const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRun;
-        runs.push({ ...t, config: j.config.name });
+        runs.push({ ...t, config: j.config.baseName ?? j.config.name });
+        log(`  ${label}: step ${median(t.stepMs).toFixed(1)} ms (${Math.round((t.tokensPerStep / median(t.stepMs)) * 1000)} tokens/s)`);
       }
     }
   } finally {
@@ -222,7 +232,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   }
   machine.loadEnd = os.loadavg();
   machine.busyEnd = await busyProcesses();
-  return summarise(o.configs, runs, { repeats, steps, warmup, seed, torch: python ? `${torchMode} (${python})` : torchMode }, machine);
+  return summarise(o.configs, runs, { repeats, steps, warmup, seed, torch: python ? `${torchMode} (${python}, ${torchDevice})` : torchMode }, machine);
 }
 
 async function vocabFromData(c: BenchConfig): Promise<number> {
@@ -246,7 +256,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
     if (mine.length === 0) continue;
     engine ??= mine[0]!.engine;
     info.push({
-      name: c.name, source: c.source, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
+      name: c.name, source: c.source, engine: mine[0]!.engine, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
       cadence: r, feedbackBatch: c.design.feedbackBatch, subsetBlocks: c.design.subsetBlocks,
     });
     const arms = [...new Set(mine.map((x) => x.arm))];
@@ -283,7 +293,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
     }
     rows.push(...perArm);
-    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === c.name);
+    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === (c.baseName ?? c.name));
     if (t.length) {
       const stepMs = stat(t.map((x) => median(x.stepMs)));
       const tps = stat(t.map((x) => (x.tokensPerStep / median(x.stepMs)) * 1000));
@@ -311,7 +321,8 @@ export function renderOverhead(rep: OverheadReport): string {
   const lines: string[] = [];
   lines.push(`# vpt bench: overhead per arm`);
   lines.push('');
-  lines.push(`${e ? `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}` : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
+  const engines = [...new Set(rep.configs.map((c) => `${c.engine.backend}, tfjs ${c.engine.tfjsVersion}, ${c.engine.device}`))];
+  lines.push(`${engines.length > 1 ? 'backends side by side (each section names its own)' : e ? `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}` : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
     `(after ${o.warmup} untimed), order shuffled (seed ${o.seed}); medians [min–max over runs]. PyTorch reference: ${o.torch}.`);
   const m = rep.machine;
   lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, node ${m.node}; load average ${m.loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
@@ -321,7 +332,7 @@ export function renderOverhead(rep: OverheadReport): string {
     lines.push('');
     lines.push(`## ${c.name} (${c.source}): vocab ${c.vocabSize}, width ${md.nEmbd}, ${md.nHead} heads, ${md.nLayer} blocks, sequence ${md.blockSize}, ` +
       `batch ${c.batchSize}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s) + head, ` +
-      `feedback batch ${c.feedbackBatch}`);
+      `feedback batch ${c.feedbackBatch}${engines.length > 1 ? `; ${c.engine.backend} on ${c.engine.device}` : ''}`);
     lines.push('');
     lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) | meta ÷ learner (CPU) |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');

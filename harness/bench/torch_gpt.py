@@ -48,7 +48,7 @@ def forward(p, ids, L, H):
     D = p["wte"].shape[1]
     dh = D // H
     x = (p["wte"][ids] + p["wpe"][:T]).reshape(B * T, D)
-    mask = torch.triu(torch.full((T, T), -1e9), diagonal=1)
+    mask = torch.triu(torch.full((T, T), -1e9, device=ids.device), diagonal=1)
     for i in range(L):
         g = lambda n: p[f"h.{i}.{n}"]
         a = F.layer_norm(x, (D,), g("ln1.g"), g("ln1.b"), 1e-5)
@@ -76,17 +76,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (timed with torch.cuda.synchronize)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     gen = torch.Generator().manual_seed(a.seed)
-    p = build_params(a.vocab, a.seq, a.layers, a.width, gen)
+    p = {n: t.detach().to(dev).requires_grad_() for n, t in build_params(a.vocab, a.seq, a.layers, a.width, gen).items()}
     decay = [t for n, t in p.items() if t.dim() >= 2]
     plain = [t for n, t in p.items() if t.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": plain, "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
-    ids = torch.randint(0, a.vocab, (a.batch, a.seq), generator=gen)
-    targets = torch.randint(0, a.vocab, (a.batch * a.seq,), generator=gen)
-    mask = (torch.rand(a.batch * a.seq, generator=gen) < 0.6).float()
+    ids = torch.randint(0, a.vocab, (a.batch, a.seq), generator=gen).to(dev)
+    targets = torch.randint(0, a.vocab, (a.batch * a.seq,), generator=gen).to(dev)
+    mask = (torch.rand(a.batch * a.seq, generator=gen) < 0.6).float().to(dev)
     times = []
     cpu = []
     loss = None
@@ -100,11 +103,13 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(p.values()), 1.0)
         opt.step()
+        sync()
         if s >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
     print(json.dumps({
-        "engine": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(),
+        "engine": f"pytorch {torch.__version__}" + (f" on {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""),
+        "threads": torch.get_num_threads(),
         "params": sum(t.numel() for t in p.values()), "tokensPerStep": a.batch * a.seq,
         "stepMs": times, "stepCpuMs": cpu, "finalLoss": float(loss),
         "rssPeakBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

@@ -177,7 +177,7 @@ program
   .description('overhead benchmark in the paper\'s shape: per arm tokens/s, ms per learner step, target-building share, ' +
     'meta-step time and share at the cadence, peak memory; each case in a fresh process, repeated, order shuffled; ' +
     'PyTorch\'s GPT beside it when python3 can import torch')
-  .option('--preset <names...>', 'named configurations (reference, tiny)')
+  .option('--preset <names...>', 'named configurations (reference; gpu: width 512, 8 blocks, sequence 256, batch 32; tiny)')
   .option('--suite <suites...>', 'suites whose model, batch, design and arms to measure')
   .option('--arms <list>', 'comma-separated arms to measure (the baseline always runs)', list)
   .option('--repeats <n>', 'fresh-process runs per case', int('--repeats'), 3)
@@ -186,10 +186,11 @@ program
   .option('--seed <n>', 'seeds the run order and the models', int('--seed'), 1)
   .addOption(new Option('--torch <mode>', 'PyTorch reference (optional, never a dependency)').choices(['auto', 'on', 'off']).default('auto'))
   .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
+  .addOption(new Option('--torch-device <device>', "the PyTorch reference's device (cuda: the same GPU as --backend webgpu)").choices(['cpu', 'cuda']).default('cpu'))
   .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
   .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
   .option('--base-stage', 'also time the base stage (baseline loss, batches in two shards on two threads)', false)
-  .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .option('--backend <names>', `tfjs backend: auto, ${BACKENDS.join(', ')}; several comma-separated (e.g. wasm,webgpu) measure each configuration on each, side by side in one shuffled order`)
   .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
   .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
   .option('--gsm8k <files...>', 'with --decontam: GSM8K JSONL files whose questions are the references')
@@ -200,9 +201,13 @@ program
   .action(async (o: {
     preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
     python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
-    quick: boolean; baseStage: boolean;
+    quick: boolean; baseStage: boolean; torchDevice: 'cpu' | 'cuda';
   }) => {
-    const backend = o.backend && o.backend !== 'auto' ? (o.backend as BackendName) : undefined;
+    const backends = list(o.backend ?? 'auto');
+    const unknown = backends.filter((b) => b !== 'auto' && !(BACKENDS as readonly string[]).includes(b));
+    if (unknown.length || backends.length === 0) throw new UserError(`--backend ${o.backend}: unknown backend ${unknown.join(', ') || '(none)'}; choose from auto, ${BACKENDS.join(', ')}`);
+    if (backends.length > 1 && backends.includes('auto')) throw new UserError(`--backend ${o.backend}: name the backends to compare ('auto' stands alone)`);
+    const backend = backends.length === 1 && backends[0] !== 'auto' ? (backends[0] as BackendName) : undefined;
     if (o.decontam) {
       const { benchDecontamination } = await import('../bench/decontam.bench.js');
       const { loadGsm8k } = await import('../data/gsm8k.js');
@@ -214,17 +219,17 @@ program
       if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
       return;
     }
-    const { configFromPreset, configFromSuite } = await import('../bench/cases.js');
+    const { configFromPreset, configFromSuite, perBackend } = await import('../bench/cases.js');
     const { runOverhead, renderOverhead } = await import('../bench/overhead.js');
     const presets = o.preset ?? (o.suite ? [] : ['reference']);
     const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
-    const configs = [
+    const configs = perBackend([
       ...presets.map((p) => configFromPreset(p, o.set)),
       ...(await Promise.all(suites.map(async (s) => configFromSuite(languageSuite((await loadSuite(s, o.set)).suite, 'vpt bench'))))),
-    ];
+    ], backends as BackendName[]);
     const report = await runOverhead({
       configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
-      torch: o.torch as 'auto' | 'on' | 'off', profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
+      torch: o.torch as 'auto' | 'on' | 'off', torchDevice: o.torchDevice, profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
       onProgress: (m) => process.stderr.write(`bench ${m}\n`),
     });
     process.stdout.write(renderOverhead(report));

@@ -36,17 +36,20 @@ export class LmDesigner {
     const d = shape.width;
     const init = initParams(this.trunk, rng.fork('trunk'));
     delete init['head.w'];
-    for (const [k, v] of Object.entries(init)) this.vars[k] = tf.variable(tf.tensor(v.data, v.shape));
-    const normal = (shape: number[], std: number): tf.Variable =>
-      tf.variable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), std), shape));
-    this.vars['query.ctx'] = normal([d, d], 1 / Math.sqrt(d));
-    this.vars['query.next'] = normal([d, d], 1 / Math.sqrt(d));
-    this.vars['query.b'] = tf.variable(tf.zeros([d]));
-    this.vars['score.logp'] = tf.variable(tf.scalar(1));
-    this.vars['score.true'] = tf.variable(tf.scalar(0));
-    this.vars['gate.w'] = normal([d, 1], 0.01);
-    // Start with a small gate (α ≈ 0.12·α_max): the designer must earn any departure from one-hot.
-    this.vars['gate.b'] = tf.variable(tf.tensor1d([-2]));
+    // Built inside tidy: tf.variable(t) does not release t, so each initial tensor would outlive the designer.
+    tf.tidy(() => {
+      for (const [k, v] of Object.entries(init)) this.vars[k] = tf.variable(tf.tensor(v.data, v.shape));
+      const normal = (shape: number[], std: number): tf.Variable =>
+        tf.variable(tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1), std), shape));
+      this.vars['query.ctx'] = normal([d, d], 1 / Math.sqrt(d));
+      this.vars['query.next'] = normal([d, d], 1 / Math.sqrt(d));
+      this.vars['query.b'] = tf.variable(tf.zeros([d]));
+      this.vars['score.logp'] = tf.variable(tf.scalar(1));
+      this.vars['score.true'] = tf.variable(tf.scalar(0));
+      this.vars['gate.w'] = normal([d, 1], 0.01);
+      // Start with a small gate (α ≈ 0.12·α_max): the designer must earn any departure from one-hot.
+      this.vars['gate.b'] = tf.variable(tf.tensor1d([-2]));
+    });
   }
 
   /** Candidate weights and gate. `logp` [N, K] are the learner's detached candidate log-probabilities. */

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../engine/ops.js';
+import { read } from '../engine/read.js';
 import type { BatchTensors } from '../lm/batches.js';
 import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll } from '../lm/loss.js';
@@ -48,16 +49,16 @@ export function slopeOf(x: readonly number[], y: readonly number[]): number {
  * Runs the probe at the model's current parameters for each step size in `steps`. `targetsOf` builds the
  * learner's targets for a batch from a view of its forward (the arm's rule at its current state). The
  * downstream loss is the teacher-forced answer NLL of `fb`, computed the same way before and after the step
- * (activations below S reused: only S moves), and g_down is its exact gradient over S.
+ * (activations below S reused: only S moves), and g_down is its exact gradient over S. Awaits one read per batch.
  */
-export function probeOneStep(
+export async function probeOneStep(
   model: LanguageModel,
   s: Subset,
   batches: readonly BatchTensors[],
   fb: BatchTensors,
   targetsOf: (b: BatchTensors, view: ForwardView) => tf.Tensor2D,
   steps: readonly ProbeStep[],
-): ProbeSeries[] {
+): Promise<ProbeSeries[]> {
   const { cfg } = model;
   const [B, T] = fb.ids.shape;
   const hidden = tf.tidy(() => hiddenBelow(cfg, model.params, fb.ids, s.from));
@@ -70,7 +71,7 @@ export function probeOneStep(
   const out: ProbeSeries[] = steps.map(() => ({ predicted: [], realised: [], eta: [], r: NaN, slope: NaN }));
   try {
     for (const b of batches) {
-      const read = tf.tidy(() => {
+      const series = tf.tidy(() => {
         const view = viewOf(model, b.ids, s.from);
         const gPre = pretrainGrad(model, s, b, view.hidden as tf.Tensor2D, targetsOf(b, view));
         const v = dot(gDown, gPre);
@@ -83,8 +84,8 @@ export function probeOneStep(
         });
         return tf.stack(per);
       });
-      const x = read.dataSync();
-      read.dispose();
+      // Read outside the tidy (awaited: WebGPU has no synchronous read).
+      const x = await read(series).finally(() => series.dispose());
       steps.forEach((_, k) => {
         (out[k] as ProbeSeries).predicted.push(x[3 * k] as number);
         (out[k] as ProbeSeries).realised.push(x[3 * k + 1] as number);

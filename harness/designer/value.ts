@@ -8,7 +8,8 @@
  * form of the mixed Hessian-vector product, exact up to O(ε²) (O(ε) with forward differences).
  */
 import * as tf from '@tensorflow/tfjs';
-import { globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
+import { addMany, globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
+import { hostValues } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
@@ -51,9 +52,12 @@ function logitsAtRows(model: LanguageModel, s: Subset, p: Params, hidden: tf.Ten
   return forwardFromAtRows(model.cfg, p, hidden, B, T, s.from, rows);
 }
 
-/** Indices (int32) of the rows whose mask is not 0; undefined when every row or no row counts (nothing to skip). */
+/**
+ * Indices (int32) of the rows whose mask is not 0; undefined when every row or no row counts (nothing to skip).
+ * Reads the host copy of a batch's mask (no device sync; WebGPU has none inside a step).
+ */
 export function maskedRows(mask: tf.Tensor1D): tf.Tensor1D | undefined {
-  const m = mask.dataSync();
+  const m = hostValues(mask);
   const rows: number[] = [];
   for (let i = 0; i < m.length; i++) if (m[i] !== 0) rows.push(i);
   return rows.length === 0 || rows.length === m.length ? undefined : tf.tensor1d(rows, 'int32');
@@ -95,7 +99,7 @@ export function randomLike(g: Grads, rng: Rng): Grads {
 }
 
 export function dot(a: Grads, b: Grads): tf.Scalar {
-  return tf.addN(Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)))) as tf.Scalar;
+  return addMany(Object.keys(a).map((k) => tf.sum(tf.mul(a[k] as tf.Tensor, b[k] as tf.Tensor)))) as tf.Scalar;
 }
 
 /** log p_θ at the candidates ids [N, K] from logits [N, V]: logit − log Σ exp (forward only). */

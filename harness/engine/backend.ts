@@ -4,9 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { releaseWebGpu, startWebGpu, WebGpuUnavailableError, type AdapterInfo } from './webgpu.js';
 
-/** Backend names in preference order (best first). */
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** Backend names in `auto`'s preference order (best first). `webgpu` is taken by `auto` only on a GPU adapter. */
+export const BACKENDS = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** What ran a result: recorded in every cell.json. */
@@ -14,12 +15,14 @@ export interface EngineInfo {
   backend: BackendName;
   tfjsVersion: string;
   device: string;
+  /** The WebGPU adapter (name, vendor, whether it is a software one); present on `webgpu` only. */
+  adapter?: AdapterInfo;
 }
 
 export class BackendUnavailableError extends Error {}
 
 /** Tries to make `name` the active backend; resolves false (never throws) if it cannot be had. */
-async function tryBackend(name: BackendName): Promise<boolean> {
+async function tryBackend(name: Exclude<BackendName, 'webgpu'>): Promise<boolean> {
   try {
     if (name === 'tensorflow-gpu') await import('@tensorflow/tfjs-node-gpu' as string);
     else if (name === 'tensorflow') await import('@tensorflow/tfjs-node' as string);
@@ -37,36 +40,71 @@ async function tryBackend(name: BackendName): Promise<boolean> {
     ok = false;
   }
   if (!ok || tf.getBackend() !== registered) return false;
-  const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]);
-  return probe === 3;
+  const probe = tf.add(tf.scalar(1), tf.scalar(2));
+  const v = (await probe.data())[0];
+  probe.dispose();
+  return v === 3;
 }
 
 let active: EngineInfo | undefined;
 
+/** Options of {@link selectBackend}. */
+export interface SelectOptions {
+  /** Backends `auto` must not pick (those a task cannot run on). Default none. */
+  exclude?: readonly BackendName[];
+}
+
 /**
- * Selects the tfjs backend. With `requested`, that backend or a {@link BackendUnavailableError};
- * without, the first of tensorflow-gpu, tensorflow, wasm, cpu that initialises and passes a smoke test.
+ * Selects the tfjs backend. With `requested`, that backend or a {@link BackendUnavailableError} (for webgpu its
+ * one-line reason: no Vulkan loader, no adapter, ...; a software adapter such as lavapipe is accepted);
+ * without, the first of webgpu on a GPU adapter, tensorflow-gpu, tensorflow, wasm, cpu (less `exclude`) that
+ * initialises and passes a smoke test.
  */
-export async function selectBackend(requested?: BackendName | 'auto'): Promise<EngineInfo> {
-  if (active && (requested === undefined || requested === 'auto' || requested === active.backend)) return active;
-  const order: readonly BackendName[] = requested && requested !== 'auto' ? [requested] : BACKENDS;
-  for (const name of order) {
+export async function selectBackend(requested?: BackendName | 'auto', o: SelectOptions = {}): Promise<EngineInfo> {
+  const exclude = o.exclude ?? [];
+  const auto = requested === undefined || requested === 'auto';
+  if (active && ((auto && !exclude.includes(active.backend)) || requested === active.backend)) return active;
+  const explicit = requested && requested !== 'auto' ? requested : undefined;
+  if (active?.backend === 'webgpu') releaseWebGpu();
+  active = undefined;
+  for (const name of explicit ? [explicit] : BACKENDS.filter((b) => !exclude.includes(b))) {
+    if (name === 'webgpu') {
+      try {
+        const adapter = await startWebGpu(explicit === 'webgpu');
+        active = { backend: name, tfjsVersion: tf.version.tfjs, device: describeDevice(name, adapter), adapter };
+        return active;
+      } catch (e) {
+        if (!(e instanceof WebGpuUnavailableError)) throw e;
+        if (explicit) throw new BackendUnavailableError(e.message);
+        continue;
+      }
+    }
     if (await tryBackend(name)) {
       active = { backend: name, tfjsVersion: tf.version.tfjs, device: describeDevice(name) };
       return active;
     }
   }
-  if (requested && requested !== 'auto') {
+  if (explicit) {
     throw new BackendUnavailableError(
-      `backend '${requested}' is not available here (tried to load and initialise it); ` +
+      `backend '${explicit}' is not available here (tried to load and initialise it); ` +
         `choose one of ${BACKENDS.join(', ')} or 'auto'`,
     );
   }
   throw new BackendUnavailableError('no tfjs backend could be initialised');
 }
 
-function describeDevice(name: BackendName): string {
+/**
+ * Forgets the selected backend and frees a WebGPU device (Dawn keeps the process alive while one exists): for a
+ * process that selected a backend only to learn which one its workers will get.
+ */
+export function releaseBackend(): void {
+  if (active?.backend === 'webgpu') releaseWebGpu();
+  active = undefined;
+}
+
+function describeDevice(name: BackendName, adapter?: AdapterInfo): string {
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown cpu';
+  if (adapter) return `${adapter.name} (${adapter.vendor}${adapter.software ? ', software adapter' : ''}) via WebGPU/Dawn`;
   if (name === 'tensorflow-gpu') return `gpu via libtensorflow (${cpu} host)`;
   return `${cpu} (${os.cpus().length} cores), 1 thread per process`;
 }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastKernels, runVpt } from './wasm/runtime.js';
+import { maxKernelInputs } from './webgpu.js';
 
 type Grad2 = Parameters<typeof tf.customGrad>[0];
 
@@ -44,9 +45,18 @@ const fastMatMul2d = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
   };
 }) as unknown as Grad2) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
-/** a[M,K] @ b[K,N] whose backward pass also stays on a fast path (vpt's kernels on wasm, else tfjs's untransposed matMul). */
+/** Whether the active backend is a GPU one (WebGPU), whose matMul reads transposed operands in place. */
+function onGpu(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/**
+ * a[M,K] @ b[K,N] whose backward pass also stays on a fast path: vpt's kernels on wasm; on a GPU tfjs's own
+ * matMul and gradient (transposed operands cost nothing there); elsewhere tfjs's untransposed matMul.
+ */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return fastKernels() ? fastMatMul2d(a, b) : stockMatMul2d(a, b);
+  if (fastKernels()) return fastMatMul2d(a, b);
+  return onGpu() ? tf.matMul(a, b) : stockMatMul2d(a, b);
 }
 
 const fastBatchMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -87,9 +97,10 @@ const fastLinearBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, bias: tf.Tens
   };
 }) as unknown as Grad2) as (x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D;
 
-/** x[N,D] @ w[D,F] + bias[F]. */
+/** x[N,D] @ w[D,F] + bias[F] (on a GPU one fused kernel with the bias). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   if (bias && fastKernels()) return fastLinearBias(x, w, bias);
+  if (bias && onGpu()) return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
   const y = matMul2d(x, w);
   return bias ? tf.add(y, bias) : y;
 }
@@ -172,17 +183,21 @@ export function candidateScores(u: tf.Tensor2D, table: tf.Tensor2D, ids: tf.Tens
   return batchMatMul(rows, u.reshape([N, d, 1])).reshape([N, K]) as tf.Tensor2D;
 }
 
-const causalMasks = new Map<number, tf.Tensor2D>();
-/** [T, T] additive mask: −1e9 above the diagonal (cached per length). */
+let causalMaskCache: tf.Tensor2D | undefined;
+/**
+ * [T, T] additive mask: −1e9 above the diagonal. One mask of the longest length asked for is kept (a shorter one
+ * is its top-left corner), so the tensor count does not grow with every new length (feedback batches vary).
+ */
 export function causalMask(T: number): tf.Tensor2D {
-  let m = causalMasks.get(T);
-  if (!m) {
+  const have = causalMaskCache?.shape[0] ?? 0;
+  if (T > have) {
     const data = new Float32Array(T * T);
     for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
-    m = tf.keep(tf.tensor2d(data, [T, T]));
-    causalMasks.set(T, m);
+    causalMaskCache?.dispose();
+    causalMaskCache = tf.keep(tf.tensor2d(data, [T, T]));
   }
-  return m;
+  const m = causalMaskCache as tf.Tensor2D;
+  return T === m.shape[0] ? m : tf.slice(m, [0, 0], [T, T]);
 }
 
 const fastAttention = tf.customGrad(((q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -267,9 +282,25 @@ export function scatterColumns(ids: tf.Tensor2D, w: tf.Tensor2D, V: number): tf.
   })) as unknown as Grad2)(w) as tf.Tensor2D;
 }
 
+/**
+ * Σ of same-shaped tensors. One addN where the backend can bind them all at once; on WebGPU, whose kernels may
+ * bind only so many storage buffers (8 per stage by default, one of them the output), addN over groups that
+ * fit and then over the group sums (tfjs does not split it: past the limit Dawn rejects the pass).
+ */
+export function addMany(ts: readonly tf.Tensor[]): tf.Tensor {
+  const max = maxKernelInputs();
+  if (ts.length <= max) return tf.addN([...ts]);
+  const sums: tf.Tensor[] = [];
+  for (let i = 0; i < ts.length; i += max) {
+    const group = ts.slice(i, i + max);
+    sums.push(group.length === 1 ? (group[0] as tf.Tensor) : tf.addN(group));
+  }
+  return addMany(sums);
+}
+
 /** Global L2 norm of a list of tensors, as a scalar tensor. */
 export function globalNorm(ts: tf.Tensor[]): tf.Scalar {
-  return tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))) as tf.Scalar;
+  return tf.sqrt(addMany(ts.map((t) => tf.sum(tf.square(t))))) as tf.Scalar;
 }
 
 /** The part of the tfjs engine state that decides whether ops are recorded for backprop (tfjs 4.22). */

@@ -53,12 +53,12 @@ export function baseTokenizer(s: LanguageSuite, data: LoadedData, cacheDir: stri
   );
 }
 
-export function ensureBase(
+export async function ensureBase(
   s: LanguageSuite,
   data: LoadedData,
   cacheDir: string,
   onStep?: (done: number, total: number) => void,
-): BaseInfo {
+): Promise<BaseInfo> {
   const have = readBase(s, data, cacheDir);
   if (have) return have;
   const dir = baseDir(s, data, cacheDir);
@@ -69,7 +69,7 @@ export function ensureBase(
   try {
     const rows = packDocs(tok, data.base, s.model.blockSize);
     // Both cores: each batch's second half runs on a worker thread (same numbers with or without it).
-    const res = trainShardedLM({
+    const res = await trainShardedLM({
       model,
       rows,
       steps: s.base.steps,
@@ -79,8 +79,8 @@ export function ensureBase(
       logEvery: s.base.logEvery,
       onLog: (p) => onStep?.(p.step + 1, s.base.steps),
     });
-    const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
-    model.save(dir, { stage: 'base', hash: baseHash(s, data) });
+    const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
+    await model.save(dir, { stage: 'base', hash: baseHash(s, data) });
     const info: BaseInfo = { hash: baseHash(s, data), metrics: ev.metrics, curve: res.curve, msPerStep: res.msPerStep };
     writeJsonAtomic(join(dir, 'base.json'), info);
     return info;

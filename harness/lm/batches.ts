@@ -1,5 +1,6 @@
 /** Seeded batch order over packed rows: a fresh permutation each epoch, drawn from the cell's RNG. */
 import * as tf from '@tensorflow/tfjs';
+import { withHostCopy } from '../engine/read.js';
 import { Rng } from '../engine/rng.js';
 import { selectRows, type TokenRows } from '../data/pack.js';
 
@@ -22,7 +23,10 @@ export class BatchSampler {
   }
 }
 
-/** Tensors for a batch: ids [B,T] int32, targets [B*T] int32, mask and wrong-flag [B*T] float32. */
+/**
+ * Tensors for a batch: ids [B,T] int32, targets [B*T] int32, mask and wrong-flag [B*T] float32. The mask keeps
+ * its host copy (../engine/read.ts `hostValues`): steps read it without a device sync.
+ */
 export interface BatchTensors {
   ids: tf.Tensor2D;
   targets: tf.Tensor1D;
@@ -35,7 +39,7 @@ export function toTensors(b: TokenRows): BatchTensors {
   return {
     ids: tf.tensor2d(b.inputs, [b.rows, b.seqLen], 'int32'),
     targets: tf.tensor1d(b.targets, 'int32'),
-    mask: tf.tensor1d(b.mask, 'float32'),
+    mask: withHostCopy(tf.tensor1d(b.mask, 'float32'), b.mask),
     wrong: tf.tensor1d(Float32Array.from(b.wrong), 'float32'),
   };
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { embed } from '../engine/ops.js';
+import { read } from '../engine/read.js';
 import { attend, attentionInputs, blockOutput, causalMask, headLogits } from './gpt.js';
 import type { LanguageModel } from './model.js';
 
@@ -54,7 +55,8 @@ function embedAt(model: LanguageModel, ids: Int32Array, pos: Int32Array): tf.Ten
   return tf.add(tok, tf.gather(model.params.wpe as tf.Tensor2D, tf.tensor1d(pos, 'int32'))) as tf.Tensor2D;
 }
 
-export function generateGreedy(model: LanguageModel, prompts: readonly string[], opts: GenerateOptions = {}): string[] {
+/** Greedy continuations of `prompts` (awaited: each new token's ids are read back from the device). */
+export async function generateGreedy(model: LanguageModel, prompts: readonly string[], opts: GenerateOptions = {}): Promise<string[]> {
   const maxNew = opts.maxNewTokens ?? 96;
   const stop = opts.stop ?? GSM8K_STOP;
   const bs = opts.batchSize ?? 64;
@@ -84,13 +86,21 @@ export function generateGreedy(model: LanguageModel, prompts: readonly string[],
     const done = seqs.map(() => false);
     const texts = seqs.map(() => '');
     let maskData = keyMask;
-    let next = tf.tidy(() => {
-      const mask = tf.add(causalMask(T), tf.tensor(keyMask, [B, 1, 1, T]));
-      const x = stepBlocks(model, embedAt(model, ids, pos), B, T, mask, caches);
-      const last = tf.gather(x, tf.tensor1d(seqs.map((_, i) => i * T + T - 1), 'int32'));
-      return tf.argMax(headLogits(model.params, last as tf.Tensor2D), -1).dataSync();
-    });
+    const argMaxOf = async (f: () => tf.Tensor): Promise<Int32Array> => {
+      const t = tf.tidy(f);
+      try {
+        return (await read(t)) as Int32Array;
+      } finally {
+        t.dispose();
+      }
+    };
     try {
+      let next = await argMaxOf(() => {
+        const mask = tf.add(causalMask(T), tf.tensor(keyMask, [B, 1, 1, T]));
+        const x = stepBlocks(model, embedAt(model, ids, pos), B, T, mask, caches);
+        const last = tf.gather(x, tf.tensor1d(seqs.map((_, i) => i * T + T - 1), 'int32'));
+        return tf.argMax(headLogits(model.params, last as tf.Tensor2D), -1);
+      });
       for (let k = 0; k < maxNew; k++) {
         seqs.forEach((_, i) => {
           if (done[i]) return;
@@ -118,10 +128,10 @@ export function generateGreedy(model: LanguageModel, prompts: readonly string[],
           grown.set(maskData.subarray(i * t, (i + 1) * t), i * (t + 1));
         }
         maskData = grown;
-        next = tf.tidy(() => {
+        next = await argMaxOf(() => {
           const t = maskData.length / B;
           const x = stepBlocks(model, embedAt(model, feed, feedPos), B, 1, tf.tensor(maskData, [B, 1, 1, t]), caches);
-          return tf.argMax(headLogits(model.params, x), -1).dataSync();
+          return tf.argMax(headLogits(model.params, x), -1);
         });
       }
     } finally {

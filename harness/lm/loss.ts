@@ -1,5 +1,6 @@
 /** Token-level losses shared by every arm, so that "the same loss" is literally the same code. */
 import * as tf from '@tensorflow/tfjs';
+import { hostValues } from '../engine/read.js';
 import { fastKernels, runVpt } from '../engine/wasm/runtime.js';
 
 /**
@@ -8,7 +9,7 @@ import { fastKernels, runVpt } from '../engine/wasm/runtime.js';
  * only: the targets and the mask are constants (they are built off the tape).
  */
 function fastSoftCrossEntropy(logits: tf.Tensor2D, q: tf.Tensor2D, mask: tf.Tensor1D): tf.Scalar {
-  const m = mask.dataSync();
+  const m = hostValues(mask);
   let M = 0;
   for (let i = 0; i < m.length; i++) M += m[i] as number;
   M = Math.max(M, 1);

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { read } from '../engine/read.js';
 import { Rng } from '../engine/rng.js';
 import { loadSafetensors, saveSafetensors, type NamedArray } from '../engine/safetensors.js';
 import { writeJsonAtomic } from '../results/atomic.js';
@@ -27,7 +28,10 @@ export class LanguageModel {
       if (JSON.stringify(a.shape) !== JSON.stringify(shape)) {
         throw new Error(`parameter '${name}' has shape ${JSON.stringify(a.shape)}, config expects ${JSON.stringify(shape)}`);
       }
-      vars[name] = tf.variable(tf.tensor(a.data, shape, 'float32'));
+      // The variable shares the tensor's buffer; the tensor itself is not kept (it would count as a leak).
+      const t = tf.tensor(a.data, shape, 'float32');
+      vars[name] = tf.variable(t);
+      t.dispose();
     }
     return new LanguageModel(cfg, vars, tokenizer);
   }
@@ -41,15 +45,15 @@ export class LanguageModel {
     return this.vars;
   }
 
-  /** Current values as host arrays (a snapshot). */
-  toArrays(): Record<string, NamedArray> {
+  /** Current values as host arrays (a snapshot; awaited: a device read). */
+  async toArrays(): Promise<Record<string, NamedArray>> {
     const out: Record<string, NamedArray> = {};
-    for (const [name, v] of Object.entries(this.vars)) out[name] = { shape: v.shape, data: v.dataSync() as Float32Array };
+    for (const [name, v] of Object.entries(this.vars)) out[name] = { shape: v.shape, data: (await read(v)) as Float32Array };
     return out;
   }
 
-  save(dir: string, meta: Record<string, unknown> = {}): void {
-    saveSafetensors(join(dir, 'model.safetensors'), this.toArrays(), { format: 'vpt-gpt' });
+  async save(dir: string, meta: Record<string, unknown> = {}): Promise<void> {
+    saveSafetensors(join(dir, 'model.safetensors'), await this.toArrays(), { format: 'vpt-gpt' });
     this.tokenizer.save(join(dir, 'tokenizer.json'));
     writeJsonAtomic(join(dir, 'config.json'), { architecture: 'vpt-gpt', gpt: this.cfg, ...meta });
   }

@@ -3,13 +3,14 @@
  * gradients are summed, the second shard on a worker thread (./shard-worker.ts) while this thread does the
  * first. The loss of each shard is its masked cross-entropy sum over the whole batch's mask count, so
  * g = g₀ + g₁ is the full batch's gradient (summed in a fixed order: the numbers do not depend on whether the
- * thread ran). The two threads meet through shared memory (SharedArrayBuffer + Atomics), so the loop stays
- * synchronous like `trainLM`. Without a worker (threads off, or a backend that cannot run in one) the second
- * shard runs here after the first, with identical results.
+ * thread ran). The two threads meet through shared memory (SharedArrayBuffer + Atomics); the loop awaits only
+ * at log points, like `trainLM`. Without a worker (threads off, or a backend that cannot run in one: WebGPU
+ * holds one device per process) the second shard runs here after the first, with identical results.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { selectRows, type TokenRows } from '../data/pack.js';
+import { hostValues, readScalars } from '../engine/read.js';
 import { fastKernels } from '../engine/wasm/runtime.js';
 import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from './batches.js';
 import { forward, type GptConfig, type Params } from './gpt.js';
@@ -59,7 +60,9 @@ export interface ShardWorkerData {
  */
 export function shardGradients(cfg: GptConfig, vars: Record<string, tf.Tensor>, names: string[], b: BatchTensors, maskTotal: number): { loss: tf.Scalar; grads: tf.Tensor[] } {
   return tf.tidy(() => {
-    const local = Math.max(1, b.mask.sum().dataSync()[0] as number);
+    let local = 0;
+    for (const m of hostValues(b.mask)) local += m;
+    local = Math.max(1, local);
     const scale = local / Math.max(1, maskTotal);
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
       const p: Params = {};
@@ -152,7 +155,7 @@ export interface ShardedTrainOptions extends Omit<TrainOptions, 'rule'> {
 }
 
 /** Trains `o.model` on next-token cross-entropy with every batch split in two summed shards (see the module doc). */
-export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded: boolean } {
+export async function trainShardedLM(o: ShardedTrainOptions): Promise<TrainResult & { threaded: boolean }> {
   const logEvery = o.logEvery ?? 10;
   const opt = new AdamW(o.optim, o.model.vars);
   const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
@@ -220,12 +223,16 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
       const cpu = process.cpuUsage(cs);
       // Both threads: on two free cores about twice the wall time.
       learnerCpuMs.push((cpu.user + cpu.system) / 1000);
-      if (step % logEvery === 0 || step === o.steps - 1) {
-        const point = { step, loss: loss.dataSync()[0] as number, lr, gradNorm: norm.dataSync()[0] as number };
-        curve.push(point);
-        o.onLog?.(point);
+      try {
+        if (step % logEvery === 0 || step === o.steps - 1) {
+          const [l, g] = await readScalars([loss, norm]);
+          const point = { step, loss: l as number, lr, gradNorm: g as number };
+          curve.push(point);
+          await o.onLog?.(point);
+        }
+      } finally {
+        tf.dispose([loss, norm]);
       }
-      tf.dispose([loss, norm]);
     }
   } finally {
     opt.dispose();
@@ -240,7 +247,7 @@ export function trainShardedLM(o: ShardedTrainOptions): TrainResult & { threaded
   const tokens = o.steps * o.batchSize * o.rows.seqLen;
   return {
     curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), tokensPerSecond: (tokens / wallMs) * 1000,
-    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [], learnerCpuMs, metaCpuMs: [] },
+    timing: { learnerMs, targetMs: learnerMs.map(() => 0), metaMs: [], learnerCpuMs, metaCpuMs: [], stepMs: learnerMs, metaSteps: [] },
     memory: { tfPeakBytes, rssPeakBytes: process.resourceUsage().maxRSS * 1024 },
     threaded: w !== undefined,
   };

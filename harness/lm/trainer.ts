@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
 import type { TokenRows } from '../data/pack.js';
 import { detach, withoutTape } from '../engine/ops.js';
+import { readScalars } from '../engine/read.js';
 import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from './batches.js';
 import { forward, forwardFrom, hiddenBelow, type GptConfig, type Params } from './gpt.js';
 import { softCrossEntropy } from './loss.js';
@@ -43,18 +44,25 @@ export interface TargetRule {
   /**
    * Sees the learner's gradient of this step (every parameter, before clipping and the update), e.g. to
    * measure cos(g_down, g_pre) on S at no extra cost. Runs inside the learner step (tidy); must not keep
-   * the tensors nor await.
+   * the tensors nor await (a value it derives stays on the device, kept, until `sync`).
    */
   afterGradients?(grads: Readonly<Record<string, tf.Tensor>>, step: number): void;
   /**
-   * Runs after the learner's update of `step`, outside the learner step (the probe steps here). Time spent
-   * here is measurement: the rule reports it as `summary().measure_ms` and the cell takes it out of training time.
+   * Runs after the learner's update of `step`, outside the learner step (the probe steps here); the trainer
+   * awaits a returned promise, so it may read the device. Time spent here is measurement: the rule reports it
+   * as `summary().measure_ms` and the cell takes it out of training time.
    */
-  afterStep?(step: number): void;
+  afterStep?(step: number): void | Promise<void>;
+  /**
+   * Reads what the rule keeps on the device between steps (each meta step's value, the gate sums, ...) into
+   * host numbers. The trainer awaits it at every log point and after the last step, outside any step: inside a
+   * step nothing may await, and WebGPU has no synchronous read.
+   */
+  sync?(): Promise<void>;
   /** Scalars describing what the rule did over training (mean value, gate statistics, ...). */
-  summary?(): Record<string, number>;
+  summary?(): Record<string, number> | Promise<Record<string, number>>;
   /** Curves over training for cell.json (`designer`, `alpha`, `probe`, ...), read after training. */
-  curves?(): Record<string, unknown[]>;
+  curves?(): Record<string, unknown[]> | Promise<Record<string, unknown[]>>;
   dispose?(): void;
 }
 
@@ -75,7 +83,14 @@ export interface TrainOptions {
   rule: TargetRule;
   /** Read scalars (a device sync) every this many steps. Default 10. */
   logEvery?: number;
-  onLog?: (p: CurvePoint) => void;
+  /** Called at each log point after the step's scalars are read; a returned promise is awaited (it may read the device). */
+  onLog?: (p: CurvePoint) => unknown;
+  /**
+   * Wait for each step's device work before timing it (a read of its loss). On an asynchronous backend (WebGPU)
+   * a step otherwise returns once its work is queued, and only the wall time of the whole loop is right.
+   * Default false.
+   */
+  syncEveryStep?: boolean;
 }
 
 /** Per-step wall-clock split (ms), and the same in process CPU time (robust to other load on the machine). */
@@ -90,6 +105,10 @@ export interface StepTiming {
   learnerCpuMs: number[];
   /** CPU ms of each meta step. */
   metaCpuMs: number[];
+  /** Each step's wall time, its meta step included (with `syncEveryStep`, the device's work too). */
+  stepMs: number[];
+  /** Indices of the steps that ran a meta step. */
+  metaSteps: number[];
 }
 
 /** Peak memory seen over the run. */
@@ -176,12 +195,13 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
   return { loss: out[0], gradNorm: out[1], stats };
 }
 
-export function trainLM(o: TrainOptions): TrainResult {
+/** Runs the loop; awaits only at log points (reads), so steps between them are queued back to back. */
+export async function trainLM(o: TrainOptions): Promise<TrainResult> {
   const logEvery = o.logEvery ?? 10;
   const opt = new AdamW(o.optim, o.model.vars);
   const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
   const curve: CurvePoint[] = [];
-  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [] };
+  const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [], stepMs: [], metaSteps: [] };
   let tfPeakBytes = 0;
   const t0 = performance.now();
   try {
@@ -192,24 +212,33 @@ export function trainLM(o: TrainOptions): TrainResult {
         const ts = performance.now();
         const cs = process.cpuUsage();
         const { loss, gradNorm, stats } = learnerStep(o.model, opt, batch, o.rule, step);
-        const stepMs = performance.now() - ts;
-        const cpu = process.cpuUsage(cs);
-        o.rule.afterStep?.(step);
-        timing.learnerMs.push(stepMs - stats.metaMs);
-        timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
-        timing.targetMs.push(stats.targetMs);
-        if (stats.metaMs > 0) {
-          timing.metaMs.push(stats.metaMs);
-          timing.metaCpuMs.push(stats.metaCpuMs);
+        try {
+          if (o.syncEveryStep) await readScalars([loss]);
+          const stepMs = performance.now() - ts;
+          timing.stepMs.push(stepMs);
+          const cpu = process.cpuUsage(cs);
+          timing.learnerMs.push(stepMs - stats.metaMs);
+          timing.learnerCpuMs.push((cpu.user + cpu.system) / 1000 - stats.metaCpuMs);
+          timing.targetMs.push(stats.targetMs);
+          if (stats.metaMs > 0) {
+            timing.metaSteps.push(step);
+            timing.metaMs.push(stats.metaMs);
+            timing.metaCpuMs.push(stats.metaCpuMs);
+          }
+          tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
+          // Outside the learner step: the rule may read the device here (its probe points).
+          await o.rule.afterStep?.(step);
+          if (step % logEvery === 0 || step === o.steps - 1) {
+            await o.rule.sync?.();
+            const [l, g] = await readScalars([loss, gradNorm]);
+            const point = { step, loss: l as number, lr, gradNorm: g as number };
+            curve.push(point);
+            await o.onLog?.(point);
+          }
+        } finally {
+          loss.dispose();
+          gradNorm.dispose();
         }
-        tfPeakBytes = Math.max(tfPeakBytes, stats.tfBytes);
-        if (step % logEvery === 0 || step === o.steps - 1) {
-          const point = { step, loss: loss.dataSync()[0] as number, lr, gradNorm: gradNorm.dataSync()[0] as number };
-          curve.push(point);
-          o.onLog?.(point);
-        }
-        loss.dispose();
-        gradNorm.dispose();
       } finally {
         disposeBatch(batch);
       }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { fileHash } from '../suite/hash.js';
-import { selectBackend, type BackendName } from '../engine/backend.js';
+import { settleDevice } from '../engine/webgpu.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
@@ -14,18 +14,18 @@ import type { CellSpec } from '../suite/expand.js';
 import { suiteHash } from '../suite/define.js';
 import type { Suite } from '../suite/schema.js';
 import { taskOf } from '../tasks/index.js';
+import { selectSuiteBackend } from './suite-backend.js';
 import { CALIBRATION_SCHEMA_VERSION, type Calibration } from './calibration.js';
 import type { CellPaths, ProgressFn } from '../tasks/types.js';
 
 export type { CellPaths, ProgressFn } from '../tasks/types.js';
 
-async function backendFor(s: Suite) {
-  return selectBackend(s.backend === 'auto' ? undefined : (s.backend as BackendName));
-}
+const backendFor = selectSuiteBackend;
 
 export async function prepareBase(s: Suite, cacheDir: string, progress?: ProgressFn): Promise<void> {
   await backendFor(s);
   await taskOf(s).prepareBase(s, cacheDir, progress);
+  await settleDevice();
 }
 
 /** Measures each arm's per-step cost on this backend and device, and writes the calibration to `out`. */
@@ -67,6 +67,8 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
   const arm = task.arms.get(cell.arm.arm);
   const reads = paths.reads ? readSource(cell, paths.reads) : undefined;
   const out = await task.runCell(s, cell, paths, progress);
+  // A device error Dawn reported after the last read fails the cell here, before anything is written as completed.
+  await settleDevice();
   const result: CellResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     harnessVersion: harnessVersion(),

@@ -14,7 +14,8 @@ import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
 import { expandCells, type CellPlan, type CellSpec } from '../suite/expand.js';
-import { selectBackend, type BackendName } from '../engine/backend.js';
+import { releaseBackend } from '../engine/backend.js';
+import { selectSuiteBackend } from './suite-backend.js';
 import { armsToCalibrate, describePlan, planRows } from './budget.js';
 import { calibrationHash, calibrationMismatch, readCalibration } from './calibration.js';
 import { armId, suiteHash } from '../suite/define.js';
@@ -287,7 +288,8 @@ async function planSteps(s: Suite, opts: RunOptions, code: string, display: Prog
   const stored = opts.calibration ? resolve(opts.calibration) : opts.resume && existsSync(file) ? file : undefined;
   if (stored) {
     const c = readCalibration(stored);
-    const engine = await selectBackend(s.backend === 'auto' ? undefined : (s.backend as BackendName));
+    // The engine the workers will get; a WebGPU device opened here only to name it is freed at once.
+    const engine = await selectSuiteBackend(s).finally(releaseBackend);
     const why = calibrationMismatch(c, engine, harnessVersion(), arms);
     if (why && !(opts.forceCalibration && !why.startsWith('it has no cost'))) {
       throw new UserError(`${stored}: cannot plan this run's steps: ${why}${why.startsWith('it has no cost') ? '' : ' (--force-calibration uses it anyway)'}`);

@@ -30,6 +30,8 @@ export function parseSuite(input: unknown, source = 'suite'): Suite {
   });
   if (!problems.length) problems.push(...readsProblems(suite));
   if (new Set(suite.seeds).size !== suite.seeds.length) problems.push('seeds: duplicate seeds');
+  const unsupported = suite.backend === 'auto' ? undefined : task.unsupportedBackends?.[suite.backend];
+  if (unsupported) problems.push(`backend: the ${suite.task} task does not run on ${suite.backend}: ${unsupported}`);
   problems.push(...task.checkSuite(suite));
   if (problems.length) throw new SuiteError(`${source} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return suite;

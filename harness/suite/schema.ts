@@ -230,8 +230,11 @@ export const commonSuiteKeys = {
   description: z.string().default(''),
   /** Training seeds; each (arm, seed) is one cell. */
   seeds: z.array(int(0)).min(1),
-  /** Backend preference; 'auto' picks the best available. Default 'auto'. */
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Backend preference; 'auto' picks the best available (webgpu only on a GPU adapter). 'webgpu' also takes a
+   * software adapter such as lavapipe. Default 'auto'.
+   */
+  backend: z.enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Training budget of every arm row without its own. Default `{ kind: 'updates' }` (train.steps). */
   budget: BudgetSchema.prefault({ kind: 'updates' }),
   /**

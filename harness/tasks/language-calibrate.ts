@@ -3,12 +3,14 @@
  * designer arms the meta step at its cadence) on the suite's base checkpoint, data, batch and model, timed by
  * tinybench over whole cadence cycles of `design.metaEvery` steps, warm-up cycles excluded.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
 import { armRegistry } from '../arms/index.js';
 import type { ReadRecord } from '../arms/types.js';
 import { splitValidation, type Gsm8kItem } from '../data/gsm8k.js';
 import { packDocs } from '../data/pack.js';
 import { loadData } from '../data/sources.js';
+import { readScalar } from '../engine/read.js';
 import { Rng } from '../engine/rng.js';
 import { baseDir } from '../lm/base.js';
 import { BatchSampler, disposeBatch, toTensors } from '../lm/batches.js';
@@ -48,13 +50,24 @@ export async function measureLanguageStepCost(s: LanguageSuite, armName: string,
   const r = s.design.metaEvery;
   // Steps counted from the burn-in, so each cycle holds exactly one meta step for a designer arm.
   let step = s.design.burnIn;
-  const cycle = (): void => {
+  // Each cycle ends with a read of its last loss and the rule's sync (as a log point does): on an asynchronous
+  // device (WebGPU) a step returns once its work is queued, so only a read times the work itself; on wasm the
+  // read costs microseconds.
+  const cycle = async (): Promise<void> => {
+    let last: tf.Scalar | undefined;
     for (let k = 0; k < r; k++) {
       const batch = toTensors(sampler.next());
       const { loss, gradNorm } = learnerStep(model, opt, batch, rule, step++);
-      loss.dispose();
+      last?.dispose();
+      last = loss;
       gradNorm.dispose();
       disposeBatch(batch);
+    }
+    try {
+      if (last) await readScalar(last);
+      await rule.sync?.();
+    } finally {
+      last?.dispose();
     }
   };
   try {

@@ -145,7 +145,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   // The runner's plan from the row's budget; each arm's learning-rate schedule spans its own steps.
   const steps = cell.plan?.steps ?? s.train.steps;
   const data: LoadedData = await loadData(s.data, paths.cacheDir);
-  const base = ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const base = await ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
   const rng = new Rng(cell.seed);
   let cpt = data.cpt;
@@ -177,16 +177,16 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
   });
   const downstream: { step: number; nll: number }[] = [];
   let trackMs = 0;
-  const track = (updates: number): void => {
+  const track = async (updates: number): Promise<void> => {
     if (!validation.length) return;
     const t = performance.now();
-    downstream.push({ step: updates, nll: answerNll(model, validation).value });
+    downstream.push({ step: updates, nll: (await answerNll(model, validation)).value });
     trackMs += performance.now() - t;
   };
   try {
-    track(0);
+    await track(0);
     trackMs = 0; // only tracking inside the training loop is subtracted from its wall time
-    const trained = trainLM({
+    const trained = await trainLM({
       model,
       rows,
       steps,
@@ -195,17 +195,17 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       rng: rng.fork('data'),
       rule,
       logEvery: s.train.logEvery,
-      onLog: (p) => {
-        track(p.step + 1);
+      onLog: async (p) => {
+        await track(p.step + 1);
         progress?.({ phase: 'train', done: p.step + 1, total: steps });
       },
     });
-    const diagnostics: Record<string, number> = { ...(rule.summary?.() ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
+    const diagnostics: Record<string, number> = { ...((await rule.summary?.()) ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
     // The probe's time (measure_ms) is measurement, like the validation tracking: not training time.
     const train = withoutTracking(trained, trackMs + (diagnostics.measure_ms ?? 0), steps * s.train.batchSize * s.model.blockSize);
     progress?.({ phase: 'eval', done: 0, total: 1 });
     const te = performance.now();
-    const ev = evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
+    const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
     const evalMs = performance.now() - te;
     writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
     const metaMs = diagnostics.meta_ms_mean;
@@ -224,7 +224,7 @@ async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDef
       baseHash: base.hash,
       steps: { planned: steps, done: steps },
       timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
-      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}), ...(rule.curves?.() ?? {}) },
+      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}), ...((await rule.curves?.()) ?? {}) },
       extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
     };
   } finally {
@@ -271,7 +271,7 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
   },
   async prepareBase(s, cacheDir, progress) {
     const data = await loadData(s.data, cacheDir);
-    ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+    await ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
   runCell: runLanguageCell,
   measureStepCost: (s, arm, cacheDir) => measureLanguageStepCost(s, arm, cacheDir),

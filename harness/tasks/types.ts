@@ -3,6 +3,7 @@
  * checkpoint, run and evaluate a cell, which arms it has, and what its tables show. The runner, results,
  * reports and the regression gate only ever go through this interface.
  */
+import type { BackendName } from '../engine/backend.js';
 import type { MetricValue } from '../eval/gsm8k/evaluate.js';
 import type { CellResult, ReferenceRow } from '../results/schema.js';
 import type { ArmCost } from '../runner/calibration.js';
@@ -65,6 +66,11 @@ export interface TaskDefinition<S extends Suite = Suite> {
   arms: Registry<ArmInfo>;
   /** Evaluation protocol versions, recorded in every cell. */
   evalVersions: Record<string, number>;
+  /**
+   * Backends this task cannot run on, each with the reason (one line): a suite asking for one is refused when it
+   * is loaded, and `auto` passes over them. Default none.
+   */
+  unsupportedBackends?: Partial<Record<BackendName, string>>;
   /** Checks across keys the schema cannot express; each problem as `key.path: message`. */
   checkSuite(s: S): string[];
   /** Loads and checks every data source before anything trains. */

@@ -120,6 +120,9 @@ export const visionTask: TaskDefinition<VisionSuite> = {
   description: 'DINO ViT continued pretraining on images; segmentation, depth and classification probes',
   arms: visionArmRegistry,
   evalVersions: { probes: PROBE_EVAL_VERSION },
+  // The DINO trainer, the feature extractor and the probes read tensors synchronously (dataSync) between
+  // steps; WebGPU in Node has no synchronous read.
+  unsupportedBackends: { webgpu: 'its trainer and probes read tensors synchronously, which WebGPU in Node cannot; use wasm (or auto)' },
   checkSuite(s) {
     const out: string[] = [];
     const m = s.model;

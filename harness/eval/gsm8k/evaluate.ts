@@ -5,6 +5,7 @@
  * teacher-forced answer NLL of the gold solutions.
  */
 import * as tf from '@tensorflow/tfjs';
+import { read } from '../../engine/read.js';
 import { Rng } from '../../engine/rng.js';
 import type { Gsm8kItem } from '../../data/gsm8k.js';
 import { formatQA } from '../../data/numina.js';
@@ -73,7 +74,7 @@ function meanMetric(xs: readonly number[]): MetricValue {
 }
 
 /** Teacher-forced NLL per answer token of the gold solutions, and its standard error over problems. */
-export function answerNll(model: LanguageModel, items: readonly Gsm8kItem[], batchSize = 32): MetricValue {
+export async function answerNll(model: LanguageModel, items: readonly Gsm8kItem[], batchSize = 32): Promise<MetricValue> {
   const docs = items.map((it) => formatQA(it.question, it.answer));
   const rows = padDocs(model.tokenizer, docs);
   if (rows.seqLen > model.cfg.blockSize) throw new Error(`a test problem has ${rows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
@@ -83,13 +84,16 @@ export function answerNll(model: LanguageModel, items: readonly Gsm8kItem[], bat
   for (let s = 0; s < rows.rows; s += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, rows.rows - s) }, (_, i) => s + i);
     const b = toTensors(selectRows(rows, idx));
-    const [nllSum, cnt] = tf.tidy(() => {
+    const sums = tf.tidy(() => {
       const logp = tf.logSoftmax(forward(model.cfg, model.params, b.ids));
       const picked = tf.sum(tf.mul(logp, tf.oneHot(b.targets, logp.shape[1]).toFloat()), -1);
       const nll = tf.mul(tf.neg(picked), b.mask).reshape([idx.length, rows.seqLen]);
-      return [tf.sum(nll, -1).dataSync(), tf.sum(b.mask.reshape([idx.length, rows.seqLen]), -1).dataSync()];
+      return tf.stack([tf.sum(nll, -1), tf.sum(b.mask.reshape([idx.length, rows.seqLen]), -1)]);
     });
     disposeBatch(b);
+    const both = await read(sums).finally(() => sums.dispose());
+    const nllSum = both.subarray(0, idx.length);
+    const cnt = both.subarray(idx.length);
     idx.forEach((_, i) => {
       perItem.push((nllSum[i] as number) / Math.max(1, cnt[i] as number));
       sum += nllSum[i] as number;
@@ -100,15 +104,15 @@ export function answerNll(model: LanguageModel, items: readonly Gsm8kItem[], bat
   return { ...meanMetric(perItem), value: sum / Math.max(1, count) };
 }
 
-export function evaluateGsm8k(
+export async function evaluateGsm8k(
   model: LanguageModel,
   test: readonly Gsm8kItem[],
   train: readonly Gsm8kItem[],
   cfg: Gsm8kEvalConfig,
-): Gsm8kResult {
+): Promise<Gsm8kResult> {
   const items = cfg.limit > 0 ? test.slice(0, cfg.limit) : test;
   const prompts = items.map((it, i) => buildPrompt(it, chooseShots(train, cfg.numFewshot, cfg.fewshotSeed, i)));
-  const gens = generateGreedy(model, prompts, { maxNewTokens: cfg.maxNewTokens, stop: GSM8K_STOP });
+  const gens = await generateGreedy(model, prompts, { maxNewTokens: cfg.maxNewTokens, stop: GSM8K_STOP });
   const samples: Gsm8kSample[] = items.map((it, i) => {
     const generation = gens[i] as string;
     const extracted = {} as Record<FilterName, string>;
@@ -121,6 +125,6 @@ export function evaluateGsm8k(
   });
   const metrics: Record<string, MetricValue> = {};
   for (const f of FILTERS) metrics[`pass@1,${f}`] = meanMetric(samples.map((s) => (s.correct[f] ? 1 : 0)));
-  metrics['answer_nll,none'] = answerNll(model, items);
+  metrics['answer_nll,none'] = await answerNll(model, items);
   return { metrics, samples };
 }

@@ -1,0 +1,13 @@
+/**
+ * The backend a suite's work runs on: its `backend` key, where `auto` passes over the backends its task cannot
+ * use (the suite loader already refused an explicit one, ../suite/define.ts).
+ */
+import { BACKENDS, selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
+import type { Suite } from '../suite/schema.js';
+import { taskOf } from '../tasks/index.js';
+
+export function selectSuiteBackend(s: Suite): Promise<EngineInfo> {
+  const unsupported = taskOf(s).unsupportedBackends ?? {};
+  const exclude = BACKENDS.filter((b) => unsupported[b] !== undefined);
+  return selectBackend(s.backend === 'auto' ? undefined : (s.backend as BackendName), { exclude });
+}
