@@ -56,6 +56,15 @@ describe('vpt bench (overhead table)', () => {
     expect(p.kernelMs).to.be.closeTo(p.kernels.reduce((a, k) => a + k.ms, 0), 1e-9);
   });
 
+  it('keeps the answers of feedback problems longer than a preset\'s sequence, so shuffled-feedback runs on the tiny preset', async () => {
+    const r = await execa(process.execPath, [
+      '--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), 'bench', '--preset', 'tiny', '--arms', 'shuffled-feedback',
+      '--repeats', '1', '--steps', '1', '--warmup', '1', '--torch', 'off',
+    ], { reject: false, cwd: REPO_ROOT });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/\| shuffled-feedback \| [\d,]+ \| [\d.]+ \|/);
+  });
+
   it('measures each configuration on several backends side by side (--backend wasm,cpu), each section naming its engine', async () => {
     const json = join(tmp(), 'bench.json');
     const bench = (backend: string) => execa(process.execPath, [

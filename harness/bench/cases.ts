@@ -138,17 +138,24 @@ export function configFromPreset(name: string, sets: readonly string[] = []): Be
   return fromParsed(languageSuite(parseSuite(input, `preset ${name}`), 'vpt bench'), 'preset', p.vocabSize, allArms());
 }
 
-/** Keeps the first `len` positions of each row (and their masks). */
+/**
+ * Cuts each row to `len` positions, keeping the window that ends at its last answer token (its first `len`
+ * positions when it has none): a feedback problem longer than a preset's short sequence keeps its answer, so it
+ * still has a downstream loss (and shuffled-feedback can permute it).
+ */
 function truncateRows(r: TokenRows, len: number): TokenRows {
   if (r.seqLen <= len) return r;
-  const cut = (src: Int32Array | Float32Array | Uint8Array, out: Int32Array | Float32Array | Uint8Array): void => {
-    for (let i = 0; i < r.rows; i++) out.set(src.subarray(i * r.seqLen, i * r.seqLen + len), i * len);
-  };
+  const L = r.seqLen;
   const out: TokenRows = { rows: r.rows, seqLen: len, inputs: new Int32Array(r.rows * len), targets: new Int32Array(r.rows * len), mask: new Float32Array(r.rows * len), wrong: new Uint8Array(r.rows * len) };
-  cut(r.inputs, out.inputs);
-  cut(r.targets, out.targets);
-  cut(r.mask, out.mask);
-  cut(r.wrong, out.wrong);
+  for (let i = 0; i < r.rows; i++) {
+    const m = r.mask.subarray(i * L, (i + 1) * L);
+    const last = m.findLastIndex((x) => x !== 0);
+    const from = i * L + Math.max(0, last + 1 - len);
+    out.inputs.set(r.inputs.subarray(from, from + len), i * len);
+    out.targets.set(r.targets.subarray(from, from + len), i * len);
+    out.mask.set(r.mask.subarray(from, from + len), i * len);
+    out.wrong.set(r.wrong.subarray(from, from + len), i * len);
+  }
   return out;
 }
 
