@@ -12,7 +12,8 @@ import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/
 import { maskedNll } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
 import { viewOf, type ForwardView } from '../lm/trainer.js';
-import { dot, maskedRows, pearson, pretrainGrad, subsetGrad, type Subset } from './value.js';
+import { pearson, slopeOf } from '../engine/moments.js';
+import { dot, maskedRows, pretrainGrad, subsetGrad, type Subset } from './value.js';
 
 /** How far the probe steps: a fixed η, or η chosen per batch so that ‖η·g_pre‖ = `norm`. */
 export type ProbeStep = { eta: number } | { norm: number };
@@ -29,20 +30,6 @@ export interface ProbeSeries {
   r: number;
   /** Least-squares slope of realised on predicted (1 where the first-order prediction is exact). */
   slope: number;
-}
-
-/** Least-squares slope of y on x; NaN when x has no spread. */
-export function slopeOf(x: readonly number[], y: readonly number[]): number {
-  const n = x.length;
-  const mx = x.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += ((x[i] as number) - mx) * ((y[i] as number) - my);
-    sxx += ((x[i] as number) - mx) ** 2;
-  }
-  return sxx > 0 ? sxy / sxx : NaN;
 }
 
 /**

@@ -3,6 +3,7 @@
  * distribution (CDF through the regularised incomplete beta function, quantile by bisection on that CDF),
  * paired and Welch intervals, and Holm's step-down correction.
  */
+import { centredSums } from '../engine/moments.js';
 
 export interface Stat {
   mean: number;
@@ -188,18 +189,7 @@ export function fiellerRatio(a: readonly number[], o: readonly number[], level =
   const n = a.length;
   if (n !== o.length) throw new RangeError('fiellerRatio needs pairs');
   if (n < 2) return undefined;
-  const ma = a.reduce((s, x) => s + x, 0) / n;
-  const mo = o.reduce((s, x) => s + x, 0) / n;
-  let saa = 0;
-  let soo = 0;
-  let sao = 0;
-  for (let i = 0; i < n; i++) {
-    const da = (a[i] as number) - ma;
-    const dO = (o[i] as number) - mo;
-    saa += da * da;
-    soo += dO * dO;
-    sao += da * dO;
-  }
+  const { mx: ma, my: mo, sxx: saa, syy: soo, sxy: sao } = centredSums(a, o);
   // Variances and covariance of the means.
   const vaa = saa / (n - 1) / n;
   const voo = soo / (n - 1) / n;

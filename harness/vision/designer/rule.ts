@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VisionData } from '../../data/vision/load.js';
-import { dot, pearson, randomLike, type Grads } from '../../designer/value.js';
+import { pearson } from '../../engine/moments.js';
+import { dot, randomLike, type Grads } from '../../designer/value.js';
 import { globalNorm } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
 import { normalizedCopy, type AugmentConfig, type ImagePool } from '../augment.js';
