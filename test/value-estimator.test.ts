@@ -13,8 +13,8 @@ import { formatQA } from '../harness/data/numina.js';
 import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
 import { rowToDoc } from '../harness/data/sources.js';
 import { LmDesigner } from '../harness/designer/lm-designer.js';
-import { candidateLogp, cosineLoss, directionalLogp, downstreamGrad, pretrainGrad, valueOfWeights, type Subset } from '../harness/designer/value.js';
-import { globalNorm } from '../harness/engine/ops.js';
+import { candidateLogp, cosineLoss, directionalLogits, directionalLogp, downstreamGrad, pretrainGrad, valueOfWeights, type Subset } from '../harness/designer/value.js';
+import { globalNorm, pickColumns } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
 import { toTensors } from '../harness/lm/batches.js';
 import { forward, hiddenBelow, subsetNames, type Params } from '../harness/lm/gpt.js';
@@ -138,6 +138,27 @@ describe('value estimator V = g_downᵀ g_pre and its designer gradient', () => 
     const near = est(1e-4);
     expect(Math.abs(near - exact), `V exact ${exact} vs forward-difference estimate ${near}`).to.be.lessThan(1e-2 * Math.abs(exact));
     expect(Math.abs(est(1e-3) - exact)).to.be.greaterThan(Math.abs(near - exact));
+    designer.dispose();
+    model.dispose();
+  });
+
+  it('candidate logits only (the dot value\'s D′): V differs from the exact V by one constant, so ∇_φV is exact', () => {
+    const { model, S, b, gDown, c, hidden, weights, designer, exactV } = setup();
+    const Dl = directionalLogits(model, S, hidden, b.ids, c.ids, gDown, 1e-3, b.mask);
+    const rng = new Rng(23);
+    const phi2: Params = Object.fromEntries(Object.entries(designer.vars).map(([k, v]) => [k, tf.add(v, tf.tensor(rng.normals(v.size, 0.3), v.shape))]));
+    const estOf = (p: Params): number => valueOfWeights(weights(p), Dl, b.mask).dataSync()[0]!;
+    // V′(φ) − V(φ) is the same constant at two designer settings whose exact V differ.
+    const shift1 = estOf(designer.vars) - exactV(designer.vars);
+    const shift2 = estOf(phi2) - exactV(phi2);
+    expect(Math.abs(exactV(designer.vars) - exactV(phi2))).to.be.greaterThan(1e-4);
+    expect(Math.abs(shift1 - shift2), `V′ − V: ${shift1} vs ${shift2}`).to.be.lessThan(1e-3 * Math.abs(exactV(phi2)) + 1e-6);
+    expectGradientAlongRandomDirection(designer.vars, (p) => valueOfWeights(weights(p), Dl, b.mask), exactV, rng, '∇V′·δ');
+    // Forward differences from the learner's own candidate logits: the same up to O(ε).
+    const center = pickColumns(forward(model.cfg, model.params, b.ids), c.ids);
+    const Df = directionalLogits(model, S, hidden, b.ids, c.ids, gDown, 1e-4, b.mask, center);
+    const shiftF = valueOfWeights(weights(designer.vars), Df, b.mask).dataSync()[0]! - exactV(designer.vars);
+    expect(Math.abs(shiftF - shift1)).to.be.lessThan(1e-2 * Math.abs(exactV(designer.vars)));
     designer.dispose();
     model.dispose();
   });

@@ -16,7 +16,7 @@ import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
 import { LmDesigner } from '../designer/lm-designer.js';
 import { probeOneStep, type ProbeSeries } from '../designer/probe.js';
 import {
-  cosineLoss, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
+  cosineLoss, directionalLogits, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import { readScalar, readScalars } from '../engine/read.js';
@@ -39,9 +39,16 @@ export const MIN_PROBE_BATCHES = 5;
 export interface DesignerPoint {
   /** Learner step at which the meta step ran (the final point: the number of learner steps). */
   step: number;
-  /** V on the meta step's batch at φ before this meta step's designer updates (null at the final point). */
+  /**
+   * V on the meta step's batch at φ before this meta step's designer updates (null at the final point). Dot
+   * value: `valueAfter` minus the change the updates made to the estimator's V (finite differences along
+   * g_down); cosine value: the estimator's cos(g_down, g_pre).
+   */
   value: number | null;
-  /** V on the same batch after them (dot value only; null otherwise). */
+  /**
+   * V on the same batch after them, exact: g_downᵀ g_pre with g_pre the learner's own gradient over S on that
+   * step, whose targets are built by the updated φ (dot value only; null otherwise).
+   */
   valueAfter: number | null;
   /** cos(g_down, g_pre) with g_pre the learner's own gradient over S on that step (targets of the updated φ). */
   cos: number | null;
@@ -86,13 +93,18 @@ export function probeSteps(steps: number, points: number): number[] {
 /** A meta step whose device values are not read yet (`sync` reads them and makes its `DesignerPoint`). */
 interface PendingPoint {
   step: number;
-  /** [V before, V after] (kept on the device). */
-  values: tf.Tensor1D;
+  /** [V before, V after] (kept on the device), once the learner's gradient of that step exists (dot value). */
+  values?: tf.Tensor1D;
   /** cos(g_down, g_pre), once the learner's gradient of that step exists. */
   cos?: tf.Scalar;
   /** The learner steps whose gate this point reports. */
   window: GateWindow;
   updates: number;
+}
+
+/** The device tensors a pending point holds, in the order `sync` reads them. */
+function pendingTensors(p: PendingPoint): tf.Tensor[] {
+  return [...(p.values ? [p.values] : []), ...(p.cos ? [p.cos] : [])];
 }
 
 export class DesignerRule implements TargetRule {
@@ -118,8 +130,15 @@ export class DesignerRule implements TargetRule {
   private readonly probeAt: Set<number>;
   /** θ_S before the update a probe point measures. */
   private snapshot: tf.Tensor[] | undefined;
-  /** g_down of this step's meta step, kept for cos(g_down, g_pre) once the learner's gradient exists. */
+  /** g_down of this step's meta step, kept for cos(g_down, g_pre) and V once the learner's gradient exists. */
   private cosDown: Grads | undefined;
+  /**
+   * Dot value, from this step's meta step to its targets: the directional term D′ of candidate logits, the
+   * batch mask, and the estimator's V′ at φ before the designer updates (V′ = V − C, C independent of φ).
+   */
+  private valueTerm: { D: tf.Tensor2D; mask: tf.Tensor1D; before: tf.Scalar } | undefined;
+  /** V′ before and after this step's designer updates, until the learner's gradient gives the exact V after. */
+  private valueShift: { before: tf.Scalar; after: tf.Scalar } | undefined;
   /** The probe's feedback batch: drawn once, the same at every probe point. */
   private probeFbRows: TokenRows | undefined;
   /** Candidates of the current step's view, shared by its meta step and its targets. */
@@ -162,15 +181,22 @@ export class DesignerRule implements TargetRule {
   }
 
   /** Designer-built targets and gates for a batch, from a view of the learner's forward on it. */
-  private buildTargets(b: BatchTensors, view: ForwardView): { q: tf.Tensor2D; alpha: tf.Tensor1D } {
+  private buildTargets(b: BatchTensors, view: ForwardView): { q: tf.Tensor2D; alpha: tf.Tensor1D; weights: tf.Tensor2D } {
     const { c, logp } = this.candidates(view, b.targets);
     const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
-    return { q: scatterCandidates(c.ids, out.weights, this.ctx.model.cfg.vocabSize), alpha: out.alpha };
+    return { q: scatterCandidates(c.ids, out.weights, this.ctx.model.cfg.vocabSize), alpha: out.alpha, weights: out.weights };
   }
 
   targets(b: BatchTensors, step: number, view: ForwardView): tf.Tensor2D {
-    const { q, alpha } = this.buildTargets(b, view);
+    const { q, alpha, weights } = this.buildTargets(b, view);
     this.current = undefined;
+    const term = this.valueTerm;
+    if (term) {
+      // V′ at the updated φ from the weights these targets are built from: no designer forward of its own.
+      this.valueTerm = undefined;
+      this.valueShift = { before: term.before, after: tf.keep(valueOfWeights(weights, term.D, term.mask)) };
+      term.D.dispose();
+    }
     this.trace.record(step, alpha, b);
     return q;
   }
@@ -209,63 +235,83 @@ export class DesignerRule implements TargetRule {
     // Candidates outlive this tidy: the targets of the same step reuse them.
     const { c, logp } = this.candidates(view, b.targets);
     const vars = Object.values(this.designer.vars);
-    const read = tf.tidy(() => {
-      // The learner's own forward supplies the candidates and the activations below S: only S is rerun.
-      // Forward differences take log p_θ at the candidates from the learner's forward: one S-forward.
-      const center = this.ctx.design.fdScheme === 'forward' ? logp : undefined;
-      const D = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, center);
-      const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
-      let first: tf.Scalar | undefined;
-      for (let k = 0; k < designerSteps; k++) {
-        // D does not depend on φ, so the dot value is exact at every φ on this batch; the cosine's ‖g_pre‖ term
-        // is recomputed at each φ.
-        const reported = tf.tidy(() => {
-          let objective: () => tf.Scalar;
-          let report: (o: tf.Scalar) => tf.Scalar;
-          if (value === 'dot') {
-            objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
-            report = (o) => tf.neg(o);
-          } else {
-            const w0 = weightsOf();
-            const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
-            const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, center);
-            const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
-            objective = () => cos.loss(weightsOf());
-            report = () => cos.cosine;
-          }
-          const { value: o, grads } = tf.variableGrads(objective, vars);
-          this.opt.applyGradients(grads);
-          return report(o);
-        });
-        if (k === 0) first = reported;
-        else reported.dispose();
-      }
-      const after = value === 'dot' ? valueOfWeights(weightsOf(), D, b.mask) : tf.scalar(NaN);
-      return tf.stack([first as tf.Scalar, after]);
-    });
+    // The learner's own forward supplies the candidates and the activations below S: only S is rerun, at the
+    // answer rows. Forward differences take the centre from the learner's forward: one S-forward.
+    const forwardDiff = this.ctx.design.fdScheme === 'forward';
+    const D = tf.tidy(() => (value === 'dot'
+      // The dot value needs D only up to a per-row constant: candidate logits, the head at K columns.
+      ? directionalLogits(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? c.logits : undefined)
+      : directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? logp : undefined)));
+    const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
+    let first: tf.Scalar | undefined;
+    for (let k = 0; k < designerSteps; k++) {
+      // D does not depend on φ, so the dot value is exact at every φ on this batch; the cosine's ‖g_pre‖ term
+      // is recomputed at each φ.
+      const reported = tf.tidy(() => {
+        let objective: () => tf.Scalar;
+        let report: (o: tf.Scalar) => tf.Scalar;
+        if (value === 'dot') {
+          objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
+          report = (o) => tf.neg(o);
+        } else {
+          const w0 = weightsOf();
+          const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
+          const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, forwardDiff ? logp : undefined);
+          const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
+          objective = () => cos.loss(weightsOf());
+          report = () => cos.cosine;
+        }
+        const { value: o, grads } = tf.variableGrads(objective, vars);
+        this.opt.applyGradients(grads);
+        return report(o);
+      });
+      if (k === 0) first = reported;
+      else reported.dispose();
+    }
     this.updates += designerSteps;
-    // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then.
-    this.pending.push({ step, values: tf.keep(read) as tf.Tensor1D, window, updates: this.updates });
-    // Kept past the gradient scope the meta step runs in, for cos once the learner's gradient exists.
+    // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then. The dot
+    // value's pair is completed by `targets` (V′ after) and `afterGradients` (the exact V after).
+    const point: PendingPoint = { step, window, updates: this.updates };
+    if (value === 'dot') {
+      this.valueTerm = { D: tf.keep(D), mask: b.mask, before: tf.keep(first as tf.Scalar) };
+    } else {
+      point.values = tf.keep(tf.tidy(() => tf.stack([first as tf.Scalar, tf.scalar(NaN)]))) as tf.Tensor1D;
+      tf.dispose([D, first as tf.Scalar]);
+    }
+    this.pending.push(point);
+    // Kept past the gradient scope the meta step runs in, for cos and V once the learner's gradient exists.
     for (const t of Object.values(gDown)) tf.keep(t);
     this.cosDown = gDown;
     this.metaMs.push(performance.now() - t0);
     return true;
   }
 
-  /** cos(g_down, g_pre) on a meta step, g_pre = the learner's own gradient over S (exact, full forward). */
+  /**
+   * On a meta step, with g_pre = the learner's own gradient over S (exact, full forward, the updated φ's
+   * targets): cos(g_down, g_pre), and for the dot value V after = g_downᵀg_pre and V before = V after minus
+   * what the designer updates added to the estimator's V′.
+   */
   afterGradients(grads: Readonly<Record<string, tf.Tensor>>): void {
     const gDown = this.cosDown;
     if (!gDown) return;
     this.cosDown = undefined;
+    const shift = this.valueShift;
+    this.valueShift = undefined;
     const gPre: Grads = {};
     for (const n of this.subset.names) gPre[n] = grads[n] as tf.Tensor;
-    const cos = tf.tidy(() => tf.div(dot(gDown, gPre), tf.mul(globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre))))) as tf.Scalar;
+    const [cos, values] = tf.tidy(() => {
+      const v = dot(gDown, gPre);
+      const cosine = tf.div(v, tf.mul(globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre))));
+      return shift ? [cosine, tf.stack([tf.add(tf.sub(v, shift.after), shift.before), v])] : [cosine];
+    }) as [tf.Scalar, tf.Tensor1D?];
     tf.dispose(Object.values(gDown));
+    if (shift) tf.dispose([shift.before, shift.after]);
     // The point of this step's meta step (made by it, not yet read: the trainer syncs after the step).
     const last = this.pending[this.pending.length - 1];
-    if (last && !last.cos) last.cos = tf.keep(cos);
-    else cos.dispose();
+    if (last && !last.cos) {
+      last.cos = tf.keep(cos);
+      if (values) last.values = tf.keep(values);
+    } else tf.dispose(values ? [cos, values] : [cos]);
   }
 
   /** Reads the pending meta steps' values and the gate sums (one read each), and appends their points. */
@@ -275,20 +321,20 @@ export class DesignerRule implements TargetRule {
     try {
       await this.trace.flush();
       if (!pending.length) return;
-      const x = await readScalars(pending.flatMap((p) => (p.cos ? [p.values, p.cos] : [p.values])));
+      const x = await readScalars(pending.flatMap(pendingTensors));
       let i = 0;
       for (const p of pending) {
-        const v = x[i++] as number;
-        const vAfter = x[i++] as number;
+        const v = p.values ? (x[i++] as number) : NaN;
+        const vAfter = p.values ? (x[i++] as number) : NaN;
         const cos = p.cos ? (x[i++] as number) : NaN;
         this.values.push(v);
         this.points.push({
-          step: p.step, value: v, valueAfter: Number.isFinite(vAfter) ? vAfter : null, cos: Number.isFinite(cos) ? cos : null,
+          step: p.step, value: Number.isFinite(v) ? v : null, valueAfter: Number.isFinite(vAfter) ? vAfter : null, cos: Number.isFinite(cos) ? cos : null,
           ...this.trace.windowMeans(p.window), updates: p.updates,
         });
       }
     } finally {
-      for (const p of pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+      for (const p of pending) tf.dispose(pendingTensors(p));
     }
   }
 
@@ -373,8 +419,10 @@ export class DesignerRule implements TargetRule {
   }
 
   dispose(): void {
-    for (const p of this.pending) tf.dispose(p.cos ? [p.values, p.cos] : [p.values]);
+    for (const p of this.pending) tf.dispose(pendingTensors(p));
     this.pending = [];
+    if (this.valueTerm) tf.dispose([this.valueTerm.D, this.valueTerm.before]);
+    if (this.valueShift) tf.dispose([this.valueShift.before, this.valueShift.after]);
     this.designer.dispose();
     this.opt.dispose();
     this.trace.dispose();
@@ -384,7 +432,7 @@ export class DesignerRule implements TargetRule {
 }
 
 function designerArm(name: string, feedback: FeedbackKind, description: string): ArmDefinition {
-  return { name, version: 2, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
+  return { name, version: 3, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
 }
 
 export const vPretrainingArm = designerArm('v-pretraining', 'true', 'designer-built soft top-K targets, designer trained on V with g_down from feedback');

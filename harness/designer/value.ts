@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { addMany, globalNorm, pickColumns, rowLogSumExp, scatterRows } from '../engine/ops.js';
 import { hostValues } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
-import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../lm/gpt.js';
+import { forwardFrom, forwardFromAtRows, headAtColumns, hiddenBelow, lastHiddenAtRows, runBlocks, type Params } from '../lm/gpt.js';
 import { maskedNll, softCrossEntropy } from '../lm/loss.js';
 import type { LanguageModel } from '../lm/model.js';
 import type { BatchTensors } from '../lm/batches.js';
@@ -125,6 +125,50 @@ export function directionalLogp(
   mask?: tf.Tensor1D,
   center?: tf.Tensor2D,
 ): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return directional(model, s, dir, eps, candIds, mask, center, (p, rows, cands) => {
+    const logits = rows ? forwardFromAtRows(model.cfg, p, hidden, B, T, s.from, rows) : forwardFrom(model.cfg, p, hidden, B, T, s.from);
+    return candidateLogp(logits, cands);
+  });
+}
+
+/**
+ * D′[n,k] = dirᵀ ∇_θS z_θ(c_k | n), the directional derivative of the candidates' logits: D minus the per-row
+ * term dirᵀ∇_θS log Σ_v exp z_θ(v | n), which does not depend on the candidate weights. Weights w that sum to 1
+ * in every row (the designer's always do) give valueOfWeights(w, D′) = V(w) − C with C independent of w, so the
+ * designer's gradient is the same as with D, exactly; the head runs at each row's K candidate columns only
+ * (N·K·D work instead of N·V·D, no log-sum-exp). `center`: the candidates' logits at θ (from the learner's
+ * forward) for forward differences. Same differences, ε and `mask` as `directionalLogp`.
+ */
+export function directionalLogits(
+  model: LanguageModel,
+  s: Subset,
+  hidden: tf.Tensor2D,
+  ids: tf.Tensor2D,
+  candIds: tf.Tensor2D,
+  dir: Grads,
+  eps: number,
+  mask?: tf.Tensor1D,
+  center?: tf.Tensor2D,
+): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  return directional(model, s, dir, eps, candIds, mask, center, (p, rows, cands) => {
+    const out = rows ? lastHiddenAtRows(model.cfg, p, hidden, B, T, s.from, rows) : runBlocks(model.cfg, p, hidden, B, T, s.from, model.cfg.nLayer);
+    return headAtColumns(p, out, cands);
+  });
+}
+
+/** Differences of `at` (a function of S's parameters, the rows computed, and those rows' candidates) along `dir`. */
+function directional(
+  model: LanguageModel,
+  s: Subset,
+  dir: Grads,
+  eps: number,
+  candIds: tf.Tensor2D,
+  mask: tf.Tensor1D | undefined,
+  center: tf.Tensor2D | undefined,
+  at: (p: Params, rows: tf.Tensor1D | undefined, cands: tf.Tensor2D) => tf.Tensor2D,
+): tf.Tensor2D {
   const norm = globalNorm(Object.values(dir));
   const rows = mask ? maskedRows(mask) : undefined;
   const sel = (x: tf.Tensor2D): tf.Tensor2D => (rows ? (tf.gather(x, rows) as tf.Tensor2D) : x);
@@ -132,8 +176,7 @@ export function directionalLogp(
   const shifted = (sign: number): tf.Tensor2D => {
     const p: Params = { ...model.params };
     for (const n of s.names) p[n] = tf.add(model.params[n] as tf.Tensor, tf.mul(dir[n] as tf.Tensor, tf.div(sign * eps, norm)));
-    const logits = rows ? logitsAtRows(model, s, p, hidden, ids, rows) : logitsFromHidden(model, s, p, hidden, ids);
-    return candidateLogp(logits, cands);
+    return at(p, rows, cands);
   };
   const D = (center
     ? tf.mul(tf.div(tf.sub(shifted(1), sel(center)), eps), norm)

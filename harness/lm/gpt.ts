@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { batchMatMul, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, softmax } from '../engine/ops.js';
+import { batchMatMul, candidateScores, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, softmax } from '../engine/ops.js';
 
 /** Shape of a GPT. */
 export interface GptConfig {
@@ -150,12 +150,26 @@ export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D,
  * the head at `rows` only (position-wise layers: the same values there as a full forward).
  */
 export function forwardFromAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
+  return headLogits(params, lastHiddenAtRows(cfg, params, hidden, B, T, from, rows));
+}
+
+/** The last block's output (before the final norm) at `rows`, from the hidden state entering block `from`. */
+export function lastHiddenAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
   const last = cfg.nLayer - 1;
-  if (from > last) throw new Error(`forwardFromAtRows: block ${from} is past the last block ${last}`);
+  if (from > last) throw new Error(`lastHiddenAtRows: block ${from} is past the last block ${last}`);
   const x = runBlocks(cfg, params, hidden, B, T, from, last);
   const { q, kT, v } = attentionInputs(cfg, params, last, x, B, T);
   const merged = mergeHeads(causalAttention(q, kT, v));
-  return headLogits(params, blockOutput(params, last, gatherRows(x, rows), gatherRows(merged, rows)));
+  return blockOutput(params, last, gatherRows(x, rows), gatherRows(merged, rows));
+}
+
+/**
+ * Final norm and the head's columns `ids` [N, K] only: logits [N, K] of each row's own candidates, N·K·D work
+ * instead of the full head's N·V·D (forward only).
+ */
+export function headAtColumns(params: Params, x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  const f = layerNorm(x, p(params, 'ln_f.g') as tf.Tensor1D, p(params, 'ln_f.b') as tf.Tensor1D);
+  return candidateScores(f, tf.transpose(p(params, 'head.w')) as tf.Tensor2D, ids);
 }
 
 /** Hidden state entering block `upTo` (the activations below S, computed once and reused). */
