@@ -22,6 +22,7 @@ import { globalNorm, rowLogSumExp } from '../engine/ops.js';
 import { readScalar, readScalars } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
+import { AdamW } from '../lm/optim.js';
 import { subsetNames } from '../lm/gpt.js';
 import type { ForwardView, TargetRule } from '../lm/trainer.js';
 import { shuffleAnswers, trimPadding } from './feedback.js';
@@ -110,7 +111,7 @@ function pendingTensors(p: PendingPoint): tf.Tensor[] {
 export class DesignerRule implements TargetRule {
   readonly designer: LmDesigner;
   readonly hiddenAt: number;
-  private readonly opt: tf.Optimizer;
+  private readonly opt: AdamW;
   private readonly subset: Subset;
   /** Feedback rows as labelled (the probe's downstream loss). */
   private readonly feedbackRows: TokenRows;
@@ -150,7 +151,11 @@ export class DesignerRule implements TargetRule {
       { vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
       ctx.rng.fork('designer-init'),
     );
-    this.opt = tf.train.adam(design.designerLr);
+    // Adam (tfjs's defaults: β 0.9/0.999, ε 1e-7), no decay, no clipping, on vpt's fused kernel where it runs.
+    this.opt = new AdamW(
+      { lr: design.designerLr, beta1: 0.9, beta2: 0.999, eps: 1e-7, weightDecay: 0, gradClip: 0, warmupSteps: 0, totalSteps: 1, minLrRatio: 1 },
+      this.designer.vars,
+    );
     this.subset = { from: model.cfg.nLayer - design.subsetBlocks, names: subsetNames(model.cfg, design.subsetBlocks) };
     this.hiddenAt = this.subset.from;
     this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
@@ -262,7 +267,9 @@ export class DesignerRule implements TargetRule {
           report = () => cos.cosine;
         }
         const { value: o, grads } = tf.variableGrads(objective, vars);
-        this.opt.applyGradients(grads);
+        const named: Record<string, tf.Tensor> = {};
+        for (const [k, v] of Object.entries(this.designer.vars)) if (grads[v.name]) named[k] = grads[v.name] as tf.Tensor;
+        this.opt.apply(named).dispose();
         return report(o);
       });
       if (k === 0) first = reported;

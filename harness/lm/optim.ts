@@ -101,11 +101,24 @@ export class AdamW {
   private applyFused(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
     const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
     const names = Object.keys(grads);
+    // Without clipping nothing needs the norm on the host: it stays a device scalar (no synchronous read).
+    if (gradClip <= 0) {
+      const norm = tf.keep(globalNorm(names.map((n) => grads[n] as tf.Tensor)));
+      this.fusedUpdate(grads, lr, 1);
+      return norm;
+    }
     let sq = 0;
     for (const n of names) sq += tf.tidy(() => runVpt('VptSumSq', { x: grads[n] as tf.Tensor }).dataSync()[0] as number);
     const norm = Math.fround(Math.sqrt(sq));
     const f = Math.fround;
-    const gscale = gradClip > 0 ? Math.min(1, f(f(gradClip) / f(norm + f(1e-6)))) : 1;
+    this.fusedUpdate(grads, lr, Math.min(1, f(f(gradClip) / f(norm + f(1e-6)))));
+    return tf.keep(tf.scalar(norm));
+  }
+
+  /** One fused AdamW pass per parameter with the gradients scaled by `gscale`. */
+  private fusedUpdate(grads: Record<string, tf.Tensor>, lr: number, gscale: number): void {
+    const { beta1, beta2, eps, weightDecay } = this.cfg;
+    const names = Object.keys(grads);
     tf.tidy(() => {
       for (const name of names) {
         const x = this.vars[name] as tf.Variable;
@@ -120,7 +133,6 @@ export class AdamW {
         x.assign(xo);
       }
     });
-    return tf.keep(tf.scalar(norm));
   }
 
   dispose(): void {
