@@ -102,6 +102,14 @@ export const DinoSchema = z.strictObject({
   teacherMomentum: frac.default(0.996),
   /** Teacher centring: 'ema' (DINO's EMA centre) or 'sinkhorn' (DINOv2's Sinkhorn-Knopp). Default 'ema'. */
   centering: z.enum(['ema', 'sinkhorn']).default('ema'),
+  /** Weight of the iBOT masked-patch loss next to DINO's (0 = off, DINO alone). Default 0. */
+  ibotWeight: z.number().min(0).default(0),
+  /** Probability that a global view is masked for iBOT. Default 0.5. */
+  ibotMaskProb: frac.default(0.5),
+  /** Fraction [lo, hi] of a masked view's patches blanked (uniform). Default [0.1, 0.5]. */
+  ibotMaskRatio: z.tuple([frac, frac]).refine(([lo, hi]) => lo <= hi, 'ibotMaskRatio: lo must not exceed hi').default([0.1, 0.5]),
+  /** Weight of DINOv2's KoLeo regulariser on the student's global CLS features (0 = off). Default 0. */
+  koleoWeight: z.number().min(0).default(0),
 });
 
 /** Multi-crop augmentation settings (DINO's recipe scaled to 32-px images). */
