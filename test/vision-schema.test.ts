@@ -10,7 +10,7 @@ describe('vision suite keys (schema)', () => {
       studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996, centering: 'ema',
       ibotWeight: 0, ibotMaskProb: 0.5, ibotMaskRatio: [0.1, 0.5], koleoWeight: 0,
     });
-    expect(c.base.augment.globalScale).to.deep.equal([0.7, 1]);
+    expect(c.base.augment.globalScale).to.deep.equal([0.4, 1]);
     expect(c.train.augment.nLocal).to.equal(4);
     expect(c.eval.backbone).to.equal('teacher');
   });

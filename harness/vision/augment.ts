@@ -14,7 +14,7 @@ export interface AugmentConfig {
   localSize: number;
   /** Local crops per image. Default 4. */
   nLocal: number;
-  /** Area fraction range of global crops. DEFAULT_AUGMENT keeps DINO's [0.4, 1]; suites default to [0.7, 1] (schema.ts). */
+  /** Area fraction range of global crops. Default [0.4, 1]. */
   globalScale: [number, number];
   /** Area fraction range of local crops. Default [0.05, 0.4]. */
   localScale: [number, number];

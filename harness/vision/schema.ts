@@ -119,12 +119,10 @@ export const AugmentSchema = z.strictObject({
   /** Local crops per image. Default 4. */
   nLocal: int(0).default(4),
   /**
-   * Area range of global crops. Default [0.7, 1] (DINO uses [0.4, 1] at 224 px): at 32 px a crop of 40% of the
-   * area shifts and rescales every patch's position by up to a third of the image, and the depth probe, which
-   * reads position (perspective), lost to random init on validation; [0.7, 1] won every probe there
-   * (docs/vision-diagnosis.md, "Learner options").
+   * Area range of global crops. Default [0.4, 1] (DINO's). [0.7, 1] was measured too (docs/vision-diagnosis.md,
+   * "Learner options"): better depth, worse pixel accuracy, all within seed noise.
    */
-  globalScale: range01.default([0.7, 1]),
+  globalScale: range01.default([0.4, 1]),
   /** Area range of local crops. Default [0.05, 0.4]. */
   localScale: range01.default([0.05, 0.4]),
   /** Colour jitter probability and strengths. Defaults 0.8; 0.4, 0.4, 0.2, 0.1. */
