@@ -20,6 +20,18 @@ export interface DinoConfig {
    * (DINOv2: 3 Sinkhorn-Knopp iterations over the batch, equal mass per prototype). Default 'ema'.
    */
   centering?: 'ema' | 'sinkhorn';
+  /**
+   * Weight of DINOv2/iBOT's masked-patch loss (objective.ts): the student's global views have patches blanked
+   * and its blanked patch tokens match the teacher's Sinkhorn-centred patch distributions. 0 turns it off (the
+   * teacher's last block then runs for CLS only). Default 0.
+   */
+  ibotWeight?: number;
+  /** Probability that a global view is masked for iBOT. Default 0.5. */
+  ibotMaskProb?: number;
+  /** Fraction of a masked view's patches that are blanked, drawn uniformly from [lo, hi]. Default [0.1, 0.5]. */
+  ibotMaskRatio?: [number, number];
+  /** Weight of DINOv2's KoLeo regulariser on the student's global-view CLS features. Default 0. */
+  koleoWeight?: number;
 }
 
 export const DEFAULT_DINO: DinoConfig = { studentTemp: 0.1, teacherTemp: 0.04, centerMomentum: 0.9, teacherMomentum: 0.996, centering: 'ema' };

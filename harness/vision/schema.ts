@@ -102,6 +102,14 @@ export const DinoSchema = z.strictObject({
   teacherMomentum: frac.default(0.996),
   /** Teacher centring: 'ema' (DINO's EMA centre) or 'sinkhorn' (DINOv2's Sinkhorn-Knopp). Default 'ema'. */
   centering: z.enum(['ema', 'sinkhorn']).default('ema'),
+  /** Weight of the iBOT masked-patch loss next to DINO's (0 = off, DINO alone). Default 0. */
+  ibotWeight: z.number().min(0).default(0),
+  /** Probability that a global view is masked for iBOT. Default 0.5. */
+  ibotMaskProb: frac.default(0.5),
+  /** Fraction [lo, hi] of a masked view's patches blanked (uniform). Default [0.1, 0.5]. */
+  ibotMaskRatio: z.tuple([frac, frac]).refine(([lo, hi]) => lo <= hi, 'ibotMaskRatio: lo must not exceed hi').default([0.1, 0.5]),
+  /** Weight of DINOv2's KoLeo regulariser on the student's global CLS features (0 = off). Default 0. */
+  koleoWeight: z.number().min(0).default(0),
 });
 
 /** Multi-crop augmentation settings (DINO's recipe scaled to 32-px images). */
@@ -110,7 +118,10 @@ export const AugmentSchema = z.strictObject({
   localSize: int(1).default(16),
   /** Local crops per image. Default 4. */
   nLocal: int(0).default(4),
-  /** Area range of global crops. Default [0.4, 1]. */
+  /**
+   * Area range of global crops. Default [0.4, 1] (DINO's). [0.7, 1] was measured too (docs/vision-diagnosis.md,
+   * "Learner options"): better depth, worse pixel accuracy, all within seed noise.
+   */
   globalScale: range01.default([0.4, 1]),
   /** Area range of local crops. Default [0.05, 0.4]. */
   localScale: range01.default([0.05, 0.4]),

@@ -10,7 +10,8 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { embedImages, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
+import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective } from './objective.js';
+import { embedImages, gridSize, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -147,13 +148,22 @@ export interface StepOut {
 export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: { student: tf.Tensor4D; teacher: tf.Tensor4D }, dino: DinoConfig, momentum: number): StepOut {
   return tf.tidy(() => {
     const B = crops.B;
-    const tLogits = clsLogits(model, model.teacher, views.teacher);
+    const extended = usesExtendedObjective(dino);
+    // iBOT: the student sees its global views with the step's masked patches blanked (after the arm's rule).
+    const mask = extended && (dino.ibotWeight ?? 0) > 0 ? crops.patchMask : undefined;
+    const selector = mask ? rowSelector(mask.rows, views.teacher.shape[0] * (1 + gridSize(model.cfg.vit) ** 2)) : undefined;
+    const teacher = extended ? teacherSide(model, views.teacher, selector, dino) : { cls: clsLogits(model, model.teacher, views.teacher) };
+    const tLogits = teacher.cls;
     const targets = dinoTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino);
+    const studentViews = mask ? tf.mul(views.student, pixelKeep(mask, views.student.shape[0], gridSize(model.cfg.vit), model.cfg.vit.patchSize)) as tf.Tensor4D : views.student;
+    const patch = selector && teacher.patchTargets ? { selector, targets: teacher.patchTargets } : undefined;
     const names = Object.keys(model.student);
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
       const p: Params = {};
       names.forEach((n, i) => (p[n] = xs[i] as tf.Tensor));
-      return studentLoss(model, p, views.student, crops.local, targets, B, dino);
+      return extended
+        ? extendedStudentLoss(model, p, studentViews, crops.local, targets, B, dino, patch)
+        : studentLoss(model, p, views.student, crops.local, targets, B, dino);
     };
     const { value, grads } = tf.valueAndGrads(f)(names.map((n) => model.student[n] as tf.Tensor));
     const g: Record<string, tf.Tensor> = {};
@@ -178,6 +188,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
   });
   const sampler = new IndexSampler(o.pool.n, o.batchSize, o.rng.fork('order'));
   const augRng = o.rng.fork('augment');
+  const maskRng = o.rng.fork('ibot-mask');
   const curve: DinoCurvePoint[] = [];
   let augmentMs = 0;
   const t0 = performance.now();
@@ -186,6 +197,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
     for (let step = 0; step < o.steps; step++) {
       const ta = performance.now();
       const crops = cropBatch(o.pool, sampler.next(), o.augment, augRng);
+      if ((o.dino.ibotWeight ?? 0) > 0) crops.patchMask = drawPatchMask(2 * crops.B, gridSize(o.model.cfg.vit) ** 2, o.dino.ibotMaskProb ?? 0.5, o.dino.ibotMaskRatio ?? [0.1, 0.5], maskRng);
       augmentMs += performance.now() - ta;
       try {
         rule.beforeStep?.(crops, step);

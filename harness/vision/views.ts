@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gaussianTaps, type HostCrops } from './augment.js';
+import type { PatchMask } from './objective.js';
 
 /** One batch's multi-crop views on the device (view-major: rows v·B..v·B+B−1 are view v). */
 export interface CropBatch {
@@ -19,6 +20,8 @@ export interface CropBatch {
   local: tf.Tensor4D;
   /** The same views as host arrays. */
   host: HostCrops;
+  /** With `dino.ibotWeight` > 0: the patches the student sees blanked in its global views this step. */
+  patchMask?: PatchMask;
 }
 
 /** The global views the student and the teacher see in one step (each [2·B, S, S, 3]). */
