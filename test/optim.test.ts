@@ -43,7 +43,7 @@ describe('AdamW, clipping and schedule', () => {
       // A gradient that changes with the step, so the moments matter.
       const g = tf.tensor2d(init.map((r, i) => r.map((x, j) => Math.sin(3 * x + t + i - j))));
       ours.apply({ a: g }).dispose();
-      theirs.applyGradients({ [b.name]: g });
+      theirs.applyGradients([{ name: b.name, tensor: g }]);
       g.dispose();
     }
     const x = a.arraySync();
