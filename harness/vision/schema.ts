@@ -178,6 +178,17 @@ export const VisionDesignSchema = z.strictObject({
   metaEvery: int(1).default(4),
   /** Images of the learner's batch the meta step's g_pre uses (its 2 global + local crops). Default 8. */
   metaBatch: int(1).default(8),
+  /**
+   * Momentum β of the feedback direction across meta steps: the designer ascends along the unit direction of
+   * the running average ḡ ← β·ḡ + (1−β)·g_down (the same for random feedback's Gaussians), not along one
+   * batch's g_down. 0 = this meta step's g_down alone. Default 0.
+   */
+  downMomentum: frac.default(0),
+  /**
+   * Also evaluate V̂ after the designer's update on the same batch and direction (`valueAfter` in
+   * `curves.designer`; one extra pair of S-forwards per meta step). Default false.
+   */
+  valueAfter: z.boolean().default(false),
   /** Labelled feedback images per g_down. Default 8. */
   feedbackBatch: int(1).default(8),
   /** U-Net: base width (channels of the first level, doubled per level). Default 16. */
