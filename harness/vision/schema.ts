@@ -214,6 +214,11 @@ export const VisionDesignSchema = z.strictObject({
   keepPenalty: z.enum(['sine', 'quadratic']).default('sine'),
   /** Weight of the keep-ratio penalty (per mask, averaged). Default 0.05. */
   keepWeight: z.number().min(0).default(0.05),
+  /**
+   * Centre each designer mask's logits on logit(keepTarget) (see the U-Net's `centre`): the keep ratio cannot
+   * drift as a whole, only where the mask hides moves. Default false.
+   */
+  keepCentering: z.boolean().default(false),
   /** Target mean μ of the quadratic penalty, and of random masks without a designer cell to match. Default 0.5. */
   keepTarget: frac.default(0.5),
   /**
