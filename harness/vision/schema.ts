@@ -179,8 +179,9 @@ export const VisionDesignSchema = z.strictObject({
   /**
    * Images of the learner's batch the meta step's g_pre uses (its 2 global + local crops). Default 16: on the
    * quick suite the designer's value gradient at 8 images (with 8 feedback images) pointed nowhere in particular
-   * (cosine to the previous meta step's 0.03 on average), at 16 (with 16) it settled (0.52, rising to 0.7–0.87),
-   * for about 25% more time per meta step (docs/vision-diagnosis.md, 2026-11-27).
+   * (cosine to the previous meta step's 0.03 on average); at 16 (with 16) it settled in one run (0.52) but not in
+   * the suite's two cells (−0.08, 0.18), for a meta step about 2–3× a learner step instead of 1–1.3×
+   * (docs/vision-diagnosis.md, 2026-11-27).
    */
   metaBatch: int(1).default(16),
   /**
