@@ -236,11 +236,12 @@ export const VisionDesignSchema = z.strictObject({
   /** Target mean μ of the quadratic penalty, and of random masks without a designer cell to match. Default 0.5. */
   keepTarget: frac.default(0.5),
   /**
-   * Weight of the masks' total variation (mean |Δμ| between neighbouring pixels). Default 1e-3: at 1e-2, the
-   * only consistent term of a noisy objective, it flattened the masks back to μ ≈ 0.5 (the U-Net's logits on the
-   * half-resolution grid, upsampled, are smooth already).
+   * Weight of the masks' total variation (mean |Δμ| between neighbouring pixels). Default 0: at 1e-2 and at 1e-3,
+   * the only consistent term of a noisy objective, it flattened the quick suite's masks back to μ ≈ 0.5; at 0 the
+   * same cell's masks kept their structure (docs/vision-diagnosis.md, 2026-11-27). The U-Net's logits on the
+   * half-resolution grid, upsampled bilinearly, are smooth without it.
    */
-  tvWeight: z.number().min(0).default(1e-3),
+  tvWeight: z.number().min(0).default(0),
   /** σ (pixels) of the blur that replaces what a mask hides. Default 2. */
   maskBlurSigma: z.number().positive().default(2),
   /** How far a mask may blur: the applied mask is 1 − strength·(1 − μ) (0 = views untouched). Default 1. */
