@@ -21,10 +21,9 @@ export default defineSuite({
   design: { subsetBlocks: 2, burnIn: 8, metaEvery: 4, metaBatch: 16, feedbackBatch: 16, probeBatches: 6 },
   // The probes read the student, every row alike (reference rows included). DINO probes its teacher, but over a
   // 60-step continued stage the teacher's EMA (0.996 → 1) moves only ~12% of the way to the student, so no arm's
-  // views could reach the probes: the four arms came out identical to four digits. Measured in
-  // docs/vision-diagnosis.md (2026-11-27): probing the student separates baseline and random-masks by 1.0 mIoU
-  // points, 3.6 pixel-accuracy points and 1.0 top-1 point; a continued-stage teacher momentum of 0.9 by 0.03, 0.0
-  // and 0.2.
+  // views could reach the probes: the four arms came out identical to four digits. The student is the network the
+  // views act on, and probing it leaves DINO's recipe (momentum included) untouched in both stages; a continued-
+  // stage momentum of 0.9 separated baseline and random-masks no better (docs/vision-diagnosis.md, 2026-11-27).
   eval: { backbone: 'student' },
   arms: [{ arm: 'baseline' }, { arm: 'v-pretraining' }, { arm: 'random-feedback' }, { arm: 'random-masks' }],
 });
