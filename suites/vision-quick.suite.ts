@@ -15,7 +15,15 @@ export default defineSuite({
   data: { kind: 'embedded', unlabeled: 2048, feedback: 256, probeTrain: 512, validation: 256, test: 512 },
   base: { steps: 300, batchSize: 16 },
   train: { steps: 60, batchSize: 16 },
-  // One designer update every 4 learner steps after 8 burn-in steps (13 updates); S = the last 2 of 4 blocks.
-  design: { subsetBlocks: 2, burnIn: 8, metaEvery: 4, metaBatch: 8, feedbackBatch: 8, probeBatches: 6 },
+  // One designer update every 4 learner steps after 8 burn-in steps (13 updates); S = the last 2 of 4 blocks; g_pre
+  // on the whole learner batch and g_down on 16 feedback images (at 8 + 8 the value's designer gradient changed
+  // direction every meta step: docs/vision-diagnosis.md).
+  design: { subsetBlocks: 2, burnIn: 8, metaEvery: 4, metaBatch: 16, feedbackBatch: 16, probeBatches: 6 },
+  // The probes read the student, every row alike (reference rows included). DINO probes its teacher, but over a
+  // 60-step continued stage the teacher's EMA (0.996 → 1) moves only ~12% of the way to the student, so no arm's
+  // views could reach the probes: the four arms came out identical to four digits. The student is the network the
+  // views act on, and probing it leaves DINO's recipe (momentum included) untouched in both stages; a continued-
+  // stage momentum of 0.9 separated baseline and random-masks no better (docs/vision-diagnosis.md, 2026-11-27).
+  eval: { backbone: 'student' },
   arms: [{ arm: 'baseline' }, { arm: 'v-pretraining' }, { arm: 'random-feedback' }, { arm: 'random-masks' }],
 });

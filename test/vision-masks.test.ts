@@ -36,6 +36,22 @@ describe('vision masks', () => {
     d.dispose();
   });
 
+  it('keep centring: the masks start at the target keep ratio and a uniform shift of the logits leaves them unchanged', () => {
+    const images = tf.tensor4d(new Rng(3).normals(2 * 8 * 8 * 3, 1), [2, 8, 8, 3]);
+    const d = new MaskDesigner({ width: 4, levels: 2, channels: 3, scale: 2, centre: 0.3 }, new Rng(2));
+    const before = d.masks(images).dataSync() as Float32Array;
+    for (const k of [0, 1]) expect(before.subarray(k * 64, (k + 1) * 64).reduce((a, x) => a + x, 0) / 64).to.be.closeTo(0.3, 0.01);
+    // The output bias moves every logit by the same amount: without centring that is the whole keep ratio.
+    d.vars['out.b']!.assign(tf.add(d.vars['out.b']!, 3));
+    const after = d.masks(images).dataSync() as Float32Array;
+    expect(Math.max(...after.map((x, i) => Math.abs(x - before[i]!)))).to.be.lessThan(1e-5);
+    const free = new MaskDesigner({ width: 4, levels: 2, channels: 3, scale: 2 }, new Rng(2));
+    free.vars['out.b']!.assign(tf.add(free.vars['out.b']!, 3));
+    expect(scalar(tf.mean(free.masks(images)))).to.be.greaterThan(0.9);
+    d.dispose();
+    free.dispose();
+  });
+
   it('masked views: strength 0 is the image bit for bit, μ = 1 keeps it, μ = 0 is the blur', () => {
     const rng = new Rng(4);
     const v = tf.tensor4d(rng.normals(2 * 4 * 4 * 3, 1), [2, 4, 4, 3]);

@@ -134,6 +134,9 @@ export const visionTask: TaskDefinition<VisionSuite> = {
       if (a.localSize % m.patchSize !== 0) out.push(`${stage}.augment.localSize: ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
       if (a.localSize > m.imageSize) out.push(`${stage}.augment.localSize: ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
     }
+    if (s.design.keepCentering && (s.design.keepTarget <= 0 || s.design.keepTarget >= 1)) {
+      out.push(`design.keepTarget: ${s.design.keepTarget} must lie strictly between 0 and 1 with design.keepCentering`);
+    }
     if (s.design.subsetBlocks > m.depth) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.depth ${m.depth}`);
     const cell = s.design.designerScale * 2 ** (s.design.designerLevels - 1);
     if (m.imageSize % cell !== 0) {

@@ -187,18 +187,38 @@ export const VisionDesignSchema = z.strictObject({
   burnIn: int(0).default(10),
   /** One designer update every r learner steps (METHOD: r ∈ {2, 4, 8}). Default 4. */
   metaEvery: int(1).default(4),
-  /** Images of the learner's batch the meta step's g_pre uses (its 2 global + local crops). Default 8. */
-  metaBatch: int(1).default(8),
-  /** Labelled feedback images per g_down. Default 8. */
-  feedbackBatch: int(1).default(8),
+  /**
+   * Images of the learner's batch the meta step's g_pre uses (its 2 global + local crops). Default 16: on the
+   * quick suite the designer's value gradient at 8 images (with 8 feedback images) pointed nowhere in particular
+   * (cosine to the previous meta step's 0.03 on average); at 16 (with 16) it settled in one run (0.52) but not in
+   * the suite's two cells (−0.08, 0.18), for a meta step about 2–3× a learner step instead of 1–1.3×
+   * (docs/vision-diagnosis.md, 2026-11-27).
+   */
+  metaBatch: int(1).default(16),
+  /**
+   * Momentum β of the feedback direction across meta steps: the designer ascends along the unit direction of
+   * the running average ḡ ← β·ḡ + (1−β)·g_down (the same for random feedback's Gaussians), not along one
+   * batch's g_down. 0 = this meta step's g_down alone. Default 0.
+   */
+  downMomentum: frac.default(0),
+  /**
+   * Also evaluate V̂ after the designer's update on the same batch and direction (`valueAfter` in
+   * `curves.designer`; one extra pair of S-forwards per meta step). Default false.
+   */
+  valueAfter: z.boolean().default(false),
+  /** Labelled feedback images per g_down. Default 16 (cosine between successive g_down 0.57 at 8, 0.77 at 16). */
+  feedbackBatch: int(1).default(16),
   /** U-Net: base width (channels of the first level, doubled per level). Default 16. */
   designerWidth: int(1).default(16),
   /** U-Net: resolution levels (2 = one pooling step). Default 2. */
   designerLevels: int(1).max(4).default(2),
   /** U-Net: runs on the image average-pooled by this factor, logits resized back (cost ∝ 1/scale²). Default 2. */
   designerScale: int(1).default(2),
-  /** Designer Adam learning rate (0 freezes it). Default 3e-3. */
-  designerLr: z.number().min(0).default(3e-3),
+  /**
+   * Designer Adam learning rate (0 freezes it). Default 3e-2: at 3e-3 and 1e-2 the 13 updates of the quick suite
+   * left the masks at μ ≈ 0.5 (docs/vision-diagnosis.md).
+   */
+  designerLr: z.number().min(0).default(3e-2),
   /**
    * Central-difference step along the unit ĝ_down for the value and its designer gradient: error O(ε²) from
    * curvature plus float32 rounding of the loss difference ∝ 1/ε. Measured on the quick suite's base checkpoint
@@ -210,18 +230,29 @@ export const VisionDesignSchema = z.strictObject({
    * feedback direction, so the weight does not depend on the downstream loss's scale). Default 1.
    */
   valueWeight: z.number().min(0).default(1),
-  /** Keep-ratio penalty: 'sine' = w/sin(π·mean μ) (ADIOS; lowest at 0.5), 'quadratic' = w·(mean μ − keepTarget)². Default 'sine'. */
-  keepPenalty: z.enum(['sine', 'quadratic']).default('sine'),
-  /** Weight of the keep-ratio penalty (per mask, averaged). Default 0.05. */
-  keepWeight: z.number().min(0).default(0.05),
+  /**
+   * Keep-ratio penalty: 'sine' = w/sin(π·mean μ) (ADIOS; lowest at 0.5, with zero gradient there), 'quadratic' =
+   * w·(mean μ − keepTarget)². Default 'quadratic'.
+   */
+  keepPenalty: z.enum(['sine', 'quadratic']).default('quadratic'),
+  /** Weight of the keep-ratio penalty (per mask, averaged). Default 1. */
+  keepWeight: z.number().min(0).default(1),
+  /**
+   * Centre each designer mask's logits on logit(keepTarget) (see the U-Net's `centre`): the keep ratio cannot
+   * drift as a whole, only where the mask hides moves. Default true: without it, designer lr 3e-2 swung the
+   * quick suite's keep ratio between 0.08 and 0.93 (Adam's first steps move the output bias by the full lr),
+   * with it the keep ratio stayed in 0.494–0.513.
+   */
+  keepCentering: z.boolean().default(true),
   /** Target mean μ of the quadratic penalty, and of random masks without a designer cell to match. Default 0.5. */
   keepTarget: frac.default(0.5),
   /**
-   * Weight of the masks' total variation (mean |Δμ| between neighbouring pixels). Default 0.01: ascending V alone
-   * on a fixed batch of the quick suite sharpened the masks to TV ≈ 0.07 while V rose 12%, so 0.05 would outweigh
-   * what V gains.
+   * Weight of the masks' total variation (mean |Δμ| between neighbouring pixels). Default 0: at 1e-2 and at 1e-3,
+   * the only consistent term of a noisy objective, it flattened the quick suite's masks back to μ ≈ 0.5; at 0 the
+   * same cell's masks kept their structure (docs/vision-diagnosis.md, 2026-11-27). The U-Net's logits on the
+   * half-resolution grid, upsampled bilinearly, are smooth without it.
    */
-  tvWeight: z.number().min(0).default(0.01),
+  tvWeight: z.number().min(0).default(0),
   /** σ (pixels) of the blur that replaces what a mask hides. Default 2. */
   maskBlurSigma: z.number().positive().default(2),
   /** How far a mask may blur: the applied mask is 1 − strength·(1 − μ) (0 = views untouched). Default 1. */

@@ -58,6 +58,14 @@ export interface DesignerPoint {
   downLoss: number;
   /** The designer's objective −w·V̂ + regularisers. */
   objective: number;
+  /** V̂ on the same batch and direction after the update (`design.valueAfter`), else null. */
+  slopeAfter: number | null;
+  /** Cosine between this meta step's g_down and the previous one's (null at the first): how steady the feedback direction is. */
+  downCos: number | null;
+  /** Cosine between this and the previous meta step's designer gradient of the value term −w·V̂ (null at the first). */
+  valueGradCos: number | null;
+  /** ‖∇φ of −w·V̂‖ / (‖that‖ + ‖∇φ of the regularisers‖): how much of the designer's gradient is the value's. */
+  valueShare: number;
 }
 
 /** Fewest probe batches whose correlation is reported (as in language). */
@@ -66,6 +74,14 @@ export const MIN_PROBE_BATCHES = 5;
 /** Sums of [keep, entropy, tv, count] of every learner step's masks (a device variable: no per-step sync). */
 function statSums(): tf.Variable {
   return tf.tidy(() => tf.variable(tf.zeros([4]), false));
+}
+
+/** Cosine between two gradients over the same tensors (read on the host: once per meta step). */
+function cosine(a: Grads, b: Grads): number {
+  const c = tf.tidy(() => tf.div(dot(a, b), tf.mul(globalNorm(Object.values(a)), globalNorm(Object.values(b)))));
+  const v = c.dataSync()[0] as number;
+  c.dispose();
+  return v;
 }
 
 function meanOf(xs: readonly number[]): number {
@@ -85,11 +101,16 @@ export class MaskDesignerRule implements ViewRule {
   private readonly noiseRng: Rng;
   private readonly sums = statSums();
   private fbTurn = 0;
+  /** Running average ḡ of g_down over meta steps (`design.downMomentum`), and the previous raw g_down. */
+  private downAvg: Grads | undefined;
+  private downPrev: Grads | undefined;
+  /** The previous meta step's designer gradient of the value term. */
+  private valueGradPrev: Grads | undefined;
   private probeR = Number.NaN;
 
   constructor(private readonly ctx: MaskRuleContext, private readonly feedback: 'true' | 'random') {
     const { model, design, data } = ctx;
-    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale }, ctx.rng.fork('designer-init'));
+    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale, ...(design.keepCentering ? { centre: design.keepTarget } : {}) }, ctx.rng.fork('designer-init'));
     this.opt = tf.train.adam(design.designerLr);
     this.subset = visionSubset(model.cfg.vit, design.subsetBlocks);
     this.sources = feedbackSources(data, { seg: design.segWeight, depth: design.depthWeight });
@@ -151,32 +172,73 @@ export class MaskDesignerRule implements ViewRule {
     const t0 = performance.now();
     const { model, design, dino } = this.ctx;
     const g = this.gDown();
+    const downCos = this.downPrev ? cosine(g.grads, this.downPrev) : null;
+    const dir = this.averagedDown(g.grads);
     const kept: tf.Tensor[] = [];
     const out = tf.tidy(() => {
-      const norm = globalNorm(Object.values(g.grads));
-      const unit = unitDirection(g.grads);
+      const norm = globalNorm(Object.values(dir));
+      const unit = unitDirection(dir);
       const b = pretrainBatch(model, crops, design.metaBatch, dino, design.maskBlurSigma);
       const locals = localHidden(model, this.subset, b);
-      const { value, grads } = tf.variableGrads(() => {
+      const vars = Object.values(this.designer.vars);
+      // The value's and the regularisers' gradients apart (the U-Net's forward runs twice; it is cheap next to
+      // the backbone's), so the record can say how steady the value's direction is and how much it weighs.
+      const v = tf.variableGrads(() => {
         const { views, mu } = this.studentViews(b.global, b.blurred);
         const slope = slopeAlong(model, this.subset, views, locals, b, unit, design.fdEpsilon, dino);
-        kept.push(tf.keep(slope), tf.keep(maskStats(mu)));
-        const reg = tf.add(keepPenalty(mu, design.keepPenalty, design.keepWeight, design.keepTarget), tf.mul(totalVariation(mu), design.tvWeight));
-        return tf.add(tf.mul(slope, -design.valueWeight), reg) as tf.Scalar;
-      }, Object.values(this.designer.vars));
+        kept.push(tf.keep(maskStats(mu)), tf.keep(slope));
+        return tf.mul(slope, -design.valueWeight) as tf.Scalar;
+      }, vars);
+      const r = tf.variableGrads(() => {
+        const mu = this.designer.masks(b.global);
+        return tf.add(keepPenalty(mu, design.keepPenalty, design.keepWeight, design.keepTarget), tf.mul(totalVariation(mu), design.tvWeight)) as tf.Scalar;
+      }, vars);
+      const grads: Record<string, tf.Tensor> = {};
+      for (const k of Object.keys(v.grads)) grads[k] = tf.add(v.grads[k] as tf.Tensor, r.grads[k] as tf.Tensor);
+      const value = tf.add(v.value, r.value);
+      const vList = Object.keys(v.grads).map((k) => v.grads[k] as tf.Tensor);
+      const vNorm = globalNorm(vList);
+      kept.push(tf.keep(tf.div(vNorm, tf.add(vNorm, globalNorm(Object.values(r.grads))))));
+      const prev = this.valueGradPrev;
+      kept.push(tf.keep(prev ? tf.div(dot(v.grads, prev), tf.mul(vNorm, globalNorm(Object.values(prev)))) : tf.scalar(Number.NaN)));
+      if (prev) tf.dispose(Object.values(prev));
+      const nextPrev: Grads = {};
+      for (const k of Object.keys(v.grads)) nextPrev[k] = tf.keep(v.grads[k] as tf.Tensor);
+      this.valueGradPrev = nextPrev;
       this.opt.applyGradients(grads);
-      return tf.concat([value.reshape([1]), norm.reshape([1])]);
+      const after = design.valueAfter ? slopeAlong(model, this.subset, this.studentViews(b.global, b.blurred).views, locals, b, unit, design.fdEpsilon, dino) : tf.scalar(Number.NaN);
+      return tf.concat([value.reshape([1]), norm.reshape([1]), after.reshape([1])]);
     });
-    const [objective, norm] = out.dataSync() as Float32Array;
-    const slope = kept[0]?.dataSync()[0] as number;
-    const st = kept[1]?.dataSync() as Float32Array;
+    const [objective, norm, after] = out.dataSync() as Float32Array;
+    const st = kept[0]?.dataSync() as Float32Array;
+    const slope = kept[1]?.dataSync()[0] as number;
+    const valueShare = kept[2]?.dataSync()[0] as number;
+    const gradCos = kept[3]?.dataSync()[0] as number;
     tf.dispose([out, ...kept]);
-    tf.dispose(Object.values(g.grads));
+    if (this.downPrev) tf.dispose(Object.values(this.downPrev));
+    this.downPrev = g.grads;
     this.curve.push({
       step, value: slope * (norm as number), gate: null, slope,
       keep: st[0] as number, entropy: st[1] as number, tv: st[2] as number, downLoss: g.loss, objective: objective as number,
+      slopeAfter: design.valueAfter ? (after as number) : null, downCos,
+      valueGradCos: Number.isNaN(gradCos) ? null : gradCos, valueShare,
     });
     this.metaMs.push(performance.now() - t0);
+  }
+
+  /**
+   * The direction this meta step ascends: g_down itself, or with `design.downMomentum` β > 0 the running
+   * average ḡ ← β·ḡ + (1−β)·g_down (ḡ starts at the first g_down). The result is owned by the rule.
+   */
+  private averagedDown(g: Grads): Grads {
+    const beta = this.ctx.design.downMomentum;
+    if (beta === 0) return g;
+    const prev = this.downAvg;
+    const next: Grads = {};
+    for (const [k, t] of Object.entries(g)) next[k] = prev ? tf.tidy(() => tf.add(tf.mul(prev[k] as tf.Tensor, beta), tf.mul(t, 1 - beta))) : tf.clone(t);
+    if (prev) tf.dispose(Object.values(prev));
+    this.downAvg = next;
+    return next;
   }
 
   /**
@@ -238,6 +300,10 @@ export class MaskDesignerRule implements ViewRule {
       mask_tv: (s[2] as number) / n,
       down_loss_first: this.curve[0]?.downLoss ?? Number.NaN,
       down_loss_last: this.curve[this.curve.length - 1]?.downLoss ?? Number.NaN,
+      value_grad_cos_mean: meanOf(this.curve.flatMap((p) => (p.valueGradCos === null ? [] : [p.valueGradCos]))),
+      value_share_mean: meanOf(this.curve.map((p) => p.valueShare)),
+      down_cos_mean: meanOf(this.curve.flatMap((p) => (p.downCos === null ? [] : [p.downCos]))),
+      ...(design.valueAfter ? { value_unit_gain_mean: meanOf(this.curve.map((p) => (p.slopeAfter as number) - p.slope)) } : {}),
       meta_steps: this.curve.length,
       meta_ms_mean: meanOf(this.metaMs),
       head_fit_ms: this.headFitMs,
@@ -250,5 +316,8 @@ export class MaskDesignerRule implements ViewRule {
     this.heads.dispose();
     this.opt.dispose();
     this.sums.dispose();
+    if (this.downAvg) tf.dispose(Object.values(this.downAvg));
+    if (this.downPrev) tf.dispose(Object.values(this.downPrev));
+    if (this.valueGradPrev) tf.dispose(Object.values(this.valueGradPrev));
   }
 }

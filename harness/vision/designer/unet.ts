@@ -23,6 +23,12 @@ export interface UNetShape {
    * full size (cost falls with its square; masks stay smooth at the pooled grid's scale). Default 1.
    */
   scale?: number;
+  /**
+   * Keep-ratio centring: when set (a keep ratio in (0, 1)), every mask's logits are shifted so that their mean
+   * over pixels is logit(centre), so mean μ stays near `centre` (exactly at uniform logits, approximately while
+   * their spread is moderate) and the designer learns where to hide, not how much. Undefined = no shift.
+   */
+  centre?: number;
 }
 
 /**
@@ -118,11 +124,18 @@ export class MaskDesigner {
   /** Soft masks μ [N, S, S, 1] of normalised images [N, S, S, C] under `params` (default the designer's own). */
   masks(images: tf.Tensor4D, params: Params = this.vars): tf.Tensor4D {
     const k = this.shape.scale ?? 1;
-    if (k === 1) return tf.sigmoid(unetLogits(this.shape, params, images));
+    if (k === 1) return tf.sigmoid(this.centred(unetLogits(this.shape, params, images)));
     const S = images.shape[1];
     if (S % k !== 0) throw new Error(`designer: image side ${S} is not divisible by its scale ${k}`);
     const small = unetLogits(this.shape, params, tf.avgPool(images, k, k, 'valid') as tf.Tensor4D);
-    return tf.sigmoid(upsampleBilinear(small, S));
+    return tf.sigmoid(upsampleBilinear(this.centred(small), S));
+  }
+
+  /** Logits [N,H,W,1] shifted per mask to mean logit(centre) (see {@link UNetShape.centre}). */
+  private centred(z: tf.Tensor4D): tf.Tensor4D {
+    const c = this.shape.centre;
+    if (c === undefined) return z;
+    return tf.add(tf.sub(z, tf.mean(z, [1, 2, 3], true)), Math.log(c / (1 - c))) as tf.Tensor4D;
   }
 
   dispose(): void {
