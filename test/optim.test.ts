@@ -42,7 +42,7 @@ describe('AdamW, clipping and schedule', () => {
     for (let t = 0; t < 5; t++) {
       // A gradient that changes with the step, so the moments matter.
       const g = tf.tensor2d(init.map((r, i) => r.map((x, j) => Math.sin(3 * x + t + i - j))));
-      ours.apply({ a: g }).dispose();
+      ours.update({ a: g });
       theirs.applyGradients([{ name: b.name, tensor: g }]);
       g.dispose();
     }

@@ -134,10 +134,10 @@ export class DesignerRule implements TargetRule {
   /** g_down of this step's meta step, kept for cos(g_down, g_pre) and V once the learner's gradient exists. */
   private cosDown: Grads | undefined;
   /**
-   * Dot value, from this step's meta step to its targets: the directional term D′ of candidate logits, the
-   * batch mask, and the estimator's V′ at φ before the designer updates (V′ = V − C, C independent of φ).
+   * Dot value, from this step's meta step to its targets: the directional term D′ of candidate logits and the
+   * estimator's V′ at φ before the designer updates (V′ = V − C, C independent of φ).
    */
-  private valueTerm: { D: tf.Tensor2D; mask: tf.Tensor1D; before: tf.Scalar } | undefined;
+  private valueTerm: { D: tf.Tensor2D; before: tf.Scalar } | undefined;
   /** V′ before and after this step's designer updates, until the learner's gradient gives the exact V after. */
   private valueShift: { before: tf.Scalar; after: tf.Scalar } | undefined;
   /** The probe's feedback batch: drawn once, the same at every probe point. */
@@ -199,7 +199,7 @@ export class DesignerRule implements TargetRule {
     if (term) {
       // V′ at the updated φ from the weights these targets are built from: no designer forward of its own.
       this.valueTerm = undefined;
-      this.valueShift = { before: term.before, after: tf.keep(valueOfWeights(weights, term.D, term.mask)) };
+      this.valueShift = { before: term.before, after: tf.keep(valueOfWeights(weights, term.D, b.mask)) };
       term.D.dispose();
     }
     this.trace.record(step, alpha, b);
@@ -269,7 +269,7 @@ export class DesignerRule implements TargetRule {
         const { value: o, grads } = tf.variableGrads(objective, vars);
         const named: Record<string, tf.Tensor> = {};
         for (const [k, v] of Object.entries(this.designer.vars)) if (grads[v.name]) named[k] = grads[v.name] as tf.Tensor;
-        this.opt.apply(named).dispose();
+        this.opt.update(named);
         return report(o);
       });
       if (k === 0) first = reported;
@@ -280,7 +280,7 @@ export class DesignerRule implements TargetRule {
     // value's pair is completed by `targets` (V′ after) and `afterGradients` (the exact V after).
     const point: PendingPoint = { step, window, updates: this.updates };
     if (value === 'dot') {
-      this.valueTerm = { D: tf.keep(D), mask: b.mask, before: tf.keep(first as tf.Scalar) };
+      this.valueTerm = { D: tf.keep(D), before: tf.keep(first as tf.Scalar) };
     } else {
       point.values = tf.keep(tf.tidy(() => tf.stack([first as tf.Scalar, tf.scalar(NaN)]))) as tf.Tensor1D;
       tf.dispose([D, first as tf.Scalar]);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { BackendName } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
-import type { BenchConfig } from './cases.js';
+import { baseNameOf, type BenchConfig } from './cases.js';
 import { BASE_STAGE, median, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
 
 /** Options of an overhead benchmark. */
@@ -192,7 +192,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(backend ? { backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
       }
       // Copies of one configuration on several backends share one PyTorch reference.
-      if (python && config === o.configs.find((c) => (c.baseName ?? c.name) === (config.baseName ?? config.name))) jobs.push({ kind: 'torch', config });
+      if (python && config === o.configs.find((c) => baseNameOf(c) === baseNameOf(config))) jobs.push({ kind: 'torch', config });
     }
   }
   const order = new Rng(seed).fork('bench-order').shuffle(jobs);
@@ -223,7 +223,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
         const r = await execa(python as string, args, { reject: false, env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
         if (r.exitCode !== 0) throw new Error(`PyTorch reference for ${j.config.name} failed:\n${r.stderr.slice(-2000)}`);
         const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRun;
-        runs.push({ ...t, config: j.config.baseName ?? j.config.name });
+        runs.push({ ...t, config: baseNameOf(j.config) });
         log(`  ${label}: step ${median(t.stepMs).toFixed(1)} ms (${Math.round((t.tokensPerStep / median(t.stepMs)) * 1000)} tokens/s)`);
       }
     }
@@ -293,7 +293,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
     }
     rows.push(...perArm);
-    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === (c.baseName ?? c.name));
+    const t = runs.filter((x): x is TorchRun & { config: string } => !isVpt(x) && x.config === baseNameOf(c));
     if (t.length) {
       const stepMs = stat(t.map((x) => median(x.stepMs)));
       const tps = stat(t.map((x) => (x.tokensPerStep / median(x.stepMs)) * 1000));

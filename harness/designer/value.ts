@@ -140,17 +140,7 @@ export function directionalLogp(
  * (N·K·D work instead of N·V·D, no log-sum-exp). `center`: the candidates' logits at θ (from the learner's
  * forward) for forward differences. Same differences, ε and `mask` as `directionalLogp`.
  */
-export function directionalLogits(
-  model: LanguageModel,
-  s: Subset,
-  hidden: tf.Tensor2D,
-  ids: tf.Tensor2D,
-  candIds: tf.Tensor2D,
-  dir: Grads,
-  eps: number,
-  mask?: tf.Tensor1D,
-  center?: tf.Tensor2D,
-): tf.Tensor2D {
+export function directionalLogits(...[model, s, hidden, ids, candIds, dir, eps, mask, center]: Parameters<typeof directionalLogp>): tf.Tensor2D {
   const [B, T] = ids.shape;
   return directional(model, s, dir, eps, candIds, mask, center, (p, rows, cands) => {
     const out = rows ? lastHiddenAtRows(model.cfg, p, hidden, B, T, s.from, rows) : runBlocks(model.cfg, p, hidden, B, T, s.from, model.cfg.nLayer);

@@ -66,20 +66,41 @@ export class AdamW {
    * so the caller decides when to read it (reading forces a sync).
    */
   apply(grads: Record<string, tf.Tensor>): tf.Scalar {
-    const lr = scheduledLr(this.cfg, this.t);
-    this.t += 1;
+    const lr = this.nextLr();
     return fastKernels() ? this.applyFused(grads, lr) : this.applyOps(grads, lr);
   }
 
+  /** One update for a caller that does not want the norm: without clipping nothing computes it. */
+  update(grads: Record<string, tf.Tensor>): void {
+    if (this.cfg.gradClip > 0) {
+      this.apply(grads).dispose();
+      return;
+    }
+    const lr = this.nextLr();
+    if (fastKernels()) this.fusedUpdate(grads, lr, 1);
+    else this.opsUpdate(grads, lr);
+  }
+
+  private nextLr(): number {
+    const lr = scheduledLr(this.cfg, this.t);
+    this.t += 1;
+    return lr;
+  }
+
   private applyOps(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+    const norm = tf.keep(globalNorm(Object.keys(grads).map((n) => grads[n] as tf.Tensor)));
+    this.opsUpdate(grads, lr, norm);
+    return norm;
+  }
+
+  /** The update in tensor ops, the gradients clipped by `norm` when clipping is on. */
+  private opsUpdate(grads: Record<string, tf.Tensor>, lr: number, norm?: tf.Scalar): void {
     const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
-    const names = Object.keys(grads);
-    const norm = tf.keep(globalNorm(names.map((n) => grads[n] as tf.Tensor)));
     tf.tidy(() => {
-      const scale = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : tf.scalar(1);
-      for (const name of names) {
+      const scale = gradClip > 0 && norm ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : tf.scalar(1);
+      for (const name of Object.keys(grads)) {
         const g = tf.mul(grads[name] as tf.Tensor, scale);
         const x = this.vars[name] as tf.Variable;
         const m = this.m[name] as tf.Variable;
@@ -91,7 +112,6 @@ export class AdamW {
         x.assign(tf.sub(decayed, tf.mul(update, lr)));
       }
     });
-    return norm;
   }
 
   /**
@@ -99,7 +119,7 @@ export class AdamW {
    * operations in the same order (the clip scale is computed in JS from the summed squares, rounded to float32).
    */
   private applyFused(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
-    const { beta1, beta2, eps, weightDecay, gradClip } = this.cfg;
+    const { gradClip } = this.cfg;
     const names = Object.keys(grads);
     // Without clipping nothing needs the norm on the host: it stays a device scalar (no synchronous read).
     if (gradClip <= 0) {
