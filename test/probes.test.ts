@@ -78,6 +78,24 @@ describe('frozen-backbone probes', () => {
     expect(ev.higherIsBetter).to.deep.include({ 'miou,none': true, 'rmse,none': false });
   });
 
+  it('a fixed hyperparameter replaces the search and reproduces the searched fit at the same value', () => {
+    const rng = new Rng(5);
+    const set = { train: codedSplit(32, rng), validation: codedSplit(12, rng), test: codedSplit(16, rng) };
+    const tasks = { segmentation: set, depth: set, classification: set };
+    const info = { numClasses: 3, segClasses: 4, maxDepth: 10 };
+    const cfg = { ...DEFAULT_PROBE, segmentationSteps: 20, classificationSteps: 40, bootstrap: 0 };
+    const searched = evaluateProbes(patchMeans, tasks, info, cfg);
+    const fixed = Object.fromEntries(Object.entries(searched.choices).map(([k, c]) => [k, c.lr]));
+    const again = evaluateProbes(patchMeans, tasks, info, { ...cfg, fixed });
+    expect(again.metrics).to.deep.equal(searched.metrics);
+    for (const probe of ['segmentation', 'depth', 'classification']) {
+      expect(Object.keys(again.choices[probe]!.validation)).to.deep.equal([String(fixed[probe])]);
+    }
+    // A value off the grid is used as given.
+    const off = evaluateProbes(patchMeans, { classification: set }, info, { ...cfg, fixed: { classification: 0.05 } });
+    expect(off.choices.classification!.lr).to.equal(0.05);
+  });
+
   it('solves symmetric positive definite systems (the ridge fit)', () => {
     const A = new Float64Array([4, 2, 0, 2, 5, 1, 0, 1, 3]);
     const x = solveSpd(A, new Float64Array([2, 9, 5]), 3);

@@ -46,4 +46,18 @@ describe('vision stages: cached base, reference rows, a continued-pretraining ce
     expect(init.metrics).to.not.deep.equal(base.metrics);
     expect(evaluateRandomInit(cfg, data, cache)).to.deep.equal(init);
   });
+
+  it("eval.select 'base': every cell's probes use the base checkpoint's choices; reference rows keep their cache", () => {
+    const cfg = tinyVision({ eval: { ...tinyVision().eval, select: 'base', lrGrid: [0.03, 0.3] } });
+    const data = loadVisionData(cfg.data, cfg.model.imageSize);
+    const cache = tmp();
+    const cell = runVisionCell(cfg, 1, data, cache);
+    const base = evaluateVisionBase(cfg, data, cache);
+    for (const [probe, choice] of Object.entries(base.choices)) {
+      expect(cell.eval.choices[probe]!.lr).to.equal(choice.lr);
+      expect(Object.keys(cell.eval.choices[probe]!.validation)).to.deep.equal([String(choice.lr)]);
+    }
+    // The reference rows search their own grid whatever `select` says, so both settings share their cache.
+    expect(evaluateVisionBase(tinyVision({ eval: { ...cfg.eval, select: 'each' } }), data, cache)).to.deep.equal(base);
+  });
 });

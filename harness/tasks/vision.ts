@@ -14,7 +14,7 @@ import type { CellResult, ReferenceRow } from '../results/schema.js';
 import { summariseCosts } from '../runner/calibration.js';
 import { configHash } from '../suite/hash.js';
 import type { VisionSuite } from '../suite/schema.js';
-import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, VISION_BASE_VERSION } from '../vision/base.js';
+import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, referenceEvalKey, VISION_BASE_VERSION } from '../vision/base.js';
 import { runVisionCell, splitUnlabeled } from '../vision/cell.js';
 import { feedbackSources } from '../vision/designer/feedback.js';
 import { MaskDesignerRule } from '../vision/designer/rule.js';
@@ -101,8 +101,7 @@ function metaCost(d: Record<string, number>, trainMs: number, steps: number): Re
 function visionReferences(s: VisionSuite, results: readonly CellResult[], cacheDir: string): ReferenceRow[] {
   const done = results.find((r) => r.status === 'completed' && r.config?.baseHash);
   if (!done) return [];
-  // The evaluation cache key covers the eval settings and the data (vision/base.ts `evalKey`).
-  const key = configHash({ v: PROBE_EVAL_VERSION, eval: s.eval, data: done.dataHashes });
+  const key = referenceEvalKey(s.eval, done.dataHashes as Record<string, string>);
   const rows: ReferenceRow[] = [];
   const add = (file: string, id: string, label: string, note: string): void => {
     if (!existsSync(file)) return;

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import type { VisionData } from '../data/vision/load.js';
+import type { ProbeName } from '../eval/probes/config.js';
 import { PROBE_EVAL_VERSION, type BackboneEvaluation } from '../eval/probes/evaluate.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { configHash } from '../suite/hash.js';
@@ -88,8 +89,17 @@ export interface ReferenceEvaluation extends BackboneEvaluation {
   evalMs: number;
 }
 
+/**
+ * Cache key of a reference row's evaluation: the probe settings and the data. `select` is left out: it says how
+ * the cells choose their probes' hyperparameters, and a reference row always searches its own.
+ */
+export function referenceEvalKey(e: VisionConfig['eval'], dataHashes: Record<string, string>): string {
+  const { select: _select, ...settings } = e;
+  return configHash({ v: PROBE_EVAL_VERSION, eval: settings, data: dataHashes });
+}
+
 function evalKey(cfg: Pick<VisionConfig, 'eval'>, data: VisionData): string {
-  return configHash({ v: PROBE_EVAL_VERSION, eval: cfg.eval, data: data.hashes });
+  return referenceEvalKey(cfg.eval, data.hashes);
 }
 
 function cachedEval(file: string, run: () => BackboneEvaluation): ReferenceEvaluation {
@@ -112,6 +122,12 @@ export function evaluateVisionBase(cfg: Pick<VisionConfig, 'model' | 'base' | 'e
       model.dispose();
     }
   });
+}
+
+/** Each probe's hyperparameter as the base checkpoint's evaluation chose it on validation (`eval.select: 'base'`). */
+export function baseProbeChoices(cfg: Pick<VisionConfig, 'model' | 'base' | 'eval'>, data: VisionData, cacheDir: string): Partial<Record<ProbeName, number>> {
+  const choices = evaluateVisionBase(cfg, data, cacheDir).choices;
+  return Object.fromEntries(Object.entries(choices).map(([probe, c]) => [probe, c.lr]));
 }
 
 /** Probe metrics of the base stage's random initialisation (the "random-init backbone" row), cached likewise. */

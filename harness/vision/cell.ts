@@ -10,7 +10,7 @@ import type { VisionData } from '../data/vision/load.js';
 import type { BackboneEvaluation } from '../eval/probes/evaluate.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import type { ImagePool } from './augment.js';
-import { loadVisionBase, visionBaseHash } from './base.js';
+import { baseProbeChoices, loadVisionBase, visionBaseHash } from './base.js';
 import { maskPreviewPng } from './designer/preview.js';
 import { evaluateBackbone } from './evaluate.js';
 import type { DinoModel } from './model.js';
@@ -102,7 +102,7 @@ export function runVisionCell(cfg: VisionConfig, seed: number, data: VisionData,
     const diagnostics = rule.summary?.() ?? {};
     o.onProgress?.({ phase: 'eval', done: 0, total: 1 });
     const t0 = performance.now();
-    const ev = evaluateBackbone(model, data, cfg.eval);
+    const ev = evaluateBackbone(model, data, cfg.eval, cfg.eval.select === 'base' ? baseProbeChoices(cfg, data, cacheDir) : undefined);
     const evalMs = performance.now() - t0;
     o.onProgress?.({ phase: 'eval', done: 1, total: 1 });
     return { baseHash: visionBaseHash(cfg, data), train, eval: ev, evalMs, diagnostics, previews };

@@ -23,7 +23,10 @@ export function probeTasks(data: VisionData, e: VisionEvalConfig): ProbeTasks {
   return t;
 }
 
-/** Metrics keyed "<metric>,none" for the chosen backbone (teacher or student) of `model`. */
-export function evaluateBackbone(model: DinoModel, data: VisionData, e: VisionEvalConfig): BackboneEvaluation {
-  return evaluateProbes(backboneFeatures(model, e.backbone), probeTasks(data, e), data.info, probeConfig(e));
+/**
+ * Metrics keyed "<metric>,none" for the chosen backbone (teacher or student) of `model`; `fixed` gives probes
+ * whose hyperparameter is not searched (default: every probe searches its grid on validation).
+ */
+export function evaluateBackbone(model: DinoModel, data: VisionData, e: VisionEvalConfig, fixed?: ProbeConfig['fixed']): BackboneEvaluation {
+  return evaluateProbes(backboneFeatures(model, e.backbone, 64, e.layers), probeTasks(data, e), data.info, { ...probeConfig(e), fixed });
 }

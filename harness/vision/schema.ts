@@ -284,6 +284,18 @@ export const VisionDesignSchema = z.strictObject({
 export const VisionEvalSchema = z.strictObject({
   /** Which network's backbone is probed: DINO evaluates the teacher. Default 'teacher'. */
   backbone: z.enum(['teacher', 'student']).default('teacher'),
+  /**
+   * Blocks whose tokens the probes read: the last `layers` blocks, each through the final LayerNorm, concatenated
+   * (DINOv2's linear protocol "lin. 4" at 4). Default 1 (the output tokens).
+   */
+  layers: int(1).default(1),
+  /**
+   * How a cell's probes get their learning rate (ridge strength for depth): 'each' searches the grid on validation
+   * for every backbone (DINOv2's protocol); 'base' uses what the base checkpoint's search chose, so every arm and
+   * seed is probed alike and a near-tie on validation cannot flip a cell's probe (the reference rows search their
+   * own either way). Default 'each'.
+   */
+  select: z.enum(['each', 'base']).default('each'),
   /** Probes to run (when the data has their labels). Default all three. */
   probes: z.array(z.enum(['segmentation', 'depth', 'classification'])).default(['segmentation', 'depth', 'classification']),
   /** Segmentation / classification learning-rate grid. Default [0.03, 0.1, 0.3]. */

@@ -19,6 +19,22 @@ export interface ProbeConfig {
   bootstrap: number;
   /** Seed of the bootstrap. Default 0. */
   seed: number;
+  /**
+   * Per probe, a learning rate (ridge strength for depth) fixed in advance instead of searched: the grid becomes
+   * that one value. Set when several backbones must be compared under the same probe (suites' `eval.select`).
+   * Default none (every probe searches its grid).
+   */
+  fixed?: Partial<Record<ProbeName, number>>;
+}
+
+/** The three frozen-backbone probes. */
+export type ProbeName = 'segmentation' | 'depth' | 'classification';
+
+/** The configuration one probe runs with: its grid narrowed to the fixed value when there is one. */
+export function probeSettings(cfg: ProbeConfig, probe: ProbeName): ProbeConfig {
+  const v = cfg.fixed?.[probe];
+  if (v === undefined) return cfg;
+  return probe === 'depth' ? { ...cfg, ridgeGrid: [v] } : { ...cfg, lrGrid: [v] };
 }
 
 export const DEFAULT_PROBE: ProbeConfig = {

@@ -6,7 +6,7 @@
 import type { VisionLabelInfo } from '../../data/vision/types.js';
 import type { MetricValue } from '../gsm8k/evaluate.js';
 import { classificationProbe } from './classification.js';
-import { DEFAULT_PROBE, type ProbeConfig } from './config.js';
+import { DEFAULT_PROBE, probeSettings, type ProbeConfig } from './config.js';
 import { depthProbe } from './depth.js';
 import { FeatureCache, type FeatureFn } from './features.js';
 import { PROBE_HIGHER_IS_BETTER } from './metrics.js';
@@ -43,12 +43,12 @@ export function evaluateProbes(features: FeatureFn, tasks: ProbeTasks, info: Vis
   };
   if (tasks.segmentation) {
     if (info.segClasses < 1) throw new Error('segmentation probe requested but the data declares no segmentation classes');
-    run('segmentation', () => segmentationProbe(cache, tasks.segmentation as ProbeSplits, info.segClasses, cfg));
+    run('segmentation', () => segmentationProbe(cache, tasks.segmentation as ProbeSplits, info.segClasses, probeSettings(cfg, 'segmentation')));
   }
-  if (tasks.depth) run('depth', () => depthProbe(cache, tasks.depth as ProbeSplits, info.maxDepth, cfg));
+  if (tasks.depth) run('depth', () => depthProbe(cache, tasks.depth as ProbeSplits, info.maxDepth, probeSettings(cfg, 'depth')));
   if (tasks.classification) {
     if (info.numClasses < 2) throw new Error('classification probe requested but the data declares fewer than 2 classes');
-    run('classification', () => classificationProbe(cache, tasks.classification as ProbeSplits, info.numClasses, cfg));
+    run('classification', () => classificationProbe(cache, tasks.classification as ProbeSplits, info.numClasses, probeSettings(cfg, 'classification')));
   }
   for (const k of Object.keys(out.metrics)) out.higherIsBetter[k] = PROBE_HIGHER_IS_BETTER[k.split(',')[0] as string] as boolean;
   return out;
