@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { generateSceneData } from '../harness/data/vision/scenes.js';
 import { Rng } from '../harness/engine/rng.js';
 import { DEFAULT_AUGMENT } from '../harness/vision/augment.js';
-import { DEFAULT_DINO } from '../harness/vision/dino.js';
+import { DEFAULT_DINO, type DinoConfig } from '../harness/vision/dino.js';
 import { feedbackBatch, FeedbackHeads, feedbackSources } from '../harness/vision/designer/feedback.js';
 import { maskedViews } from '../harness/vision/designer/masks.js';
 import { MaskDesigner } from '../harness/vision/designer/unet.js';
@@ -28,7 +28,7 @@ import { useWasm } from './helpers.js';
 
 const EPS = 3e-3;
 
-function setup(nLocal = 2, blurSigma = 2) {
+function setup(nLocal = 2, blurSigma = 2, dino: DinoConfig = DEFAULT_DINO) {
   const model = DinoModel.init(
     { vit: { imageSize: 16, patchSize: 4, channels: 3, width: 16, depth: 3, heads: 2, mlpRatio: 2 }, head: { hidden: 32, bottleneck: 16, out: 32 } },
     new Rng(3),
@@ -45,7 +45,7 @@ function setup(nLocal = 2, blurSigma = 2) {
   const fb = feedbackBatch(sources[0]!, [0, 1, 2, 3], sceneLabelInfo('nearest-type').segClasses);
   const aug = { ...DEFAULT_AUGMENT, globalSize: 16, localSize: 8, nLocal };
   const crops = cropBatch({ n: scenes.unlabeled.n, size: 16, data: scenes.unlabeled.images }, [0, 1, 2], aug, new Rng(7));
-  const b = pretrainBatch(model, crops, 3, DEFAULT_DINO, blurSigma);
+  const b = pretrainBatch(model, crops, 3, dino, blurSigma, new Rng(11));
   const designer = new MaskDesigner({ width: 4, levels: 2, channels: 3 }, new Rng(8));
   // A livelier last layer than the default init, so masks vary across pixels and images.
   designer.vars['out.w']!.assign(tf.mul(designer.vars['out.w']!, 20));
@@ -55,11 +55,11 @@ function setup(nLocal = 2, blurSigma = 2) {
   const views = (phi: Params): tf.Tensor4D => maskedViews(b.global, b.blurred, designer.masks(b.global, phi), 1);
   /** V by explicit gradients of the full forward. */
   const exactV = (phi: Params): number => {
-    const gPre = pretrainGrad(model, S, views(phi), b, DEFAULT_DINO).grads;
+    const gPre = pretrainGrad(model, S, views(phi), b, dino).grads;
     return tf.addN(S.names.map((n) => tf.sum(tf.mul(gPre[n]!, gDown[n]!)))).dataSync()[0]!;
   };
   const locals = localHidden(model, S, b);
-  const slope = (phi: Params): tf.Scalar => slopeAlong(model, S, views(phi), locals, b, unit, EPS, DEFAULT_DINO);
+  const slope = (phi: Params): tf.Scalar => slopeAlong(model, S, views(phi), locals, b, unit, EPS, dino);
   return { model, S, heads, fb, designer, gDown, norm, exactV, slope, views, b };
 }
 
@@ -80,6 +80,18 @@ describe('vision value estimator V = g_downᵀ g_pre (masks) and its designer gr
     }
     // The designer changes the value: the test would notice an estimator that ignored the masks.
     expect(Math.abs(values[0]! - values[1]!)).to.be.greaterThan(1e-2 * Math.abs(values[0]!));
+  });
+
+  it("with iBOT, KoLeo and Sinkhorn centring on, V is the learner's extended loss's and the difference still matches it", () => {
+    const extended: DinoConfig = { ...DEFAULT_DINO, ibotWeight: 1, ibotMaskProb: 1, koleoWeight: 0.1, centering: 'sinkhorn' };
+    const { designer, exactV, slope, norm, b } = setup(2, 2, extended);
+    expect(b.patch, 'the meta batch carries its iBOT masking').to.not.equal(undefined);
+    const exact = exactV(designer.vars);
+    const est = slope(designer.vars).dataSync()[0]! * norm;
+    expect(Math.abs(est - exact), `V exact ${exact} vs estimate ${est}`).to.be.lessThan(1e-2 * Math.abs(exact));
+    // The added terms change V: an estimator that dropped them would be caught by the line above.
+    const dinoOnly = setup(2, 2, { ...DEFAULT_DINO, centering: 'sinkhorn' });
+    expect(Math.abs(dinoOnly.exactV(dinoOnly.designer.vars) - exact)).to.be.greaterThan(1e-2 * Math.abs(exact));
   });
 
   it('∇_φ of the estimate matches central differences of the exact V along random designer directions', () => {

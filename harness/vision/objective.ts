@@ -114,24 +114,44 @@ export function teacherSide(model: DinoModel, views: tf.Tensor4D, selector: tf.T
   return { cls, patchTargets };
 }
 
+/** What the extended objective reads from the student: CLS features of the views, and output tokens when iBOT is on. */
+export interface StudentFeatures {
+  /** Global views' CLS features [2·B, D] (final norm). */
+  globalCls: tf.Tensor2D;
+  /** Global views' output tokens [2·B·T, D], needed for the masked-patch term. */
+  globalTokens?: tf.Tensor2D;
+  /** Local views' CLS features [nLocal·B, D], if any. */
+  localCls?: tf.Tensor2D;
+}
+
 /**
  * DINO's CLS loss on the student's (masked) global views and the local views, plus λ_p · iBOT patch loss on the
  * masked tokens and λ_k · KoLeo on each global view's CLS features. Reduces to {@link dinoLoss} with both at 0.
  */
 export function extendedStudentLoss(model: DinoModel, params: Params, globalViews: tf.Tensor4D, local: tf.Tensor4D, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
-  if (model.cfg.head.pool === 'mean') throw new Error("dino.ibotWeight / dino.koleoWeight need model.headPool 'cls'");
-  const norm = model.cfg.head.norm;
   const cfg = model.cfg.vit;
   const { tokens, T } = patch ? vitTokens(cfg, params, globalViews) : { tokens: undefined, T: 0 };
-  const clsFeat = tokens ? clsTokens(tokens, 2 * B, T) : vitCls(cfg, params, globalViews);
-  const parts = [headForward(params, clsFeat, norm)];
-  if (local.shape[0] > 0) parts.push(headForward(params, vitCls(cfg, params, local), norm));
+  const features: StudentFeatures = {
+    globalCls: tokens ? clsTokens(tokens, 2 * B, T) : vitCls(cfg, params, globalViews),
+    ...(tokens ? { globalTokens: tokens } : {}),
+    ...(local.shape[0] > 0 ? { localCls: vitCls(cfg, params, local) } : {}),
+  };
+  return extendedLossFrom(model, params, features, targets, B, dino, patch);
+}
+
+/** The extended objective from the student's features (however they were computed: full forward or from below S). */
+export function extendedLossFrom(model: DinoModel, params: Params, f: StudentFeatures, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
+  if (model.cfg.head.pool === 'mean') throw new Error("dino.ibotWeight / dino.koleoWeight need model.headPool 'cls'");
+  const norm = model.cfg.head.norm;
+  const parts = [headForward(params, f.globalCls, norm)];
+  if (f.localCls) parts.push(headForward(params, f.localCls, norm));
   let loss = dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
-  if (patch && tokens && (dino.ibotWeight ?? 0) > 0) {
-    const sPatch = headForward(params, matMul2d(patch.selector, tokens), norm);
+  if (patch && f.globalTokens && (dino.ibotWeight ?? 0) > 0) {
+    const sPatch = headForward(params, matMul2d(patch.selector, f.globalTokens), norm);
     loss = tf.add(loss, tf.mul(maskedPatchLoss(sPatch, patch.targets, dino.studentTemp), dino.ibotWeight ?? 0));
   }
   if ((dino.koleoWeight ?? 0) > 0) {
+    const clsFeat = f.globalCls;
     const per = [0, 1].map((v) => koleoLoss(tf.slice(clsFeat, [v * B, 0], [B, clsFeat.shape[1]]) as tf.Tensor2D));
     loss = tf.add(loss, tf.mul(tf.div(tf.add(per[0] as tf.Scalar, per[1] as tf.Scalar), 2), dino.koleoWeight ?? 0));
   }

@@ -10,8 +10,8 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective } from './objective.js';
-import { embedImages, gridSize, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
+import { drawPatchMask, extendedLossFrom, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type StudentFeatures } from './objective.js';
+import { clsTokens, embedImages, gridSize, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -124,14 +124,26 @@ export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4
 }
 
 /**
- * The student's DINO loss computed from activations below S: only the blocks from `from` on, the final norm
- * and the head read `params`, so its gradient is over S (plus the head). Equals {@link studentLoss} when the
- * hidden states come from the same parameters.
+ * The student's pretraining loss computed from activations below S: only the blocks from `from` on, the final
+ * norm and the head read `params`, so its gradient is over S (plus the head). Equals {@link studentLoss} (or, with
+ * `dino.ibotWeight` / `dino.koleoWeight`, the learner's extended loss on the same masked views and `patch`
+ * targets) when the hidden states come from the same parameters.
  */
-export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig): tf.Scalar {
+export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
+  const cfg = model.cfg.vit;
+  const hasLocal = local !== undefined && local.B > 0;
+  if (usesExtendedObjective(dino)) {
+    const tokens = patch ? vitForwardFrom(cfg, params, global.x, global.B, global.T, from) : undefined;
+    const features: StudentFeatures = {
+      globalCls: tokens ? clsTokens(tokens, global.B, global.T) : vitClsFrom(cfg, params, global.x, global.B, global.T, from),
+      ...(tokens ? { globalTokens: tokens } : {}),
+      ...(hasLocal ? { localCls: vitClsFrom(cfg, params, local.x, local.B, local.T, from) } : {}),
+    };
+    return extendedLossFrom(model, params, features, targets, B, dino, patch);
+  }
   const logits = (h: HiddenViews): tf.Tensor2D => headForward(params, pooledFrom(model, params, h.x, h.B, h.T, from), model.cfg.head.norm);
   const parts = [logits(global)];
-  if (local && local.B > 0) parts.push(logits(local));
+  if (hasLocal) parts.push(logits(local));
   return dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
 }
 

@@ -107,6 +107,8 @@ export class MaskDesignerRule implements ViewRule {
   /** The previous meta step's designer gradient of the value term. */
   private valueGradPrev: Grads | undefined;
   private probeR = Number.NaN;
+  /** iBOT patch masking of the meta batches (used only with dino.ibotWeight > 0). */
+  private readonly patchRng: Rng;
 
   constructor(private readonly ctx: MaskRuleContext, private readonly feedback: 'true' | 'random') {
     const { model, design, data } = ctx;
@@ -117,6 +119,7 @@ export class MaskDesignerRule implements ViewRule {
     this.heads = new FeedbackHeads(model.cfg.vit, { seg: design.segWeight, depth: design.depthWeight, numClasses: Math.max(1, data.info.segClasses), lr: design.headLr }, this.sources);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
+    this.patchRng = ctx.rng.fork('ibot-mask');
   }
 
   /** The student's global views of normalised crops [N,S,S,3] under the current designer. */
@@ -178,7 +181,7 @@ export class MaskDesignerRule implements ViewRule {
     const out = tf.tidy(() => {
       const norm = globalNorm(Object.values(dir));
       const unit = unitDirection(dir);
-      const b = pretrainBatch(model, crops, design.metaBatch, dino, design.maskBlurSigma);
+      const b = pretrainBatch(model, crops, design.metaBatch, dino, design.maskBlurSigma, this.patchRng);
       const locals = localHidden(model, this.subset, b);
       const vars = Object.values(this.designer.vars);
       // The value's and the regularisers' gradients apart (the U-Net's forward runs twice; it is cheap next to
@@ -252,6 +255,7 @@ export class MaskDesignerRule implements ViewRule {
     const m = Math.min(design.metaBatch, pool.n);
     const augRng = rng.fork('augment');
     const fbRng = rng.fork('feedback');
+    const maskRng = rng.fork('ibot-mask');
     const predicted: number[] = [];
     const realised: number[] = [];
     for (let j = 0; j < batches && (j + 1) * m <= pool.n; j++) {
@@ -259,7 +263,7 @@ export class MaskDesignerRule implements ViewRule {
       const fb = this.nextFeedback(fbRng);
       const { loss, grads: gDown } = downstreamGrad(model, this.subset, this.heads, fb);
       const pr = tf.tidy(() => {
-        const b = pretrainBatch(model, crops, m, dino, design.maskBlurSigma);
+        const b = pretrainBatch(model, crops, m, dino, design.maskBlurSigma, maskRng);
         const { views } = this.studentViews(b.global, b.blurred);
         const gPre = pretrainGrad(model, this.subset, views, b, dino).grads;
         const after = downstreamLoss(model, shiftedParams(model.student, this.subset, gPre, -eta), this.heads, fb);

@@ -1,6 +1,8 @@
 /**
  * The value estimator for vision (METHOD.md §2, §4). With S the student's last n blocks + final norm:
- *   V(φ) = g_downᵀ g_pre(φ),  g_pre(φ) = ∇_θS L_DINO(θ; μ_φ⊙v + (1−μ_φ)⊙Blur(v), locals; teacher targets).
+ *   V(φ) = g_downᵀ g_pre(φ),  g_pre(φ) = ∇_θS L_pre(θ; μ_φ⊙v + (1−μ_φ)⊙Blur(v), locals; teacher targets),
+ * L_pre the learner's own loss: DINO's, plus iBOT's masked-patch term (on a patch masking drawn for the meta
+ * batch, applied after the designer's views as in the learner's step) and KoLeo when the suite turns them on.
  * The DINO loss is not linear in the views, so unlike language no φ-free factor can be pulled out; the value
  * and its designer gradient come from the DARTS central difference along the unit ĝ = g_down/‖g_down‖:
  *   V ≈ ‖g_down‖·(L(θ_S + εĝ; x_φ) − L(θ_S − εĝ; x_φ)) / 2ε,
@@ -13,12 +15,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
 import type { Grads } from '../../designer/value.js';
-import { teacherTargets, type DinoConfig } from '../dino.js';
+import { dinoTargets, type DinoConfig } from '../dino.js';
+import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective } from '../objective.js';
+import type { Rng } from '../../engine/rng.js';
 import type { DinoModel } from '../model.js';
 import { clsLogits, hiddenViews, studentLoss, studentLossFromHidden, type HiddenViews } from '../trainer.js';
 import type { CropBatch } from '../views.js';
 import { blurBatch } from '../views.js';
-import { vitForwardFrom, vitHiddenBelow, vitSubsetNames, vitSubsetStart, type Params, type VitConfig } from '../vit.js';
+import { gridSize, vitForwardFrom, vitHiddenBelow, vitSubsetNames, vitSubsetStart, type Params, type VitConfig } from '../vit.js';
 import type { FeedbackBatch, FeedbackHeads } from './feedback.js';
 
 /** Where S starts and which student parameters it holds. */
@@ -70,6 +74,12 @@ export interface PretrainBatch {
   local: tf.Tensor4D;
   /** Teacher targets [2m, K] from the unmasked global views. */
   targets: tf.Tensor2D;
+  /**
+   * With `dino.ibotWeight` > 0, the batch's iBOT masking as the learner would draw it: the pixel multiplier that
+   * blanks the masked patches of the student's global views [2m, S, S, 1], the masked tokens' row selector and
+   * the teacher's targets for them.
+   */
+  patch?: { keep: tf.Tensor4D; selector: tf.Tensor2D; targets: tf.Tensor2D };
 }
 
 /** Rows of the first `m` images of every view of a view-major batch [V·B, ...]. */
@@ -80,18 +90,37 @@ function firstImages(x: tf.Tensor4D, B: number, m: number): tf.Tensor4D {
   return tf.slice(x.reshape([V, B, H, W, C]), [0, 0, 0, 0, 0], [V, m, H, W, C]).reshape([V * m, H, W, C]) as tf.Tensor4D;
 }
 
-/** The first `m` images of a crop batch with their blur and the teacher's targets (runs inside the caller's tidy). */
-export function pretrainBatch(model: DinoModel, crops: CropBatch, m: number, dino: DinoConfig, blurSigma: number): PretrainBatch {
+/**
+ * The first `m` images of a crop batch with their blur and the teacher's targets under the learner's centring
+ * (runs inside the caller's tidy). With iBOT on, `maskRng` draws the batch's patch masking (required then).
+ */
+export function pretrainBatch(model: DinoModel, crops: CropBatch, m: number, dino: DinoConfig, blurSigma: number, maskRng?: Rng): PretrainBatch {
   const k = Math.min(m, crops.B);
   const global = firstImages(crops.global, crops.B, k);
   const local = crops.nLocal > 0 ? firstImages(crops.local, crops.B, k) : crops.local;
-  const targets = teacherTargets(clsLogits(model, model.teacher, global), model.center as tf.Tensor as tf.Tensor1D, dino.teacherTemp);
-  return { m: k, global, blurred: blurBatch(global, blurSigma), local, targets };
+  const center = model.center as tf.Tensor as tf.Tensor1D;
+  const blurred = blurBatch(global, blurSigma);
+  if ((dino.ibotWeight ?? 0) === 0) return { m: k, global, blurred, local, targets: dinoTargets(clsLogits(model, model.teacher, global), center, dino) };
+  if (!maskRng) throw new Error('pretrainBatch: dino.ibotWeight > 0 needs a mask RNG');
+  const G = gridSize(model.cfg.vit);
+  const mask = drawPatchMask(2 * k, G * G, dino.ibotMaskProb ?? 0.5, dino.ibotMaskRatio ?? [0.1, 0.5], maskRng);
+  const selector = rowSelector(mask.rows, 2 * k * (1 + G * G));
+  const teacher = teacherSide(model, global, selector, dino);
+  return {
+    m: k, global, blurred, local, targets: dinoTargets(teacher.cls, center, dino),
+    patch: { keep: pixelKeep(mask, 2 * k, G, model.cfg.vit.patchSize), selector, targets: teacher.patchTargets as tf.Tensor2D },
+  };
 }
 
-/** L_pre: the student's DINO loss with student global views `views` (full forward). */
+/** The student's global views as the learner's loss sees them: iBOT's masked patches blanked, when on. */
+function ibotViews(views: tf.Tensor4D, b: PretrainBatch): tf.Tensor4D {
+  return b.patch ? (tf.mul(views, b.patch.keep) as tf.Tensor4D) : views;
+}
+
+/** L_pre: the student's pretraining loss (DINO, plus iBOT / KoLeo when on) with student global views `views` (full forward). */
 export function pretrainLoss(model: DinoModel, params: Params, views: tf.Tensor4D, b: PretrainBatch, dino: DinoConfig): tf.Scalar {
-  return studentLoss(model, params, views, b.local, b.targets, b.m, dino);
+  if (!usesExtendedObjective(dino)) return studentLoss(model, params, views, b.local, b.targets, b.m, dino);
+  return extendedStudentLoss(model, params, ibotViews(views, b), b.local, b.targets, b.m, dino, b.patch && { selector: b.patch.selector, targets: b.patch.targets });
 }
 
 /** g_pre = ∇_θS L_pre by explicit gradients of a full forward (no activation reuse, no differences). */
@@ -109,9 +138,10 @@ export function localHidden(model: DinoModel, s: VisionSubset, b: PretrainBatch)
  * views (differentiable with respect to them) and two S-forwards. Times ‖g_down‖ this is V.
  */
 export function slopeAlong(model: DinoModel, s: VisionSubset, views: tf.Tensor4D, locals: HiddenViews | undefined, b: PretrainBatch, unit: Grads, eps: number, dino: DinoConfig): tf.Scalar {
-  const h = hiddenViews(model, model.student, views, s.from);
+  const h = hiddenViews(model, model.student, ibotViews(views, b), s.from);
+  const patch = b.patch && { selector: b.patch.selector, targets: b.patch.targets };
   const at = (sign: number): tf.Scalar =>
-    studentLossFromHidden(model, shiftedParams(model.student, s, unit, sign * eps), h, locals, s.from, b.targets, b.m, dino);
+    studentLossFromHidden(model, shiftedParams(model.student, s, unit, sign * eps), h, locals, s.from, b.targets, b.m, dino, patch);
   return tf.div(tf.sub(at(1), at(-1)), 2 * eps) as tf.Scalar;
 }
 
