@@ -114,6 +114,12 @@ export function teacherSide(model: DinoModel, views: tf.Tensor4D, selector: tf.T
   return { cls, patchTargets };
 }
 
+/** iBOT's masked tokens: the row selector into the global views' tokens and the teacher's targets for them. */
+export interface PatchTargets {
+  selector: tf.Tensor2D;
+  targets: tf.Tensor2D;
+}
+
 /** What the extended objective reads from the student: CLS features of the views, and output tokens when iBOT is on. */
 export interface StudentFeatures {
   /** Global views' CLS features [2·B, D] (final norm). */
@@ -128,7 +134,7 @@ export interface StudentFeatures {
  * DINO's CLS loss on the student's (masked) global views and the local views, plus λ_p · iBOT patch loss on the
  * masked tokens and λ_k · KoLeo on each global view's CLS features. Reduces to {@link dinoLoss} with both at 0.
  */
-export function extendedStudentLoss(model: DinoModel, params: Params, globalViews: tf.Tensor4D, local: tf.Tensor4D, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
+export function extendedStudentLoss(model: DinoModel, params: Params, globalViews: tf.Tensor4D, local: tf.Tensor4D, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: PatchTargets): tf.Scalar {
   const cfg = model.cfg.vit;
   const { tokens, T } = patch ? vitTokens(cfg, params, globalViews) : { tokens: undefined, T: 0 };
   const features: StudentFeatures = {
@@ -140,7 +146,7 @@ export function extendedStudentLoss(model: DinoModel, params: Params, globalView
 }
 
 /** The extended objective from the student's features (however they were computed: full forward or from below S). */
-export function extendedLossFrom(model: DinoModel, params: Params, f: StudentFeatures, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
+export function extendedLossFrom(model: DinoModel, params: Params, f: StudentFeatures, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: PatchTargets): tf.Scalar {
   if (model.cfg.head.pool === 'mean') throw new Error("dino.ibotWeight / dino.koleoWeight need model.headPool 'cls'");
   const norm = model.cfg.head.norm;
   const parts = [headForward(params, f.globalCls, norm)];

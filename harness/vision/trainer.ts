@@ -10,7 +10,7 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { drawPatchMask, extendedLossFrom, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type StudentFeatures } from './objective.js';
+import { drawPatchMask, extendedLossFrom, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type PatchTargets, type StudentFeatures } from './objective.js';
 import { clsTokens, embedImages, gridSize, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
@@ -129,7 +129,7 @@ export function hiddenViews(model: DinoModel, params: Params, images: tf.Tensor4
  * `dino.ibotWeight` / `dino.koleoWeight`, the learner's extended loss on the same masked views and `patch`
  * targets) when the hidden states come from the same parameters.
  */
-export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: { selector: tf.Tensor2D; targets: tf.Tensor2D }): tf.Scalar {
+export function studentLossFromHidden(model: DinoModel, params: Params, global: HiddenViews, local: HiddenViews | undefined, from: number, targets: tf.Tensor2D, B: number, dino: DinoConfig, patch?: PatchTargets): tf.Scalar {
   const cfg = model.cfg.vit;
   const hasLocal = local !== undefined && local.B > 0;
   if (usesExtendedObjective(dino)) {

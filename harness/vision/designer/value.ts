@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
 import type { Grads } from '../../designer/value.js';
 import { dinoTargets, type DinoConfig } from '../dino.js';
-import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective } from '../objective.js';
+import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type PatchTargets } from '../objective.js';
 import type { Rng } from '../../engine/rng.js';
 import type { DinoModel } from '../model.js';
 import { clsLogits, hiddenViews, studentLoss, studentLossFromHidden, type HiddenViews } from '../trainer.js';
@@ -79,7 +79,7 @@ export interface PretrainBatch {
    * blanks the masked patches of the student's global views [2m, S, S, 1], the masked tokens' row selector and
    * the teacher's targets for them.
    */
-  patch?: { keep: tf.Tensor4D; selector: tf.Tensor2D; targets: tf.Tensor2D };
+  patch?: PatchTargets & { keep: tf.Tensor4D };
 }
 
 /** Rows of the first `m` images of every view of a view-major batch [V·B, ...]. */
