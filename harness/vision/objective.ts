@@ -14,7 +14,7 @@ import type { Rng } from '../engine/rng.js';
 import { dinoLoss, sinkhornTargets, type DinoConfig } from './dino.js';
 import { headForward, l2NormalizeRows } from './head.js';
 import type { DinoModel } from './model.js';
-import { clsTokens, vitCls, vitTokens, type Params } from './vit.js';
+import { clsTokens, gridSize, vitCls, vitTokens, type Params } from './vit.js';
 
 /** Masked-patch settings of one step: which global-view patches the student sees blanked. */
 export interface PatchMask {
@@ -118,6 +118,24 @@ export function teacherSide(model: DinoModel, views: tf.Tensor4D, selector: tf.T
 export interface PatchTargets {
   selector: tf.Tensor2D;
   targets: tf.Tensor2D;
+}
+
+/** Draws one step's iBOT masking of `nViews` global views under `dino`'s probability and ratio. */
+export function drawIbotMask(model: DinoModel, nViews: number, dino: DinoConfig, rng: Rng): PatchMask {
+  return drawPatchMask(nViews, gridSize(model.cfg.vit) ** 2, dino.ibotMaskProb ?? 0.5, dino.ibotMaskRatio ?? [0.1, 0.5], rng);
+}
+
+/**
+ * A step's iBOT tensors for a masking of the global views: the teacher's CLS logits on the unmasked views, the
+ * masked tokens' selector and teacher targets, and the pixel multiplier that blanks those patches in the
+ * student's views. Shared by the learner's step and the designer's value, so both see the same loss.
+ */
+export function ibotTensors(model: DinoModel, mask: PatchMask, teacherViews: tf.Tensor4D, dino: DinoConfig): { cls: tf.Tensor2D; patch: PatchTargets; keep: tf.Tensor4D } {
+  const G = gridSize(model.cfg.vit);
+  const n = teacherViews.shape[0];
+  const selector = rowSelector(mask.rows, n * (1 + G * G));
+  const teacher = teacherSide(model, teacherViews, selector, dino);
+  return { cls: teacher.cls, patch: { selector, targets: teacher.patchTargets as tf.Tensor2D }, keep: pixelKeep(mask, n, G, model.cfg.vit.patchSize) };
 }
 
 /** What the extended objective reads from the student: CLS features of the views, and output tokens when iBOT is on. */

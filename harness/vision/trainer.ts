@@ -10,8 +10,8 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { drawPatchMask, extendedLossFrom, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type PatchTargets, type StudentFeatures } from './objective.js';
-import { clsTokens, embedImages, gridSize, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
+import { drawIbotMask, extendedLossFrom, extendedStudentLoss, ibotTensors, teacherSide, usesExtendedObjective, type PatchTargets, type StudentFeatures } from './objective.js';
+import { clsTokens, embedImages, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
 export interface DinoCurvePoint {
@@ -163,12 +163,11 @@ export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: 
     const extended = usesExtendedObjective(dino);
     // iBOT: the student sees its global views with the step's masked patches blanked (after the arm's rule).
     const mask = extended && (dino.ibotWeight ?? 0) > 0 ? crops.patchMask : undefined;
-    const selector = mask ? rowSelector(mask.rows, views.teacher.shape[0] * (1 + gridSize(model.cfg.vit) ** 2)) : undefined;
-    const teacher = extended ? teacherSide(model, views.teacher, selector, dino) : { cls: clsLogits(model, model.teacher, views.teacher) };
-    const tLogits = teacher.cls;
+    const ibot = mask ? ibotTensors(model, mask, views.teacher, dino) : undefined;
+    const tLogits = ibot ? ibot.cls : extended ? teacherSide(model, views.teacher, undefined, dino).cls : clsLogits(model, model.teacher, views.teacher);
     const targets = dinoTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino);
-    const studentViews = mask ? tf.mul(views.student, pixelKeep(mask, views.student.shape[0], gridSize(model.cfg.vit), model.cfg.vit.patchSize)) as tf.Tensor4D : views.student;
-    const patch = selector && teacher.patchTargets ? { selector, targets: teacher.patchTargets } : undefined;
+    const studentViews = ibot ? (tf.mul(views.student, ibot.keep) as tf.Tensor4D) : views.student;
+    const patch = ibot?.patch;
     const names = Object.keys(model.student);
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
       const p: Params = {};
@@ -209,7 +208,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
     for (let step = 0; step < o.steps; step++) {
       const ta = performance.now();
       const crops = cropBatch(o.pool, sampler.next(), o.augment, augRng);
-      if ((o.dino.ibotWeight ?? 0) > 0) crops.patchMask = drawPatchMask(2 * crops.B, gridSize(o.model.cfg.vit) ** 2, o.dino.ibotMaskProb ?? 0.5, o.dino.ibotMaskRatio ?? [0.1, 0.5], maskRng);
+      if ((o.dino.ibotWeight ?? 0) > 0) crops.patchMask = drawIbotMask(o.model, 2 * crops.B, o.dino, maskRng);
       augmentMs += performance.now() - ta;
       try {
         rule.beforeStep?.(crops, step);

@@ -16,13 +16,13 @@ import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
 import type { Grads } from '../../designer/value.js';
 import { dinoTargets, type DinoConfig } from '../dino.js';
-import { drawPatchMask, extendedStudentLoss, pixelKeep, rowSelector, teacherSide, usesExtendedObjective, type PatchTargets } from '../objective.js';
+import { drawIbotMask, extendedStudentLoss, ibotTensors, usesExtendedObjective, type PatchTargets } from '../objective.js';
 import type { Rng } from '../../engine/rng.js';
 import type { DinoModel } from '../model.js';
 import { clsLogits, hiddenViews, studentLoss, studentLossFromHidden, type HiddenViews } from '../trainer.js';
 import type { CropBatch } from '../views.js';
 import { blurBatch } from '../views.js';
-import { gridSize, vitForwardFrom, vitHiddenBelow, vitSubsetNames, vitSubsetStart, type Params, type VitConfig } from '../vit.js';
+import { vitForwardFrom, vitHiddenBelow, vitSubsetNames, vitSubsetStart, type Params, type VitConfig } from '../vit.js';
 import type { FeedbackBatch, FeedbackHeads } from './feedback.js';
 
 /** Where S starts and which student parameters it holds. */
@@ -102,14 +102,8 @@ export function pretrainBatch(model: DinoModel, crops: CropBatch, m: number, din
   const blurred = blurBatch(global, blurSigma);
   if ((dino.ibotWeight ?? 0) === 0) return { m: k, global, blurred, local, targets: dinoTargets(clsLogits(model, model.teacher, global), center, dino) };
   if (!maskRng) throw new Error('pretrainBatch: dino.ibotWeight > 0 needs a mask RNG');
-  const G = gridSize(model.cfg.vit);
-  const mask = drawPatchMask(2 * k, G * G, dino.ibotMaskProb ?? 0.5, dino.ibotMaskRatio ?? [0.1, 0.5], maskRng);
-  const selector = rowSelector(mask.rows, 2 * k * (1 + G * G));
-  const teacher = teacherSide(model, global, selector, dino);
-  return {
-    m: k, global, blurred, local, targets: dinoTargets(teacher.cls, center, dino),
-    patch: { keep: pixelKeep(mask, 2 * k, G, model.cfg.vit.patchSize), selector, targets: teacher.patchTargets as tf.Tensor2D },
-  };
+  const ibot = ibotTensors(model, drawIbotMask(model, 2 * k, dino, maskRng), global, dino);
+  return { m: k, global, blurred, local, targets: dinoTargets(ibot.cls, center, dino), patch: { ...ibot.patch, keep: ibot.keep } };
 }
 
 /** The student's global views as the learner's loss sees them: iBOT's masked patches blanked, when on. */
