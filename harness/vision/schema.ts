@@ -286,9 +286,11 @@ export const VisionEvalSchema = z.strictObject({
   backbone: z.enum(['teacher', 'student']).default('teacher'),
   /**
    * Blocks whose tokens the probes read: the last `layers` blocks, each through the final LayerNorm, concatenated
-   * (DINOv2's linear protocol "lin. 4" at 4). Default 1 (the output tokens).
+   * (DINOv2's linear protocol "lin. 4" at 4). One number for every probe, or one per probe
+   * (`{ segmentation, depth, classification }`, each defaulting to 1): DINOv2 reads the last four layers for its dense
+   * probes and the last layer for linear classification. Default 1 (the output tokens).
    */
-  layers: int(1).default(1),
+  layers: z.union([int(1), z.strictObject({ segmentation: int(1).default(1), depth: int(1).default(1), classification: int(1).default(1) })]).default(1),
   /**
    * How a cell's probes get their learning rate (ridge strength for depth): 'each' searches the grid on validation
    * for every backbone (DINOv2's protocol); 'base' uses what the base checkpoint's search chose, so every arm and
