@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../harness/engine/rng.js';
-import { bilinearMatrix, upsampleBilinear } from '../harness/eval/probes/upsample.js';
+import { bilinearMatrix, upsampleAdjoint, upsampleBilinear } from '../harness/eval/probes/upsample.js';
 import { useWasm } from './helpers.js';
 
 describe('bilinear logit upsampling (half-pixel centres)', () => {
@@ -27,5 +27,15 @@ describe('bilinear logit upsampling (half-pixel centres)', () => {
     const eps = 1e-2;
     const numeric = (f(tf.add(x, tf.mul(dir, eps))).dataSync()[0]! - f(tf.sub(x, tf.mul(dir, eps))).dataSync()[0]!) / (2 * eps);
     expect(analytic).to.be.closeTo(numeric, 1e-3 * Math.max(1, Math.abs(numeric)));
+  });
+
+  it('has an adjoint: ⟨upsample(x), z⟩ = ⟨x, upsampleAdjoint(z)⟩', () => {
+    const rng = new Rng(3);
+    const x = tf.tensor4d(rng.normals(2 * 4 * 4 * 3, 1), [2, 4, 4, 3]);
+    const z = tf.tensor4d(rng.normals(2 * 12 * 12 * 3, 1), [2, 12, 12, 3]);
+    const lhs = tf.sum(tf.mul(upsampleBilinear(x, 12), z)).dataSync()[0]!;
+    const rhs = tf.sum(tf.mul(x, upsampleAdjoint(z, 4))).dataSync()[0]!;
+    expect(upsampleAdjoint(z, 4).shape).to.deep.equal([2, 4, 4, 3]);
+    expect(rhs).to.be.closeTo(lhs, 1e-4 * Math.max(1, Math.abs(lhs)));
   });
 });

@@ -15,7 +15,7 @@ import { batchRanges } from './linear-head.js';
 import { depthMetrics, depthPerImage } from './metrics.js';
 import type { ProbeConfig } from './config.js';
 import type { ProbeOutcome, ProbeSplits } from './segmentation.js';
-import { upsampleBilinear } from './upsample.js';
+import { upsampleAdjoint, upsampleBilinear } from './upsample.js';
 
 /** [patch ‖ CLS] rows [n·P, 2D]. */
 export function patchWithCls(patch: Float32Array, cls: Float32Array, n: number, P: number, D: number): Float32Array {
@@ -63,9 +63,11 @@ function needDepth(s: VisionSplit, what: string): Float32Array {
 
 /**
  * Normal equations of the pixel-level regression: with Z the upsampled features of valid pixels and a bias
- * column of ones, returns ZᵀZ [(F+1)²], Zᵀy [F+1] and the valid-pixel count.
+ * column of ones, returns ZᵀZ [(F+1)²], Zᵀy [F+1] and the valid-pixel count. Accumulated at grid size: with U
+ * the upsampling and D an image's valid-pixel mask, ZᵀZ = Σ Xᵀ·Uᵀ(D·U·X) and Zᵀy = Σ Xᵀ·Uᵀ(D·y), so the Gram
+ * matmul has g² rows per image instead of L² (16× fewer at 8 → 32).
  */
-function normalEquations(x: Float32Array, split: VisionSplit, g: number, F: number, batchImages: number): { G: Float64Array; r: Float64Array; count: number } {
+export function normalEquations(x: Float32Array, split: VisionSplit, g: number, F: number, batchImages: number): { G: Float64Array; r: Float64Array; count: number } {
   const L = split.labelSize;
   const depth = needDepth(split, 'train');
   const n1 = F + 1;
@@ -78,13 +80,12 @@ function normalEquations(x: Float32Array, split: VisionSplit, g: number, F: numb
     const mask = Float32Array.from(gt, (d) => (d > 0 ? 1 : 0));
     const y = Float32Array.from(gt, (d) => (d > 0 ? d : 0));
     const [gram, zy] = tf.tidy(() => {
-      const feats = tf.tensor4d(x.subarray(a * g * g * F, b * g * g * F), [m, g, g, F]);
-      const ones = tf.ones([m, g, g, 1]);
-      // Upsampling preserves the constant column, so the bias column is upsampled with the features.
-      const z = upsampleBilinear(tf.concat([feats, ones], 3) as tf.Tensor4D, L).reshape([m * L * L, n1]) as tf.Tensor2D;
-      const zm = tf.mul(z, tf.tensor2d(mask, [m * L * L, 1])) as tf.Tensor2D;
-      const zt = tf.transpose(zm) as tf.Tensor2D;
-      return [matMul2d(zt, z), matMul2d(zt, tf.tensor2d(y, [m * L * L, 1]))];
+      const feats = tf.concat([tf.tensor4d(x.subarray(a * g * g * F, b * g * g * F), [m, g, g, F]), tf.ones([m, g, g, 1])], 3) as tf.Tensor4D;
+      const xt = tf.transpose(feats.reshape([m * g * g, n1])) as tf.Tensor2D;
+      const masked = tf.mul(upsampleBilinear(feats, L), tf.tensor4d(mask, [m, L, L, 1])) as tf.Tensor4D;
+      const back = upsampleAdjoint(masked, g).reshape([m * g * g, n1]) as tf.Tensor2D;
+      const yBack = upsampleAdjoint(tf.tensor4d(y, [m, L, L, 1]), g).reshape([m * g * g, 1]) as tf.Tensor2D;
+      return [matMul2d(xt, back), matMul2d(xt, yBack)];
     });
     const gd = gram.dataSync();
     const rd = zy.dataSync();

@@ -23,24 +23,45 @@ export function bilinearMatrix(inSize: number, outSize: number): Float32Array {
 }
 
 const cache = new Map<string, tf.Tensor2D>();
-function matrix(inSize: number, outSize: number): tf.Tensor2D {
-  const key = `${inSize}->${outSize}`;
+/** The [out, in] matrix, or its transpose [in, out] (the adjoint of upsampling), kept for the process. */
+function matrix(inSize: number, outSize: number, transposed = false): tf.Tensor2D {
+  const key = `${inSize}->${outSize}${transposed ? 'ᵀ' : ''}`;
   let m = cache.get(key);
   if (!m) {
-    m = tf.keep(tf.tensor2d(bilinearMatrix(inSize, outSize), [outSize, inSize]));
+    const w = bilinearMatrix(inSize, outSize);
+    let t: Float32Array = w;
+    if (transposed) {
+      t = new Float32Array(w.length);
+      for (let i = 0; i < outSize; i++) for (let j = 0; j < inSize; j++) t[j * outSize + i] = w[i * inSize + j] as number;
+    }
+    m = tf.keep(tf.tensor2d(t, transposed ? [inSize, outSize] : [outSize, inSize]));
     cache.set(key, m);
   }
   return m;
 }
 
+/** x [N, a, a, C] -> [N, b, b, C] with the per-axis matrix M [b, a] applied to rows and columns. */
+function separable(x: tf.Tensor4D, M: tf.Tensor2D): tf.Tensor4D {
+  const [N, a, a2, C] = x.shape;
+  if (a !== a2) throw new Error(`bilinear resizing expects a square grid, got ${a}×${a2}`);
+  const b = M.shape[0];
+  // Rows: [a, N·a·C] -> [b, N·a·C].
+  const rows = matMul2d(M, tf.transpose(x.reshape([N, a, a * C]), [1, 0, 2]).reshape([a, N * a * C]) as tf.Tensor2D);
+  // Columns: [a, b·N·C] -> [b, b·N·C].
+  const cols = matMul2d(M, tf.transpose(rows.reshape([b, N, a, C]), [2, 0, 1, 3]).reshape([a, b * N * C]) as tf.Tensor2D);
+  return tf.transpose(cols.reshape([b, b, N, C]), [2, 1, 0, 3]) as tf.Tensor4D;
+}
+
 /** x [N, g, g, C] -> [N, L, L, C], bilinear with half-pixel centres; differentiable on the fast path. */
 export function upsampleBilinear(x: tf.Tensor4D, L: number): tf.Tensor4D {
-  const [N, g, g2, C] = x.shape;
-  if (g !== g2) throw new Error(`upsampleBilinear expects a square grid, got ${g}×${g2}`);
-  const R = matrix(g, L);
-  // Rows: [g, N·g·C] -> [L, N·g·C].
-  const rows = matMul2d(R, tf.transpose(x.reshape([N, g, g * C]), [1, 0, 2]).reshape([g, N * g * C]) as tf.Tensor2D);
-  // Columns: [g, L·N·C] -> [L, L·N·C].
-  const cols = matMul2d(R, tf.transpose(rows.reshape([L, N, g, C]), [2, 0, 1, 3]).reshape([g, L * N * C]) as tf.Tensor2D);
-  return tf.transpose(cols.reshape([L, L, N, C]), [2, 1, 0, 3]) as tf.Tensor4D;
+  return separable(x, matrix(x.shape[1], L));
+}
+
+/**
+ * The adjoint (transpose) of `upsampleBilinear` from a g-grid: z [N, L, L, C] -> [N, g, g, C] with
+ * ⟨upsampleBilinear(x), z⟩ = ⟨x, upsampleAdjoint(z, g)⟩. It brings pixel-level sums back to the grid, so a
+ * least-squares fit on upsampled features can be accumulated at grid size.
+ */
+export function upsampleAdjoint(z: tf.Tensor4D, g: number): tf.Tensor4D {
+  return separable(z, matrix(g, z.shape[1], true));
 }
