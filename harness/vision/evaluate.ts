@@ -2,7 +2,7 @@
 import type { VisionData } from '../data/vision/load.js';
 import { evaluateProbes, type BackboneEvaluation, type ProbeTasks } from '../eval/probes/evaluate.js';
 import type { ProbeConfig, ProbeName } from '../eval/probes/config.js';
-import { PROBE_HIGHER_IS_BETTER } from '../eval/probes/metrics.js';
+import type { FeatureFn } from '../eval/probes/features.js';
 import { backboneFeatures } from './features.js';
 import type { DinoModel } from './model.js';
 import type { VisionEvalConfig } from './schema.js';
@@ -29,37 +29,17 @@ export function probeTasks(data: VisionData, e: VisionEvalConfig): ProbeTasks {
  * whose hyperparameter is not searched (default: every probe searches its grid on validation).
  */
 export function evaluateBackbone(model: DinoModel, data: VisionData, e: VisionEvalConfig, fixed?: ProbeConfig['fixed']): BackboneEvaluation {
-  const tasks = probeTasks(data, e);
-  const cfg = { ...probeConfig(e), fixed };
-  // Probes that read the same blocks share one feature pass; each group is evaluated as a whole.
-  const groups = new Map<number, ProbeTasks>();
-  for (const name of PROBE_ORDER) {
-    const set = tasks[name];
-    if (!set) continue;
-    const n = probeLayers(e, name);
-    groups.set(n, { ...groups.get(n), [name]: set });
-  }
-  const parts = [...groups].map(([n, t]) => evaluateProbes(backboneFeatures(model, e.backbone, 64, n), t, data.info, cfg));
-  if (parts.length === 1) return parts[0] as BackboneEvaluation;
-  // Merged in the probes' fixed order, so a record's keys do not depend on how the probes were grouped.
-  const out: BackboneEvaluation = { metrics: {}, higherIsBetter: {}, choices: {}, ms: {} };
-  for (const name of PROBE_ORDER) {
-    const part = parts.find((p) => name in p.choices);
-    if (!part) continue;
-    out.choices[name] = part.choices[name] as BackboneEvaluation['choices'][string];
-    out.ms[name] = part.ms[name] as number;
-  }
-  const rank = (key: string): number => METRIC_ORDER.indexOf(key.split(',')[0] as string);
-  const merged = parts.flatMap((p) => Object.keys(p.metrics).map((key) => ({ key, p })));
-  for (const { key, p } of merged.sort((a, b) => rank(a.key) - rank(b.key))) {
-    out.metrics[key] = p.metrics[key] as BackboneEvaluation['metrics'][string];
-    out.higherIsBetter[key] = p.higherIsBetter[key] as boolean;
-  }
-  return out;
+  // One feature function per layer count, so probes that read the same blocks share one feature pass.
+  const byLayers = new Map<number, FeatureFn>();
+  const fn = (probe: ProbeName): FeatureFn => {
+    const n = probeLayers(e, probe);
+    let f = byLayers.get(n);
+    if (!f) byLayers.set(n, (f = backboneFeatures(model, e.backbone, 64, n)));
+    return f;
+  };
+  const features = { segmentation: fn('segmentation'), depth: fn('depth'), classification: fn('classification') };
+  return evaluateProbes(features, probeTasks(data, e), data.info, { ...probeConfig(e), fixed });
 }
-
-const PROBE_ORDER: readonly ProbeName[] = ['segmentation', 'depth', 'classification'];
-const METRIC_ORDER = Object.keys(PROBE_HIGHER_IS_BETTER);
 
 /** How many final blocks a probe reads under `eval.layers`. */
 export function probeLayers(e: VisionEvalConfig, probe: ProbeName): number {

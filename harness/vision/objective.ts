@@ -100,7 +100,12 @@ export function koleoLoss(x: tf.Tensor2D, eps = 1e-8): tf.Scalar {
 
 /** Whether a DINO config asks for the extended objective. */
 export function usesExtendedObjective(dino: DinoConfig): boolean {
-  return (dino.ibotWeight ?? 0) > 0 || (dino.koleoWeight ?? 0) > 0;
+  return usesIbot(dino) || (dino.koleoWeight ?? 0) > 0;
+}
+
+/** Whether iBOT's masked-patch term is on (`dino.ibotWeight` > 0). */
+export function usesIbot(dino: DinoConfig): boolean {
+  return (dino.ibotWeight ?? 0) > 0;
 }
 
 /** The teacher's side with iBOT: CLS logits [2·B, K] and, for the masked tokens, patch targets [M, K]. */
@@ -170,7 +175,7 @@ export function extendedLossFrom(model: DinoModel, params: Params, f: StudentFea
   const parts = [headForward(params, f.globalCls, norm)];
   if (f.localCls) parts.push(headForward(params, f.localCls, norm));
   let loss = dinoLoss(parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0), targets, B, dino.studentTemp);
-  if (patch && f.globalTokens && (dino.ibotWeight ?? 0) > 0) {
+  if (patch && f.globalTokens && usesIbot(dino)) {
     const sPatch = headForward(params, matMul2d(patch.selector, f.globalTokens), norm);
     loss = tf.add(loss, tf.mul(maskedPatchLoss(sPatch, patch.targets, dino.studentTemp), dino.ibotWeight ?? 0));
   }

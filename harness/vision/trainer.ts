@@ -10,7 +10,7 @@ import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
 import type { DinoModel } from './model.js';
-import { drawIbotMask, extendedLossFrom, extendedStudentLoss, ibotTensors, teacherSide, usesExtendedObjective, type PatchTargets, type StudentFeatures } from './objective.js';
+import { drawIbotMask, extendedLossFrom, extendedStudentLoss, ibotTensors, teacherSide, usesExtendedObjective, usesIbot, type PatchTargets, type StudentFeatures } from './objective.js';
 import { clsTokens, embedImages, patchTokens, vitClsFrom, vitForwardFrom, vitHiddenBelow, type Params } from './vit.js';
 import { standardViews, type CropBatch, type ViewRule } from './views.js';
 
@@ -162,7 +162,7 @@ export function dinoStep(model: DinoModel, opt: AdamW, crops: CropBatch, views: 
     const B = crops.B;
     const extended = usesExtendedObjective(dino);
     // iBOT: the student sees its global views with the step's masked patches blanked (after the arm's rule).
-    const mask = extended && (dino.ibotWeight ?? 0) > 0 ? crops.patchMask : undefined;
+    const mask = usesIbot(dino) ? crops.patchMask : undefined;
     const ibot = mask ? ibotTensors(model, mask, views.teacher, dino) : undefined;
     const tLogits = ibot ? ibot.cls : extended ? teacherSide(model, views.teacher, undefined, dino).cls : clsLogits(model, model.teacher, views.teacher);
     const targets = dinoTargets(tLogits, model.center as tf.Tensor as tf.Tensor1D, dino);
@@ -208,7 +208,7 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
     for (let step = 0; step < o.steps; step++) {
       const ta = performance.now();
       const crops = cropBatch(o.pool, sampler.next(), o.augment, augRng);
-      if ((o.dino.ibotWeight ?? 0) > 0) crops.patchMask = drawIbotMask(o.model, 2 * crops.B, o.dino, maskRng);
+      if (usesIbot(o.dino)) crops.patchMask = drawIbotMask(o.model, 2 * crops.B, o.dino, maskRng);
       augmentMs += performance.now() - ta;
       try {
         rule.beforeStep?.(crops, step);

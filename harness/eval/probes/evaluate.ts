@@ -6,7 +6,7 @@
 import type { VisionLabelInfo } from '../../data/vision/types.js';
 import type { MetricValue } from '../gsm8k/evaluate.js';
 import { classificationProbe } from './classification.js';
-import { DEFAULT_PROBE, probeSettings, type ProbeConfig } from './config.js';
+import { DEFAULT_PROBE, probeSettings, type ProbeConfig, type ProbeName } from './config.js';
 import { depthProbe } from './depth.js';
 import { FeatureCache, type FeatureFn } from './features.js';
 import { PROBE_HIGHER_IS_BETTER } from './metrics.js';
@@ -31,8 +31,18 @@ export interface BackboneEvaluation {
   ms: Record<string, number>;
 }
 
-export function evaluateProbes(features: FeatureFn, tasks: ProbeTasks, info: VisionLabelInfo, cfg: ProbeConfig = DEFAULT_PROBE): BackboneEvaluation {
-  const cache = new FeatureCache(features);
+/**
+ * `features` is one feature function for every probe, or one per probe (e.g. dense probes on more blocks than
+ * classification); probes given the same function share its features, computed once per split.
+ */
+export function evaluateProbes(features: FeatureFn | Record<ProbeName, FeatureFn>, tasks: ProbeTasks, info: VisionLabelInfo, cfg: ProbeConfig = DEFAULT_PROBE): BackboneEvaluation {
+  const caches = new Map<FeatureFn, FeatureCache>();
+  const cacheFor = (probe: ProbeName): FeatureCache => {
+    const fn = typeof features === 'function' ? features : features[probe];
+    let c = caches.get(fn);
+    if (!c) caches.set(fn, (c = new FeatureCache(fn)));
+    return c;
+  };
   const out: BackboneEvaluation = { metrics: {}, higherIsBetter: {}, choices: {}, ms: {} };
   const run = (name: string, f: () => ProbeOutcome): void => {
     const t0 = performance.now();
@@ -43,12 +53,12 @@ export function evaluateProbes(features: FeatureFn, tasks: ProbeTasks, info: Vis
   };
   if (tasks.segmentation) {
     if (info.segClasses < 1) throw new Error('segmentation probe requested but the data declares no segmentation classes');
-    run('segmentation', () => segmentationProbe(cache, tasks.segmentation as ProbeSplits, info.segClasses, probeSettings(cfg, 'segmentation')));
+    run('segmentation', () => segmentationProbe(cacheFor('segmentation'), tasks.segmentation as ProbeSplits, info.segClasses, probeSettings(cfg, 'segmentation')));
   }
-  if (tasks.depth) run('depth', () => depthProbe(cache, tasks.depth as ProbeSplits, info.maxDepth, probeSettings(cfg, 'depth')));
+  if (tasks.depth) run('depth', () => depthProbe(cacheFor('depth'), tasks.depth as ProbeSplits, info.maxDepth, probeSettings(cfg, 'depth')));
   if (tasks.classification) {
     if (info.numClasses < 2) throw new Error('classification probe requested but the data declares fewer than 2 classes');
-    run('classification', () => classificationProbe(cache, tasks.classification as ProbeSplits, info.numClasses, probeSettings(cfg, 'classification')));
+    run('classification', () => classificationProbe(cacheFor('classification'), tasks.classification as ProbeSplits, info.numClasses, probeSettings(cfg, 'classification')));
   }
   for (const k of Object.keys(out.metrics)) out.higherIsBetter[k] = PROBE_HIGHER_IS_BETTER[k.split(',')[0] as string] as boolean;
   return out;

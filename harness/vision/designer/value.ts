@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
 import type { Grads } from '../../designer/value.js';
 import { dinoTargets, type DinoConfig } from '../dino.js';
-import { drawIbotMask, extendedStudentLoss, ibotTensors, usesExtendedObjective, type PatchTargets } from '../objective.js';
+import { drawIbotMask, extendedStudentLoss, ibotTensors, usesExtendedObjective, usesIbot, type PatchTargets } from '../objective.js';
 import type { Rng } from '../../engine/rng.js';
 import type { DinoModel } from '../model.js';
 import { clsLogits, hiddenViews, studentLoss, studentLossFromHidden, type HiddenViews } from '../trainer.js';
@@ -100,7 +100,7 @@ export function pretrainBatch(model: DinoModel, crops: CropBatch, m: number, din
   const local = crops.nLocal > 0 ? firstImages(crops.local, crops.B, k) : crops.local;
   const center = model.center as tf.Tensor as tf.Tensor1D;
   const blurred = blurBatch(global, blurSigma);
-  if ((dino.ibotWeight ?? 0) === 0) return { m: k, global, blurred, local, targets: dinoTargets(clsLogits(model, model.teacher, global), center, dino) };
+  if (!usesIbot(dino)) return { m: k, global, blurred, local, targets: dinoTargets(clsLogits(model, model.teacher, global), center, dino) };
   if (!maskRng) throw new Error('pretrainBatch: dino.ibotWeight > 0 needs a mask RNG');
   const ibot = ibotTensors(model, drawIbotMask(model, 2 * k, dino, maskRng), global, dino);
   return { m: k, global, blurred, local, targets: dinoTargets(ibot.cls, center, dino), patch: { ...ibot.patch, keep: ibot.keep } };
@@ -114,7 +114,7 @@ function ibotViews(views: tf.Tensor4D, b: PretrainBatch): tf.Tensor4D {
 /** L_pre: the student's pretraining loss (DINO, plus iBOT / KoLeo when on) with student global views `views` (full forward). */
 export function pretrainLoss(model: DinoModel, params: Params, views: tf.Tensor4D, b: PretrainBatch, dino: DinoConfig): tf.Scalar {
   if (!usesExtendedObjective(dino)) return studentLoss(model, params, views, b.local, b.targets, b.m, dino);
-  return extendedStudentLoss(model, params, ibotViews(views, b), b.local, b.targets, b.m, dino, b.patch && { selector: b.patch.selector, targets: b.patch.targets });
+  return extendedStudentLoss(model, params, ibotViews(views, b), b.local, b.targets, b.m, dino, b.patch);
 }
 
 /** g_pre = ∇_θS L_pre by explicit gradients of a full forward (no activation reuse, no differences). */
@@ -133,9 +133,8 @@ export function localHidden(model: DinoModel, s: VisionSubset, b: PretrainBatch)
  */
 export function slopeAlong(model: DinoModel, s: VisionSubset, views: tf.Tensor4D, locals: HiddenViews | undefined, b: PretrainBatch, unit: Grads, eps: number, dino: DinoConfig): tf.Scalar {
   const h = hiddenViews(model, model.student, ibotViews(views, b), s.from);
-  const patch = b.patch && { selector: b.patch.selector, targets: b.patch.targets };
   const at = (sign: number): tf.Scalar =>
-    studentLossFromHidden(model, shiftedParams(model.student, s, unit, sign * eps), h, locals, s.from, b.targets, b.m, dino, patch);
+    studentLossFromHidden(model, shiftedParams(model.student, s, unit, sign * eps), h, locals, s.from, b.targets, b.m, dino, b.patch);
   return tf.div(tf.sub(at(1), at(-1)), 2 * eps) as tf.Scalar;
 }
 
