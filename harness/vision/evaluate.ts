@@ -34,7 +34,10 @@ export function evaluateBackbone(model: DinoModel, data: VisionData, e: VisionEv
   const fn = (probe: ProbeName): FeatureFn => {
     const n = probeLayers(e, probe);
     let f = byLayers.get(n);
-    if (!f) byLayers.set(n, (f = backboneFeatures(model, e.backbone, 64, n)));
+    if (!f) {
+      f = backboneFeatures(model, e.backbone, 64, n);
+      byLayers.set(n, f);
+    }
     return f;
   };
   const features = { segmentation: fn('segmentation'), depth: fn('depth'), classification: fn('classification') };

@@ -40,7 +40,10 @@ export function evaluateProbes(features: FeatureFn | Record<ProbeName, FeatureFn
   const cacheFor = (probe: ProbeName): FeatureCache => {
     const fn = typeof features === 'function' ? features : features[probe];
     let c = caches.get(fn);
-    if (!c) caches.set(fn, (c = new FeatureCache(fn)));
+    if (!c) {
+      c = new FeatureCache(fn);
+      caches.set(fn, c);
+    }
     return c;
   };
   const out: BackboneEvaluation = { metrics: {}, higherIsBetter: {}, choices: {}, ms: {} };
