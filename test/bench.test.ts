@@ -48,6 +48,12 @@ describe('vpt bench (overhead table)', () => {
     // Meta share at cadence r follows from the medians: meta / (r·learner + meta).
     expect(v.metaShare).to.be.closeTo(v.metaMs!.median / (2 * v.learnerMs.median + v.metaMs!.median), 1e-12);
     expect(v.targetShare).to.be.greaterThan(0).and.lessThan(1);
+    // The meta step's pieces (wasm runs ops as called, so the clock times each), within the meta step's time.
+    expect(base.metaParts).to.equal(null);
+    const parts = v.metaParts!;
+    expect(Object.keys(parts)).to.have.members(['gDownMs', 'directionalMs', 'designerMs']);
+    for (const ms of Object.values(parts)) expect(ms).to.be.greaterThan(0);
+    expect(r.stdout).to.match(/\| arm \| g_down \| candidates \+ D \| designer update \| rest \|\n\| --- \| --- \| --- \| --- \| --- \|\n\| v-pretraining \| [\d.]+ \([\d.]+\) \|/);
     // The kernel profile of the baseline step: named kernels, matMuls with their shapes, all accounted in the sum.
     expect(r.stdout).to.match(/## tiny: the baseline learner step kernel by kernel/);
     const p = rep.profiles[0]!;

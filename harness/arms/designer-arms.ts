@@ -19,7 +19,7 @@ import {
   cosineLoss, directionalLogits, directionalLogp, dot, downstreamGrad, pretrainGrad, randomLike, valueOfWeights, type Grads, type Subset,
 } from '../designer/value.js';
 import { globalNorm, rowLogSumExp } from '../engine/ops.js';
-import { readScalar, readScalars } from '../engine/read.js';
+import { readScalar, readScalars, syncReadable } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeBatch, toTensors, type BatchTensors } from '../lm/batches.js';
 import { AdamW } from '../lm/optim.js';
@@ -91,6 +91,22 @@ export function probeSteps(steps: number, points: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/**
+ * Where one meta step's time went, by the clock (ms). Recorded only where ops run as they are called (every
+ * backend but WebGPU, which queues them): the pieces of a queued step would time its dispatch, not its work.
+ */
+export interface MetaParts {
+  /** The feedback batch's forward and the gradient over S: g_down (or its random stand-in). */
+  gDownMs: number;
+  /** The step's candidates and the directional term D along g_down (S rerun from the learner's hidden state). */
+  directionalMs: number;
+  /**
+   * The designer's update(s) on −V: its forward and backward over the batch and the optimiser (with the cosine
+   * value also g_pre and its directional term).
+   */
+  designerMs: number;
+}
+
 /** A meta step whose device values are not read yet (`sync` reads them and makes its `DesignerPoint`). */
 interface PendingPoint {
   step: number;
@@ -123,6 +139,8 @@ export class DesignerRule implements TargetRule {
   private readonly trace: GateTrace;
   readonly values: number[] = [];
   readonly metaMs: number[] = [];
+  /** Each meta step's pieces (empty on WebGPU; see {@link MetaParts}). */
+  readonly metaParts: MetaParts[] = [];
   readonly points: DesignerPoint[] = [];
   readonly probes: ProbePoint[] = [];
   private pending: PendingPoint[] = [];
@@ -237,6 +255,7 @@ export class DesignerRule implements TargetRule {
     const window = this.trace.mark();
     if (this.cosDown) tf.dispose(Object.values(this.cosDown));
     const gDown = this.gDown();
+    const t1 = performance.now();
     // Candidates outlive this tidy: the targets of the same step reuse them.
     const { c, logp } = this.candidates(view, b.targets);
     const vars = Object.values(this.designer.vars);
@@ -247,6 +266,7 @@ export class DesignerRule implements TargetRule {
       // The dot value needs D only up to a per-row constant: candidate logits, the head at K columns.
       ? directionalLogits(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? c.logits : undefined)
       : directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? logp : undefined)));
+    const t2 = performance.now();
     const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
     let first: tf.Scalar | undefined;
     for (let k = 0; k < designerSteps; k++) {
@@ -276,6 +296,8 @@ export class DesignerRule implements TargetRule {
       else reported.dispose();
     }
     this.updates += designerSteps;
+    const t3 = performance.now();
+    if (syncReadable()) this.metaParts.push({ gDownMs: t1 - t0, directionalMs: t2 - t1, designerMs: t3 - t2 });
     // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then. The dot
     // value's pair is completed by `targets` (V′ after) and `afterGradients` (the exact V after).
     const point: PendingPoint = { step, window, updates: this.updates };

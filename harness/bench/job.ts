@@ -6,6 +6,7 @@
  * and the meta step runs inside it, so each step is timed to its loss read instead, designer arms run a meta
  * step on every second step, and the meta step's time is the difference of the medians of those and the others.
  */
+import { DesignerRule, type MetaParts } from '../arms/designer-arms.js';
 import { armRegistry } from '../arms/index.js';
 import { selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
@@ -57,6 +58,8 @@ export interface BenchRun {
   targetMs: number;
   /** Median meta step; null for arms without a designer. */
   metaMs: number | null;
+  /** Median of each piece of a meta step (wall ms; absent on WebGPU and for arms without a designer). */
+  metaParts?: MetaParts;
   /** The same two in process CPU time (what other load on the machine distorts least). */
   learnerCpuMs: number;
   metaCpuMs: number | null;
@@ -118,6 +121,14 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       learner = steps.filter((x) => !isMeta.has(x.i)).map((x) => x.ms);
       meta = [median(steps.filter((x) => isMeta.has(x.i)).map((x) => x.ms)) - median(learner)];
     }
+    const timedParts = rule instanceof DesignerRule ? timed(rule.metaParts) : [];
+    const parts: MetaParts | undefined = timedParts.length
+      ? {
+        gDownMs: median(timedParts.map((x) => x.gDownMs)),
+        directionalMs: median(timedParts.map((x) => x.directionalMs)),
+        designerMs: median(timedParts.map((x) => x.designerMs)),
+      }
+      : undefined;
     return {
       config: c.name,
       arm: job.arm,
@@ -133,6 +144,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       steps: job.steps,
       tfPeakBytes: res.memory.tfPeakBytes,
       rssPeakBytes: res.memory.rssPeakBytes,
+      ...(parts ? { metaParts: parts } : {}),
       ...(prof ? { kernels: prof.kernels, profiledStepMs: prof.stepMs } : {}),
     };
   } finally {

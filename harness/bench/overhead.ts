@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import type { MetaParts } from '../arms/designer-arms.js';
 import type { BackendName } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
@@ -75,6 +76,8 @@ export interface ArmRow {
   metaPerStep: number | null;
   /** Meta steps' share of training time at cadence r: meta / (r·learner + meta). */
   metaShare: number | null;
+  /** The meta step's pieces (medians over runs of each run's median; null on WebGPU and without a designer). */
+  metaParts: MetaParts | null;
   tfPeakBytes: number;
   rssPeakBytes: number;
 }
@@ -240,6 +243,17 @@ async function vocabFromData(c: BenchConfig): Promise<number> {
   return benchData(c).vocabSize;
 }
 
+/** Medians over runs of each meta-step piece, where every run recorded them. */
+function partsOf(rs: BenchRun[]): MetaParts | null {
+  const ps = rs.map((x) => x.metaParts).filter((x): x is MetaParts => x !== undefined);
+  if (ps.length === 0 || ps.length < rs.length) return null;
+  return {
+    gDownMs: median(ps.map((x) => x.gDownMs)),
+    directionalMs: median(ps.map((x) => x.directionalMs)),
+    designerMs: median(ps.map((x) => x.designerMs)),
+  };
+}
+
 function isVpt(r: OverheadReport['runs'][number]): r is BenchRun {
   return 'arm' in r;
 }
@@ -275,6 +289,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
         learnerMs: learner, targetMs: target, targetShare: target.median / learner.median,
         metaMs: meta, metaPerStep: meta ? meta.median / learner.median : null,
         metaShare: meta ? meta.median / (r * learner.median + meta.median) : null,
+        metaParts: partsOf(rs),
         tfPeakBytes: median(rs.map((x) => x.tfPeakBytes)), rssPeakBytes: median(rs.map((x) => x.rssPeakBytes)),
       } satisfies ArmRow;
     });
@@ -346,6 +361,21 @@ export function renderOverhead(rep: OverheadReport): string {
       lines.push(`| ${t.engine} (${t.threads} thread) | ${range(t.tokensPerSec, n0)} | – | ${range(t.stepMs, n1)} | – | – | – | – | – | ${mb(t.rssPeakBytes)} | ${range(t.tokensPerCpuSec, n0)} | – | – |`);
       lines.push('');
       lines.push(`vpt baseline ÷ PyTorch (same GPT, same run): **${t.vptRatio.toFixed(3)}×** in tokens/s, ${t.vptRatioCpu.toFixed(3)}× in tokens per CPU second`);
+    }
+    const parted = rep.rows.filter((x) => x.config === c.name && x.metaParts && x.metaMs);
+    if (parted.length) {
+      lines.push('');
+      lines.push('Where the meta step goes (ms, and ÷ this arm\'s learner step; "rest": bookkeeping outside the three):');
+      lines.push('');
+      lines.push('| arm | g_down | candidates + D | designer update | rest |');
+      lines.push('| --- | --- | --- | --- | --- |');
+      for (const r of parted) {
+        const p = r.metaParts as MetaParts;
+        const l = r.learnerMs.median;
+        const cell = (ms: number): string => `${n1(ms)} (${(ms / l).toFixed(2)})`;
+        const rest = (r.metaMs as Stat).median - p.gDownMs - p.directionalMs - p.designerMs;
+        lines.push(`| ${r.arm} | ${cell(p.gDownMs)} | ${cell(p.directionalMs)} | ${cell(p.designerMs)} | ${cell(rest)} |`);
+      }
     }
   }
   for (const p of rep.profiles) {
