@@ -27,7 +27,11 @@ export default defineSuite({
   // S = the last block + final norm + head: with a 2-block learner, n = 2 would make S the whole network.
   // The feedback batch is sized to the learner's (16 problems of up to 96 tokens against 16 rows of 96): g_down on
   // it is most of a meta step's cost (issue 7; was 32 problems until the lm-full run of issue 9, which keeps 32).
-  design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 16, probeBatches: 8 },
+  // D by forward differences at ε = 1e-2, its centre from the learner's own forward: one S-forward instead of
+  // central differences' two, and closer to the exact D in float32, where rounding grows as 1/ε (relative L2 error
+  // against a Richardson reference, base checkpoint and after 100 steps: forward 1e-2 ≈ 5e-4, central 1e-3 ≈
+  // 1.4e-3; meta step 0.77 → 0.69 of a learner step; issue 7). lm-full and the designer sweep keep central 1e-3.
+  design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 16, probeBatches: 8, fdScheme: 'forward', fdEpsilon: 1e-2 },
   eval: { gsm8k: { numFewshot: 0, maxNewTokens: 64 } },
   arms: [
     { arm: 'baseline' },

@@ -24,6 +24,8 @@ export default defineSuite({
   name: 'lm-designer-sweep',
   description: 'designer cadence × steps per meta step × learning rate, selected on the downstream validation loss',
   seeds: [101, 102, 103],
+  // The estimator the sweep was run with (docs/designer-sweep.md): central differences at ε = 1e-3.
+  design: { ...ablation.design, fdScheme: undefined, fdEpsilon: 1e-3 },
   arms: [
     { arm: 'baseline' },
     { arm: 'oracle-gate' },

@@ -122,11 +122,12 @@ export const DesignSchema = z.strictObject({
   feedbackBatch: int(1).default(32),
   /** 'dot' (default) or 'cosine' value. */
   value: z.enum(['dot', 'cosine']).default('dot'),
-  /** Central finite-difference step ε along the unit ĝ_down (parameter units). Default 1e-3 (1e-2 was
-   * measured 2% off the exact V on a tiny model; 1e-3 within 0.1%). */
+  /** Finite-difference step ε along the unit ĝ_down (parameter units). Default 1e-3 (central: 1e-2 was
+   * measured 2% off the exact V on a tiny model; 1e-3 within 0.1%). The best ε depends on the model: truncation
+   * error grows with ε, float32 rounding as 1/ε (on lm-ablation's learner rounding dominates below ~1e-2). */
   fdEpsilon: z.number().positive().default(1e-3),
-  /** Differences for D: 'central' (two S-forwards, error O(ε²); what absence means) or 'forward' from the
-   * learner's own forward (one S-forward, error O(ε): use a smaller fdEpsilon, e.g. 3e-4). Optional. */
+  /** Differences for D: 'central' (two S-forwards, truncation O(ε²); what absence means) or 'forward' from the
+   * learner's own forward (one S-forward, truncation O(ε)). Optional. */
   fdScheme: z.enum(['central', 'forward']).optional(),
   /** Designer width, layers, heads. */
   designerWidth: int(8).default(32),
