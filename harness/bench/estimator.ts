@@ -125,6 +125,13 @@ export function gDownAlignment(model: LanguageModel, s: Subset, rows: TokenRows,
   });
 }
 
+const USAGE = `usage: npx tsx harness/bench/estimator.ts [--suite lm-ablation] [--cache <dir>] [--train N] [--trials 3] [--draws 24]
+  --suite   language suite (name in suites/ or a path) whose model, design, data and base checkpoint to use
+  --cache   cache holding the base checkpoint (built there if missing; default .cache)
+  --train   baseline learner steps from the base checkpoint before measuring (default 0)
+  --trials  learner batches (each with its own feedback batch) for D's error (default 3)
+  --draws   random feedback batches per size B for g_down's alignment (default 24)`;
+
 async function main(): Promise<void> {
   const { values: o } = parseArgs({
     options: {
@@ -133,13 +140,19 @@ async function main(): Promise<void> {
       train: { type: 'string', default: '0' },
       trials: { type: 'string', default: '3' },
       draws: { type: 'string', default: '24' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const count = (key: 'train' | 'trials' | 'draws'): number => {
     const n = Number(o[key]);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${key}: '${o[key]}' is not a whole number`);
     return n;
   };
+  const [steps, trials, draws] = [count('train'), count('trials'), count('draws')];
   await selectBackend('wasm');
   const { suite } = await loadSuite(o.suite);
   if (suite.task !== 'language') throw new Error(`--suite ${o.suite}: a ${suite.task} suite; the estimator check is for language suites`);
@@ -152,7 +165,6 @@ async function main(): Promise<void> {
   const subset: Subset = { from: model.cfg.nLayer - s.design.subsetBlocks, names: subsetNames(model.cfg, s.design.subsetBlocks) };
   const rng = new Rng(1);
   const packed = packDocs(model.tokenizer, data.cpt, s.model.blockSize);
-  const steps = count('train');
   if (steps > 0) {
     const rule = armRegistry.get('baseline').create({ model, design: s.design, rng: rng.fork('arm'), feedback: [], steps });
     await trainLM({ model, rows: packed, steps, batchSize: s.train.batchSize, optim: { ...s.train, totalSteps: steps }, rng: rng.fork('data'), rule, logEvery: steps });
@@ -169,7 +181,7 @@ async function main(): Promise<void> {
   out('| trial | ε | central | forward |');
   out('| --- | --- | --- | --- |');
   const sampler = new BatchSampler(packed, s.train.batchSize, rng.fork('batches'));
-  for (let t = 0; t < count('trials'); t++) {
+  for (let t = 0; t < trials; t++) {
     const g = gDownOf(model, subset, rows, rng.sample(rows.rows, Math.min(s.design.feedbackBatch, rows.rows)));
     const b = toTensors(sampler.next());
     for (const e of differenceErrors(model, subset, b, g, s.design.topK, [3e-2, 1e-2, 3e-3, 1e-3, 3e-4])) {
@@ -180,18 +192,18 @@ async function main(): Promise<void> {
   }
   const g = poolGradient(model, subset, rows);
   out('');
-  out(`g_down of B feedback problems against g_down of the whole pool (${rows.rows} problems): cos over ${count('draws')} random batches`);
+  out(`g_down of B feedback problems against g_down of the whole pool (${rows.rows} problems): cos over ${draws} random batches`);
   out('');
   out('| B | cos mean | sd |');
   out('| --- | --- | --- |');
-  for (const a of gDownAlignment(model, subset, rows, g, [4, 8, 16, 32], count('draws'), rng.fork('draws'))) out(`| ${a.batch} | ${a.mean.toFixed(3)} | ${a.sd.toFixed(3)} |`);
+  for (const a of gDownAlignment(model, subset, rows, g, [4, 8, 16, 32], draws, rng.fork('draws'))) out(`| ${a.batch} | ${a.mean.toFixed(3)} | ${a.sd.toFixed(3)} |`);
   tf.dispose(Object.values(g));
   model.dispose();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`estimator: ${e instanceof Error ? e.message : String(e)} (--help for usage)\n`);
     process.exit(1);
   });
 }

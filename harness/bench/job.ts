@@ -84,6 +84,16 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/** Each meta-step piece's median over `ps`; undefined when there are none. */
+export function medianParts(ps: readonly MetaParts[]): MetaParts | undefined {
+  if (ps.length === 0) return undefined;
+  return {
+    gDownMs: median(ps.map((x) => x.gDownMs)),
+    directionalMs: median(ps.map((x) => x.directionalMs)),
+    designerMs: median(ps.map((x) => x.designerMs)),
+  };
+}
+
 export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   const engine = await selectBackend(job.backend);
   const c = job.config;
@@ -121,14 +131,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       learner = steps.filter((x) => !isMeta.has(x.i)).map((x) => x.ms);
       meta = [median(steps.filter((x) => isMeta.has(x.i)).map((x) => x.ms)) - median(learner)];
     }
-    const timedParts = rule instanceof DesignerRule ? timed(rule.metaParts) : [];
-    const parts: MetaParts | undefined = timedParts.length
-      ? {
-        gDownMs: median(timedParts.map((x) => x.gDownMs)),
-        directionalMs: median(timedParts.map((x) => x.directionalMs)),
-        designerMs: median(timedParts.map((x) => x.designerMs)),
-      }
-      : undefined;
+    const parts = rule instanceof DesignerRule ? medianParts(timed(rule.metaParts)) : undefined;
     return {
       config: c.name,
       arm: job.arm,

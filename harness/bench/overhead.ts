@@ -15,7 +15,7 @@ import type { BackendName } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
 import { baseNameOf, type BenchConfig } from './cases.js';
-import { BASE_STAGE, median, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
+import { BASE_STAGE, median, medianParts, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
 
 /** Options of an overhead benchmark. */
 export interface OverheadOptions {
@@ -246,12 +246,7 @@ async function vocabFromData(c: BenchConfig): Promise<number> {
 /** Medians over runs of each meta-step piece, where every run recorded them. */
 function partsOf(rs: BenchRun[]): MetaParts | null {
   const ps = rs.map((x) => x.metaParts).filter((x): x is MetaParts => x !== undefined);
-  if (ps.length === 0 || ps.length < rs.length) return null;
-  return {
-    gDownMs: median(ps.map((x) => x.gDownMs)),
-    directionalMs: median(ps.map((x) => x.directionalMs)),
-    designerMs: median(ps.map((x) => x.designerMs)),
-  };
+  return ps.length === rs.length ? (medianParts(ps) ?? null) : null;
 }
 
 function isVpt(r: OverheadReport['runs'][number]): r is BenchRun {
@@ -365,7 +360,8 @@ export function renderOverhead(rep: OverheadReport): string {
     const parted = rep.rows.filter((x) => x.config === c.name && x.metaParts && x.metaMs);
     if (parted.length) {
       lines.push('');
-      lines.push('Where the meta step goes (ms, and ÷ this arm\'s learner step; "rest": bookkeeping outside the three):');
+      lines.push('Where the meta step goes (ms, and ÷ this arm\'s learner step; "rest": the meta step\'s median less the pieces\' ' +
+        'medians, bookkeeping outside them, near 0 and not always positive since medians do not add):');
       lines.push('');
       lines.push('| arm | g_down | candidates + D | designer update | rest |');
       lines.push('| --- | --- | --- | --- | --- |');
