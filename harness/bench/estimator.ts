@@ -31,6 +31,7 @@ import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from '../lm/
 import { forwardFrom, hiddenBelow, subsetNames } from '../lm/gpt.js';
 import { LanguageModel } from '../lm/model.js';
 import { trainLM } from '../lm/trainer.js';
+import { describe } from '../report/stats.js';
 import { REPO_ROOT } from '../results/version.js';
 import { loadSuite } from '../suite/load.js';
 import type { LanguageSuite } from '../suite/schema.js';
@@ -53,9 +54,8 @@ export function differenceErrors(model: LanguageModel, s: Subset, b: BatchTensor
     const c = topKCandidates(forwardFrom(model.cfg, model.params, hidden, B, T, s.from), b.targets, topK);
     return [c.ids, c.logits];
   });
-  const c = { ids, logits };
   const D = (eps: number, forward: boolean): tf.Tensor2D =>
-    directionalLogits(model, s, hidden, b.ids, c.ids, gDown, eps, b.mask, forward ? c.logits : undefined);
+    directionalLogits(model, s, hidden, b.ids, ids, gDown, eps, b.mask, forward ? logits : undefined);
   try {
     return tf.tidy(() => {
       const ref = tf.div(tf.sub(tf.mul(D(refEps, false), 4), D(2 * refEps, false)), 3);
@@ -64,7 +64,7 @@ export function differenceErrors(model: LanguageModel, s: Subset, b: BatchTensor
       return epsList.map((eps) => ({ eps, central: rel(D(eps, false)), forward: rel(D(eps, true)) }));
     });
   } finally {
-    tf.dispose([hidden, c.ids, c.logits]);
+    tf.dispose([hidden, ids, logits]);
   }
 }
 
@@ -119,8 +119,7 @@ export function gDownAlignment(model: LanguageModel, s: Subset, rows: TokenRows,
       cs.push(cosine(g, pool));
       tf.dispose(Object.values(g));
     }
-    const mean = cs.reduce((a, x) => a + x, 0) / cs.length;
-    const sd = Math.sqrt(cs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, cs.length - 1));
+    const { mean, sd } = describe(cs);
     return { batch, mean, sd, draws };
   });
 }

@@ -28,13 +28,9 @@ function matrix(inSize: number, outSize: number, transposed = false): tf.Tensor2
   const key = `${inSize}->${outSize}${transposed ? 'ᵀ' : ''}`;
   let m = cache.get(key);
   if (!m) {
-    const w = bilinearMatrix(inSize, outSize);
-    let t: Float32Array = w;
-    if (transposed) {
-      t = new Float32Array(w.length);
-      for (let i = 0; i < outSize; i++) for (let j = 0; j < inSize; j++) t[j * outSize + i] = w[i * inSize + j] as number;
-    }
-    m = tf.keep(tf.tensor2d(t, transposed ? [inSize, outSize] : [outSize, inSize]));
+    m = tf.keep(transposed
+      ? tf.tidy(() => tf.transpose(matrix(inSize, outSize)) as tf.Tensor2D)
+      : tf.tensor2d(bilinearMatrix(inSize, outSize), [outSize, inSize]));
     cache.set(key, m);
   }
   return m;
