@@ -60,6 +60,17 @@ describe('vpt bench (overhead table)', () => {
     expect(p.config).to.equal('tiny');
     expect(p.kernels.some((k) => /MatMul \[/.test(k.name))).to.equal(true);
     expect(p.kernelMs).to.be.closeTo(p.kernels.reduce((a, k) => a + k.ms, 0), 1e-9);
+    // Work beside time: the baseline has no meta step; v-pretraining's meta step holds g_down, and its tokens/s
+    // at r at one rate of multiply-adds is below the baseline's by what the meta step and targets add.
+    expect(base.work).to.deep.include({ meta: null, gDown: null, feedbackBatch: null });
+    expect(base.workVsBaseline).to.equal(1);
+    const w = v.work!;
+    expect(w.learner).to.be.at.least(base.work!.learner);
+    expect(w.gDown).to.be.greaterThan(0).and.lessThan(w.meta!);
+    expect(w.feedbackBatch).to.equal(rep.configs[0]!.feedbackBatch);
+    expect(v.workVsBaseline).to.be.closeTo(base.work!.learner / (w.learner + w.meta! / 2), 1e-12);
+    expect(r.stdout).to.match(/\| arm \| learner step \| × baseline \| meta step \| g_down \(feedback batch\) \|/);
+    expect(r.stdout).to.match(/\| v-pretraining \| [\d.e-]+ \| [\d.]+ \| [\d.e-]+ \| [\d.e-]+ \(\d+\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0\.\d+ \| [\d.]+ \|/);
   });
 
   it('keeps the answers of feedback problems longer than a preset\'s sequence, so shuffled-feedback runs on the tiny preset', async () => {

@@ -233,8 +233,11 @@ export class DesignerRule implements TargetRule {
     return toTensors(this.feedbackSample(rows, rng));
   }
 
-  /** g_down for this meta step: from (possibly shuffled) feedback, or a same-norm Gaussian for random-feedback. */
-  private gDown(): Grads {
+  /**
+   * g_down for this meta step: from (possibly shuffled) feedback, or a same-norm Gaussian for random-feedback.
+   * Draws the next feedback batch (public for `vpt bench`, which counts its work).
+   */
+  gDown(): Grads {
     const fb = this.feedbackBatch(this.designRows, this.fbRng);
     const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, fb);
     loss.dispose();

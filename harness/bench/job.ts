@@ -19,6 +19,7 @@ import { LanguageModel } from '../lm/model.js';
 import { trainShardedLM } from '../lm/sharded.js';
 import { learnerStep, trainLM, type TargetRule } from '../lm/trainer.js';
 import { benchData, type BenchConfig } from './cases.js';
+import { countMacs, type StepWork } from './work.js';
 
 /** What the orchestrator asks one worker to run. */
 export interface BenchJob {
@@ -70,6 +71,8 @@ export interface BenchRun {
   kernels?: KernelTime[];
   /** Median wall ms of a profiled step (profiling adds its own overhead). */
   profiledStepMs?: number;
+  /** Multiply-adds of a learner step, a meta step and g_down (absent for the base stage). */
+  work?: StepWork;
 }
 
 export const RESULT_PREFIX = '@@bench ';
@@ -120,6 +123,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
     const res = stage ? await trainShardedLM(common) : await trainLM({ ...common, rule, syncEveryStep: asyncDevice });
     const t = res.timing;
     const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
+    const work = stage ? undefined : await countWork(model, rows, feedbackRows, c, job.arm, rng.fork('work'));
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
     let meta = arm?.usesDesigner ? timed(t.metaMs) : [];
     const metaCpu = arm?.usesDesigner ? timed(t.metaCpuMs) : [];
@@ -149,6 +153,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
       rssPeakBytes: res.memory.rssPeakBytes,
       ...(parts ? { metaParts: parts } : {}),
       ...(prof ? { kernels: prof.kernels, profiledStepMs: prof.stepMs } : {}),
+      ...(work ? { work } : {}),
     };
   } finally {
     rule.dispose?.();
@@ -156,6 +161,41 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   }
 }
 
+
+/** Meta steps and g_down batches counted per run (their shapes vary with the batch's answer rows and lengths). */
+const WORK_SAMPLES = 3;
+
+/**
+ * The work of an arm's steps after the timed ones, from a fresh rule of the arm whose first step has no meta step
+ * (burn-in 1) and whose later ones each have one: a learner step, the mean meta step (a step with one less the
+ * step without, on the same batch), and the mean g_down of the rule's own next feedback batches.
+ */
+async function countWork(model: LanguageModel, rows: TokenRows, feedbackRows: TokenRows, c: BenchConfig, armName: string, rng: Rng): Promise<StepWork> {
+  const arm = armRegistry.get(armName);
+  const rule = arm.create({
+    model, design: { ...c.design, burnIn: 1, metaEvery: 1, probeBatches: 0 }, rng: rng.fork('arm'), feedback: [], feedbackRows, steps: 1 + WORK_SAMPLES,
+  });
+  const opt = new AdamW({ ...c.optim, totalSteps: 1 + WORK_SAMPLES }, model.vars);
+  const batch = toTensors(new BatchSampler(rows, c.batchSize, rng.fork('data')).next());
+  const step = (s: number): Promise<number> => countMacs(() => {
+    const r = learnerStep(model, opt, batch, rule, s);
+    tf.dispose([r.loss, r.gradNorm]);
+  });
+  const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
+  try {
+    const learner = await step(0);
+    if (!(rule instanceof DesignerRule)) return { learner, meta: null, gDown: null, feedbackBatch: null };
+    const withMeta: number[] = [];
+    for (let s = 1; s <= WORK_SAMPLES; s++) withMeta.push(await step(s));
+    const gDown: number[] = [];
+    for (let s = 0; s < WORK_SAMPLES; s++) gDown.push(await countMacs(() => tf.dispose(Object.values(rule.gDown()))));
+    return { learner, meta: mean(withMeta) - learner, gDown: mean(gDown), feedbackBatch: Math.min(c.design.feedbackBatch, feedbackRows.rows) };
+  } finally {
+    disposeBatch(batch);
+    opt.dispose();
+    rule.dispose?.();
+  }
+}
 
 /** Kernel names that wrap other kernels (custom gradients, op scopes): left out so nothing is counted twice. */
 function isWrapper(name: string): boolean {

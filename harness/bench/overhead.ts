@@ -16,6 +16,7 @@ import { Rng } from '../engine/rng.js';
 import { REPO_ROOT } from '../results/version.js';
 import { baseNameOf, type BenchConfig } from './cases.js';
 import { BASE_STAGE, median, medianParts, RESULT_PREFIX, type BenchJob, type BenchRun, type KernelTime } from './job.js';
+import type { StepWork } from './work.js';
 
 /** Options of an overhead benchmark. */
 export interface OverheadOptions {
@@ -80,6 +81,13 @@ export interface ArmRow {
   metaParts: MetaParts | null;
   tfPeakBytes: number;
   rssPeakBytes: number;
+  /** Multiply-adds of a learner step, meta step and g_down (medians over runs; null where no run counted them). */
+  work: StepWork | null;
+  /**
+   * tokens/s relative to the baseline's at cadence r if every multiply-add ran at one rate: baseline learner work ÷
+   * (this arm's learner work + meta work / r). What the same computation allows however fast its kernels get.
+   */
+  workVsBaseline: number | null;
 }
 
 export interface TorchRow {
@@ -243,6 +251,19 @@ async function vocabFromData(c: BenchConfig): Promise<number> {
   return benchData(c).vocabSize;
 }
 
+/** Medians over runs of each work figure, where every run counted them. */
+function workOf(rs: BenchRun[]): StepWork | null {
+  const ws = rs.map((x) => x.work).filter((x): x is StepWork => x !== undefined);
+  if (ws.length === 0 || ws.length !== rs.length) return null;
+  const orNull = (xs: (number | null)[]): number | null => (xs.every((x): x is number => x !== null) ? median(xs) : null);
+  return {
+    learner: median(ws.map((w) => w.learner)),
+    meta: orNull(ws.map((w) => w.meta)),
+    gDown: orNull(ws.map((w) => w.gDown)),
+    feedbackBatch: ws[0]!.feedbackBatch,
+  };
+}
+
 /** Medians over runs of each meta-step piece, where every run recorded them. */
 function partsOf(rs: BenchRun[]): MetaParts | null {
   const ps = rs.map((x) => x.metaParts).filter((x): x is MetaParts => x !== undefined);
@@ -286,6 +307,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
         metaShare: meta ? meta.median / (r * learner.median + meta.median) : null,
         metaParts: partsOf(rs),
         tfPeakBytes: median(rs.map((x) => x.tfPeakBytes)), rssPeakBytes: median(rs.map((x) => x.rssPeakBytes)),
+        work: workOf(rs), workVsBaseline: null as number | null,
       } satisfies ArmRow;
     });
     const base = perArm.find((x) => x.arm === 'baseline');
@@ -299,6 +321,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       profiles.push({ config: c.name, stepMs: median(profiled.map((x) => x.profiledStepMs ?? NaN)), kernelMs: kernels.reduce((a, k) => a + k.ms, 0), kernels });
     }
     for (const row of perArm) {
+      if (base?.work && row.work) row.workVsBaseline = base.work.learner / (row.work.learner + (row.work.meta ?? 0) / r);
       row.vsBaseline = base ? row.tokensPerSec.median / base.tokensPerSec.median : NaN;
       row.vsBaselineCpu = base ? row.tokensPerCpuSec.median / base.tokensPerCpuSec.median : NaN;
     }
@@ -323,6 +346,34 @@ const n1 = (x: number): string => (x >= 100 ? n0(x) : x.toFixed(1));
 const pct = (x: number | null): string => (x === null || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 const mb = (x: number): string => (x / 2 ** 20).toFixed(0);
 const range = (s: Stat, f: (x: number) => string): string => (s.n > 1 ? `${f(s.median)} [${f(s.min)}–${f(s.max)}]` : f(s.median));
+
+const gmac = (x: number): string => (x / 1e9).toPrecision(3);
+
+/**
+ * Work per step beside time: how much of a time ratio the computation itself fixes (multiply-adds) and how much
+ * is the speed its kernels run at.
+ */
+function renderWork(rows: ArmRow[]): string[] {
+  const counted = rows.filter((r) => r.work);
+  const base = counted.find((r) => r.arm === 'baseline');
+  if (!base?.work) return [];
+  const lines = ['', 'Work per step: multiply-adds of the matMul kernels, counted from their shapes (tf.profile), in G; ' +
+    '"work" ratios are what the time ratios would be if every multiply-add ran at one rate, so no faster kernel for the ' +
+    'same computation gets past them. g_down per problem: its work ÷ the feedback batch, ÷ this arm\'s learner step.', '',
+  '| arm | learner step | × baseline | meta step | g_down (feedback batch) | g_down per problem ÷ learner step | meta ÷ learner step: work | time | tokens/s × baseline at r: work | time |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of counted) {
+    const w = r.work as StepWork;
+    const meta = w.meta === null ? '–' : gmac(w.meta);
+    const gd = w.gDown === null ? '–' : `${gmac(w.gDown)} (${w.feedbackBatch})`;
+    const perProblem = w.gDown === null || !w.feedbackBatch ? '–' : (w.gDown / w.feedbackBatch / w.learner).toFixed(4);
+    const metaWork = w.meta === null ? '–' : (w.meta / w.learner).toFixed(2);
+    const metaTime = r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2);
+    const atR = r.workVsBaseline === null ? '–' : r.workVsBaseline.toFixed(3);
+    lines.push(`| ${r.arm} | ${gmac(w.learner)} | ${(w.learner / base.work.learner).toFixed(3)} | ${meta} | ${gd} | ${perProblem} | ${metaWork} | ${metaTime} | ${atR} | ${r.vsBaseline.toFixed(3)} |`);
+  }
+  return lines;
+}
 
 /** The overhead table as Markdown. */
 export function renderOverhead(rep: OverheadReport): string {
@@ -373,6 +424,7 @@ export function renderOverhead(rep: OverheadReport): string {
         lines.push(`| ${r.arm} | ${cell(p.gDownMs)} | ${cell(p.directionalMs)} | ${cell(p.designerMs)} | ${cell(rest)} |`);
       }
     }
+    lines.push(...renderWork(rep.rows.filter((x) => x.config === c.name)));
   }
   for (const p of rep.profiles) {
     lines.push('');
