@@ -98,7 +98,7 @@ export function probeSteps(steps: number, points: number): number[] {
 export interface MetaParts {
   /** The feedback batch's forward and the gradient over S: g_down (or its random stand-in). */
   gDownMs: number;
-  /** The step's candidates and the directional term D along g_down (S rerun from the learner's hidden state). */
+  /** The directional term D along g_down (S rerun from the learner's hidden state; the candidates are target building). */
   directionalMs: number;
   /**
    * The designer's update(s) on −V: its forward and backward over the batch and the optimiser (with the cosine
@@ -201,6 +201,11 @@ export class DesignerRule implements TargetRule {
       this.current = { view, c, logp: tf.sub(c.logits, rowLogSumExp(view.logits)) as tf.Tensor2D };
     }
     return this.current;
+  }
+
+  /** The candidates of this step's view: target building on every step, reused by a meta step. */
+  prepare(b: BatchTensors, view: ForwardView): void {
+    this.candidates(view, b.targets);
   }
 
   /** Designer-built targets and gates for a batch, from a view of the learner's forward on it. */

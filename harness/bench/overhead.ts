@@ -414,7 +414,7 @@ export function renderOverhead(rep: OverheadReport): string {
       lines.push('Where the meta step goes (ms, and ÷ this arm\'s learner step; "rest": the meta step\'s median less the pieces\' ' +
         'medians, bookkeeping outside them, near 0 and not always positive since medians do not add):');
       lines.push('');
-      lines.push('| arm | g_down | candidates + D | designer update | rest |');
+      lines.push('| arm | g_down | D | designer update | rest |');
       lines.push('| --- | --- | --- | --- | --- |');
       for (const r of parted) {
         const p = r.metaParts as MetaParts;

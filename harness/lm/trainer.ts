@@ -36,6 +36,11 @@ export interface TargetRule {
   /** Block whose input hidden state the rule wants in `view.hidden` (the designer's S boundary). Default none. */
   hiddenAt?: number;
   /**
+   * Work on `view` that every step's targets need and a meta step reuses (the designer's candidates), run
+   * before the meta step and timed as target building, so a meta step's time holds only what it adds.
+   */
+  prepare?(batch: BatchTensors, view: ForwardView): void;
+  /**
    * The designer's meta step, run after the learner's forward and before `targets` on the same view (so the
    * targets use the updated φ). Returns true when it did a designer update on this step. Runs inside the
    * learner step (tidy, tape); it may take gradients of its own and must not await.
@@ -171,13 +176,15 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
       const view: ForwardView = hidden ? { logits: detach(logits), hidden: detach(hidden) } : { logits: detach(logits) };
       // The meta step and the targets run off the tape: q is a constant to this gradient, and their ops are
       // neither recorded nor copied for a backward pass that will never reach them.
+      const tp = performance.now();
+      withoutTape(() => rule.prepare?.(batch, view));
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       const didMeta = withoutTape(() => rule.metaStep?.(batch, step, view) ?? false);
       const t1 = performance.now();
       const c1 = process.cpuUsage(c0);
       const q = withoutTape(() => rule.targets(batch, step, view));
-      stats.targetMs = performance.now() - t1;
+      stats.targetMs = t0 - tp + (performance.now() - t1);
       if (didMeta) {
         stats.metaMs = t1 - t0;
         stats.metaCpuMs = (c1.user + c1.system) / 1000;
