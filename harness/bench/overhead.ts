@@ -289,7 +289,9 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
       name: c.name, source: c.source, engine: mine[0]!.engine, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
       cadence: r, feedbackBatch: c.design.feedbackBatch, subsetBlocks: c.design.subsetBlocks,
     });
-    const arms = [...new Set(mine.map((x) => x.arm))];
+    // Rows in the configuration's arm order (the baseline first), not the shuffled order the runs came in.
+    const rank = (a: string): number => (a === 'baseline' ? -1 : c.arms.includes(a) ? c.arms.indexOf(a) : c.arms.length);
+    const arms = [...new Set(mine.map((x) => x.arm))].sort((a, b) => rank(a) - rank(b));
     const perArm = arms.map((arm) => {
       const rs = mine.filter((x) => x.arm === arm);
       const tps = rs.map((x) => (x.tokensPerStep / (x.learnerMs + (x.metaMs ?? 0) / r)) * 1000);
