@@ -31,7 +31,8 @@ export default defineSuite({
   // central differences' two, and closer to the exact D in float32, where rounding grows as 1/ε (relative L2 error
   // against a Richardson reference, base checkpoint and after 100 steps: forward 1e-2 4.5e-4–8e-4, central 1e-3
   // 1.0e-3–1.6e-3; `npx tsx harness/bench/estimator.ts`). Meta step 0.78 → 0.68 of a learner step, side by side in one
-  // `vpt bench` run (issue 7).
+  // `vpt bench` run (issue 7; with the step's candidates counted in the meta step, as the bench then did; counted as
+  // target building, as every step needs them, the meta step is 0.61–0.63 and its work 0.58 of a learner step's).
   // lm-full and the designer sweep keep central 1e-3, the estimator they were run with.
   design: { topK: 16, alphaMax: 0.5, metaEvery: 8, burnIn: 4, subsetBlocks: 1, feedbackBatch: 16, probeBatches: 8, fdScheme: 'forward', fdEpsilon: 1e-2 },
   eval: { gsm8k: { numFewshot: 0, maxNewTokens: 64 } },
