@@ -167,7 +167,7 @@ const WORK_SAMPLES = 3;
 
 /**
  * The work of an arm's steps after the timed ones, from a fresh rule of the arm whose first step has no meta step
- * (burn-in 1) and whose later ones each have one: a learner step, the mean meta step (a step with one less the
+ * (burn-in 1) and whose later ones each have one: a learner step, the mean meta step (a step with a meta step less the
  * step without, on the same batch), and the mean g_down of the rule's own next feedback batches.
  */
 async function countWork(model: LanguageModel, rows: TokenRows, feedbackRows: TokenRows, c: BenchConfig, armName: string, rng: Rng): Promise<StepWork> {
