@@ -18,7 +18,7 @@ import { subsetNames } from '../harness/lm/gpt.js';
 import { tinyModel, useWasm } from './helpers.js';
 
 describe('estimator check (D by finite differences, g_down against the pool)', () => {
-  useWasm();
+  before(useWasm);
 
   it('pools g_down over chunks by answer tokens, aligns a whole-pool batch at cos 1, and measures D\'s error', () => {
     const model = tinyModel(4, 3);

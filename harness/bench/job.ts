@@ -33,6 +33,8 @@ export interface BenchJob {
   backend?: BackendName;
   /** Also profile this many learner steps kernel by kernel (tf.profile). Default 0. */
   profileSteps?: number;
+  /** Also count the work of the arm's steps (multiply-adds: shapes, not times, so one run per case is enough). Default false. */
+  countWork?: boolean;
 }
 
 /** One kernel's share of a profiled learner step. */
@@ -71,7 +73,7 @@ export interface BenchRun {
   kernels?: KernelTime[];
   /** Median wall ms of a profiled step (profiling adds its own overhead). */
   profiledStepMs?: number;
-  /** Multiply-adds of a learner step, a meta step and g_down (absent for the base stage). */
+  /** Multiply-adds of a learner step, a meta step and g_down (when the job asked; never for the base stage). */
   work?: StepWork;
 }
 
@@ -123,7 +125,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
     const res = stage ? await trainShardedLM(common) : await trainLM({ ...common, rule, syncEveryStep: asyncDevice });
     const t = res.timing;
     const prof = job.profileSteps ? await profileSteps(model, rows, c, rule, job.profileSteps, rng.fork('profile')) : undefined;
-    const work = stage ? undefined : await countWork(model, rows, feedbackRows, c, job.arm, rng.fork('work'));
+    const work = !stage && job.countWork ? await countWork(model, rows, feedbackRows, c, job.arm, rng.fork('work')) : undefined;
     const timed = <T>(xs: T[]): T[] => xs.slice(job.warmup);
     let meta = arm?.usesDesigner ? timed(t.metaMs) : [];
     const metaCpu = arm?.usesDesigner ? timed(t.metaCpuMs) : [];

@@ -81,7 +81,7 @@ export interface ArmRow {
   metaParts: MetaParts | null;
   tfPeakBytes: number;
   rssPeakBytes: number;
-  /** Multiply-adds of a learner step, meta step and g_down (medians over runs; null where no run counted them). */
+  /** Multiply-adds of a learner step, meta step and g_down (from the case's first run; null where none counted them). */
   work: StepWork | null;
   /**
    * tokens/s relative to the baseline's at cadence r if every multiply-add ran at one rate: baseline learner work ÷
@@ -200,7 +200,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
       for (const arm of arms) {
         const profileSteps = arm === 'baseline' && o.profile ? o.profile : 0;
         const backend = config.backend ?? o.backend;
-        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(backend ? { backend } : {}), ...(profileSteps ? { profileSteps } : {}) } });
+        jobs.push({ kind: 'vpt', job: { config, arm, steps, warmup, seed: seed + r, ...(backend ? { backend } : {}), ...(profileSteps ? { profileSteps } : {}), countWork: r === 0 } });
       }
       // Copies of one configuration on several backends share one PyTorch reference.
       if (python && config === o.configs.find((c) => baseNameOf(c) === baseNameOf(config))) jobs.push({ kind: 'torch', config });
@@ -251,10 +251,10 @@ async function vocabFromData(c: BenchConfig): Promise<number> {
   return benchData(c).vocabSize;
 }
 
-/** Medians over runs of each work figure, where every run counted them. */
+/** Medians of each work figure over the runs that counted it (the first of each case). */
 function workOf(rs: BenchRun[]): StepWork | null {
   const ws = rs.map((x) => x.work).filter((x): x is StepWork => x !== undefined);
-  if (ws.length === 0 || ws.length !== rs.length) return null;
+  if (ws.length === 0) return null;
   const orNull = (xs: (number | null)[]): number | null => (xs.every((x): x is number => x !== null) ? median(xs) : null);
   return {
     learner: median(ws.map((w) => w.learner)),
