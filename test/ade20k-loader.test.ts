@@ -4,12 +4,12 @@ import { loadAde20k, ade20kClassNames, ADE20K_CLASSES } from '../harness/data/vi
 import { readImage, singleChannel } from '../harness/data/vision/image-io.js';
 import { IGNORE_LABEL } from '../harness/data/vision/types.js';
 import { segmentationCounts, segmentationMetrics } from '../harness/eval/probes/metrics.js';
-import { SHARED } from './helpers.js';
+import { sharedData } from './helpers.js';
 
-const ADE = join(SHARED, 'ade20k');
 
 describe('ADE20K loader (ADEChallengeData2016 samples)', () => {
-  it('loads every validation image with its annotation, resized to the model input', () => {
+  it('loads every validation image with its annotation, resized to the model input', function () {
+    const ADE = join(sharedData(this, 'ade20k/ADEChallengeData2016'), 'ade20k');
     const s = loadAde20k(ADE, 'validation', { size: 32, labelSize: 64 });
     expect(s.n).to.equal(3);
     expect(s.ids).to.deep.equal(['ADE_val_00000001.jpg', 'ADE_val_00000002.jpg', 'ADE_val_00000003.jpg']);
@@ -19,7 +19,8 @@ describe('ADE20K loader (ADEChallengeData2016 samples)', () => {
     for (const v of s.seg!) expect(v === IGNORE_LABEL || v < ADE20K_CLASSES).to.equal(true);
   });
 
-  it('maps file value 0 to the ignore label and k to k − 1, pixel for pixel at full size', () => {
+  it('maps file value 0 to the ignore label and k to k − 1, pixel for pixel at full size', function () {
+    const ADE = join(sharedData(this, 'ade20k/ADEChallengeData2016'), 'ade20k');
     const f = join(ADE, 'ADEChallengeData2016', 'annotations', 'validation', 'ADE_val_00000001.png');
     const raw = singleChannel(readImage(f), f);
     const ann = readImage(f);
@@ -35,14 +36,16 @@ describe('ADE20K loader (ADEChallengeData2016 samples)', () => {
     }
   });
 
-  it('an annotation scored against itself gives mIoU 100%', () => {
+  it('an annotation scored against itself gives mIoU 100%', function () {
+    const ADE = join(sharedData(this, 'ade20k/ADEChallengeData2016'), 'ade20k');
     const s = loadAde20k(ADE, 'validation', { size: 32, labelSize: 128 });
     const m = segmentationMetrics(segmentationCounts(s.seg!, s.seg!, s.n, 128 * 128, ADE20K_CLASSES), 20, 1);
     expect(m['miou,none']!.value).to.equal(1);
     expect(m['pixel_acc,none']!.value).to.equal(1);
   });
 
-  it('reads the 150 class names from objectInfo150.csv', () => {
+  it('reads the 150 class names from objectInfo150.csv', function () {
+    const ADE = join(sharedData(this, 'ade20k/ADEChallengeData2016'), 'ade20k');
     const names = ade20kClassNames(join(ADE, 'ADEChallengeData2016'))!;
     expect(names).to.have.length(150);
     expect(names[0]).to.equal('wall');

@@ -5,7 +5,7 @@ import { loadGsm8k } from '../harness/data/gsm8k.js';
 import { loadMathProblems } from '../harness/data/sources.js';
 import { generateEmbedded, DEFAULT_EMBEDDED } from '../harness/data/synth/embedded.js';
 import { DecontamSchema } from '../harness/suite/schema.js';
-import { hasShared, SHARED } from './helpers.js';
+import { sharedData } from './helpers.js';
 
 const cfg = DecontamSchema.parse({});
 
@@ -17,7 +17,8 @@ describe('decontamination (MinHash LSH + word n-gram Jaccard)', () => {
     expect(jaccard(a, b)).to.be.closeTo(3 / 7, 1e-12);
   });
 
-  (hasShared ? it : it.skip)('with the default settings removes edited copies of real GSM8K and MATH test items and keeps unrelated items', () => {
+  it('with the default settings removes edited copies of real GSM8K and MATH test items and keeps unrelated items', function () {
+    const SHARED = sharedData(this, 'gsm8k/test.jsonl', 'gsm8k/train.jsonl', 'math/math/test.jsonl');
     const test = loadGsm8k(join(SHARED, 'gsm8k', 'test.jsonl'));
     const train = loadGsm8k(join(SHARED, 'gsm8k', 'train.jsonl'));
     const math = loadMathProblems(join(SHARED, 'math', 'math', 'test.jsonl'));

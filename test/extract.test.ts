@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { exactMatch, flexibleExtract, INVALID, strictMatch } from '../harness/eval/gsm8k/extract.js';
 import { loadGsm8k } from '../harness/data/gsm8k.js';
-import { hasShared, SHARED } from './helpers.js';
+import { sharedData } from './helpers.js';
 
 describe('GSM8K answer extraction (lm-eval gsm8k v3 rules)', () => {
   const cases: [string, string, string][] = [
@@ -33,7 +33,8 @@ describe('GSM8K answer extraction (lm-eval gsm8k v3 rules)', () => {
     expect(exactMatch('-3', '#### -3')).to.equal(true);
   });
 
-  (hasShared ? it : it.skip)('recovers every real GSM8K test gold answer from the gold solution itself', () => {
+  it('recovers every real GSM8K test gold answer from the gold solution itself', function () {
+    const SHARED = sharedData(this, 'gsm8k/test.jsonl');
     const test = loadGsm8k(join(SHARED, 'gsm8k', 'test.jsonl'));
     const bad = test.filter((t) => !exactMatch(strictMatch(t.answer), t.answer));
     expect(bad.length).to.equal(0);

@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGsm8k, parseGoldAnswer } from '../harness/data/gsm8k.js';
-import { hasShared, SHARED, tmp } from './helpers.js';
+import { sharedData, tmp } from './helpers.js';
 
 describe('GSM8K loader', () => {
-  (hasShared ? it : it.skip)('reads the published JSONL: 7473 train and 1319 test rows, every gold answer parses', () => {
+  it('reads the published JSONL: 7473 train and 1319 test rows, every gold answer parses', function () {
+    const SHARED = sharedData(this, 'gsm8k/train.jsonl', 'gsm8k/test.jsonl');
     const train = loadGsm8k(join(SHARED, 'gsm8k', 'train.jsonl'));
     const test = loadGsm8k(join(SHARED, 'gsm8k', 'test.jsonl'));
     expect(train.length).to.equal(7473);

@@ -4,20 +4,21 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { loadImageFolder, readSynsetMapping } from '../harness/data/vision/imagenet.js';
 import { sniffFormat } from '../harness/data/vision/image-io.js';
-import { SHARED, tmp } from './helpers.js';
+import { sharedData, tmp } from './helpers.js';
 
-const IN = join(SHARED, 'imagenet');
 
 describe('ImageNet ImageFolder loader', () => {
-  const mapping = readSynsetMapping(join(IN, 'LOC_synset_mapping.txt'));
-
-  it('reads the 1000-line synset mapping in order', () => {
+  it('reads the 1000-line synset mapping in order', function () {
+    const IN = join(sharedData(this, 'imagenet/LOC_synset_mapping.txt', 'imagenet/sample'), 'imagenet');
+    const mapping = readSynsetMapping(join(IN, 'LOC_synset_mapping.txt'));
     expect(mapping.synsets).to.have.length(1000);
     expect(mapping.index.get('n01440764')).to.equal(0);
     expect(mapping.names[1]).to.equal('goldfish');
   });
 
-  it('decodes every sample and labels it with its folder synset', () => {
+  it('decodes every sample and labels it with its folder synset', function () {
+    const IN = join(sharedData(this, 'imagenet/LOC_synset_mapping.txt', 'imagenet/sample'), 'imagenet');
+    const mapping = readSynsetMapping(join(IN, 'LOC_synset_mapping.txt'));
     const s = loadImageFolder(join(IN, 'sample'), mapping, { size: 32 });
     const dirs = readdirSync(join(IN, 'sample')).sort();
     expect(s.n).to.equal(dirs.length);
@@ -30,7 +31,9 @@ describe('ImageNet ImageFolder loader', () => {
     expect(mean).to.be.within(0.1, 0.9);
   });
 
-  it('reads a PNG saved with a .JPEG name by its magic bytes, and names a corrupt file in one line', () => {
+  it('reads a PNG saved with a .JPEG name by its magic bytes, and names a corrupt file in one line', function () {
+    const IN = join(sharedData(this, 'imagenet/LOC_synset_mapping.txt', 'imagenet/sample'), 'imagenet');
+    const mapping = readSynsetMapping(join(IN, 'LOC_synset_mapping.txt'));
     const root = tmp();
     mkdirSync(join(root, 'n01443537'));
     mkdirSync(join(root, 'n01440764'));

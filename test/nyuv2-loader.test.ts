@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { findDepthPairs, loadNyuDepth } from '../harness/data/vision/nyuv2.js';
-import { SHARED } from './helpers.js';
+import { sharedData } from './helpers.js';
 
-const NYU = join(SHARED, 'nyuv2');
 
 describe('NYUv2 depth loader (RGB + 16-bit PNG depth in millimetres)', () => {
-  it('pairs RGB and depth in both published layouts (rgb/ + depth/, images/ + annotations/)', () => {
+  it('pairs RGB and depth in both published layouts (rgb/ + depth/, images/ + annotations/)', function () {
+    const NYU = join(sharedData(this, 'nyuv2'), 'nyuv2');
     const pairs = findDepthPairs(NYU).map((p) => [p.rgb.slice(NYU.length + 1), p.depth.slice(NYU.length + 1), p.scale]);
     expect(pairs).to.deep.equal([
       ['metric3d_nyu_demo/rgb/rgb_00000.jpg', 'metric3d_nyu_demo/depth/sync_depth_00000.png', 1000],
@@ -16,7 +16,8 @@ describe('NYUv2 depth loader (RGB + 16-bit PNG depth in millimetres)', () => {
     ]);
   });
 
-  it('decodes depth to metres in (0, 10], with 0 kept as missing', () => {
+  it('decodes depth to metres in (0, 10], with 0 kept as missing', function () {
+    const NYU = join(sharedData(this, 'nyuv2'), 'nyuv2');
     const s = loadNyuDepth(NYU, { size: 32, labelSize: 120 });
     expect(s.n).to.equal(4);
     let valid = 0;

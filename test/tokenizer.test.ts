@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { loadGsm8k } from '../harness/data/gsm8k.js';
 import { Tokenizer } from '../harness/lm/tokenizer.js';
-import { hasShared, SHARED, tmp } from './helpers.js';
+import { sharedData, tmp } from './helpers.js';
 
 describe('tokenizer', () => {
   const corpus = ['Ava has 3*4 = <<3*4=12>>12 apples.\n#### 12', 'Ben buys 5 pens for $2 each.'];
@@ -30,7 +30,8 @@ describe('tokenizer', () => {
     expect(Tokenizer.load(f).pieces).to.deep.equal(a.pieces);
   });
 
-  (hasShared ? it : it.skip)('round-trips every real GSM8K test problem', () => {
+  it('round-trips every real GSM8K test problem', function () {
+    const SHARED = sharedData(this, 'gsm8k/test.jsonl');
     const test = loadGsm8k(join(SHARED, 'gsm8k', 'test.jsonl'));
     const tok = Tokenizer.build(test.slice(0, 200).map((t) => t.question + t.answer));
     for (const t of test) expect(tok.decode(tok.encode(t.question + '\n' + t.answer))).to.equal(t.question + '\n' + t.answer);

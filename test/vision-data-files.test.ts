@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { holdOut, loadVisionData } from '../harness/data/vision/load.js';
 import { Rng } from '../harness/engine/rng.js';
 import { parseVisionConfig } from '../harness/vision/schema.js';
-import { SHARED, tmp } from './helpers.js';
+import { sharedData, tmp } from './helpers.js';
 
 describe('vision data from files (published layouts)', () => {
-  it('loads unlabeled images, the three probe tasks with validation carved from train, and feedback, with hashes', () => {
+  it('loads unlabeled images, the three probe tasks with validation carved from train, and feedback, with hashes', function () {
+    const SHARED = sharedData(this, 'ade20k/ADEChallengeData2016', 'imagenet/sample', 'imagenet/LOC_synset_mapping.txt', 'nyuv2/metric3d_nyu_demo');
     const root = tmp();
     // ADE20K has only validation samples here: use them as both splits of a temporary layout.
     const ade = join(root, 'ade', 'ADEChallengeData2016');
