@@ -5,3 +5,9 @@
 export class UserError extends Error {
   override name = 'UserError';
 }
+
+/** A suite declaration or override that does not validate. */
+export class SuiteError extends UserError {}
+
+/** Input data that cannot be used: the message names the file (and line or row, or the suite key). */
+export class DataError extends UserError {}

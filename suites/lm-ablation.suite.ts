@@ -12,7 +12,7 @@
  * problems and is unchanged on the others.
  *
  * Decontamination uses the schema defaults (word bigrams, Jaccard ≥ 0.6, 32 bands × 4 rows, against the test
- * set), chosen by the precision/recall sweep in harness/data/decontam-sweep.ts.
+ * set), chosen by the precision/recall sweep in harness/language/data/decontam-sweep.ts.
  */
 import { defineSuite } from '../harness/suite/define.js';
 
@@ -30,7 +30,7 @@ export default defineSuite({
   // D by forward differences at ε = 1e-2, its centre from the learner's own forward: one S-forward instead of
   // central differences' two, and closer to the exact D in float32, where rounding grows as 1/ε (relative L2 error
   // against a Richardson reference, base checkpoint and after 100 steps: forward 1e-2 4.5e-4–8e-4, central 1e-3
-  // 1.0e-3–1.6e-3; `npx tsx harness/bench/estimator.ts`). Meta step 0.78 → 0.68 of a learner step, side by side in one
+  // 1.0e-3–1.6e-3; `npx vpt tool estimator`). Meta step 0.78 → 0.68 of a learner step, side by side in one
   // `vpt bench` run (issue 7; with the step's candidates counted in the meta step, as the bench then did; counted as
   // target building, as every step needs them, the meta step is 0.61–0.63 and its work 0.58 of a learner step's).
   // lm-full and the designer sweep keep central 1e-3, the estimator they were run with.

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadAde20k, ade20kClassNames, ADE20K_CLASSES } from '../harness/data/vision/ade20k.js';
-import { readImage, singleChannel } from '../harness/data/vision/image-io.js';
-import { IGNORE_LABEL } from '../harness/data/vision/types.js';
-import { segmentationCounts, segmentationMetrics } from '../harness/eval/probes/metrics.js';
+import { loadAde20k, ade20kClassNames, ADE20K_CLASSES } from '../harness/vision/data/ade20k.js';
+import { readImage, singleChannel } from '../harness/vision/data/image-io.js';
+import { IGNORE_LABEL } from '../harness/vision/data/types.js';
+import { segmentationCounts, segmentationMetrics } from '../harness/vision/probes/metrics.js';
 import { sharedData } from './helpers.js';
 
 

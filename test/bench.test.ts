@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
-import type { OverheadReport } from '../harness/bench/overhead.js';
+import type { OverheadReport } from '../harness/language/bench/overhead.js';
 import { tmp } from './helpers.js';
 
 describe('vpt bench (overhead table)', () => {

@@ -5,10 +5,10 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { armRegistry } from '../harness/arms/index.js';
+import { armRegistry } from '../harness/language/arms/index.js';
 import { parseSuite } from '../harness/suite/define.js';
-import { languageTask } from '../harness/tasks/language.js';
-import { measureLanguageStepCost } from '../harness/tasks/language-calibrate.js';
+import { languageTask } from '../harness/language/task.js';
+import { measureLanguageStepCost } from '../harness/language/calibrate.js';
 import { microSuite, tmp, useWasm } from './helpers.js';
 
 describe('calibration of the language arms', () => {

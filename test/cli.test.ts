@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { DecontamSchema } from '../harness/suite/schema.js';
+import { DecontamSchema } from '../harness/language/schema.js';
 import { tmp, vpt } from './helpers.js';
 
 const SUITE = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { decontaminateStream, decontamReferences, decontamReport, jaccard, shingles } from '../harness/data/decontam.js';
-import { loadGsm8k } from '../harness/data/gsm8k.js';
-import { loadMathProblems } from '../harness/data/sources.js';
-import { generateEmbedded, DEFAULT_EMBEDDED } from '../harness/data/synth/embedded.js';
-import { DecontamSchema } from '../harness/suite/schema.js';
+import { decontaminateStream, decontamReferences, decontamReport, jaccard, shingles } from '../harness/language/data/decontam.js';
+import { loadGsm8k } from '../harness/language/data/gsm8k.js';
+import { loadMathProblems } from '../harness/language/data/sources.js';
+import { generateEmbedded, DEFAULT_EMBEDDED } from '../harness/language/data/synth/embedded.js';
+import { DecontamSchema } from '../harness/language/schema.js';
 import { sharedData } from './helpers.js';
 
 const cfg = DecontamSchema.parse({});

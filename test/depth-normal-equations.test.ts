@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Rng } from '../harness/engine/rng.js';
-import type { VisionSplit } from '../harness/data/vision/types.js';
-import { normalEquations } from '../harness/eval/probes/depth.js';
-import { bilinearMatrix } from '../harness/eval/probes/upsample.js';
+import type { VisionSplit } from '../harness/vision/data/types.js';
+import { normalEquations } from '../harness/vision/probes/depth.js';
+import { bilinearMatrix } from '../harness/vision/probes/upsample.js';
 import { useWasm } from './helpers.js';
 
 describe('depth probe normal equations (accumulated at grid size)', () => {

@@ -5,13 +5,13 @@
  * meta step reuse one D, so each raises V on the meta step's batch.
  */
 import { expect } from 'chai';
-import { armRegistry } from '../harness/arms/index.js';
-import type { DesignerPoint, ProbePoint } from '../harness/arms/designer-arms.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import type { DesignerPoint, ProbePoint } from '../harness/language/arms/designer-arms.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
-import { trainLM } from '../harness/lm/trainer.js';
+import { trainLM } from '../harness/language/train/trainer.js';
 import { microSuite, tinyModel, useWasm } from './helpers.js';
 
 describe('designer curves', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../harness/engine/rng.js';
-import { loadVisionData } from '../harness/data/vision/load.js';
+import { loadVisionData } from '../harness/vision/data/load.js';
 import { DinoModel } from '../harness/vision/model.js';
 import { drawPatchMask, koleoLoss, maskedPatchLoss } from '../harness/vision/objective.js';
 import { dinoModelConfig, stageAugment, stageDino, stageOptim } from '../harness/vision/schema.js';

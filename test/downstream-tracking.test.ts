@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadData } from '../harness/data/sources.js';
-import { answerNll } from '../harness/eval/gsm8k/evaluate.js';
-import { baseDir } from '../harness/lm/base.js';
-import { LanguageModel } from '../harness/lm/model.js';
+import { loadData } from '../harness/language/data/sources.js';
+import { answerNll } from '../harness/language/eval/evaluate.js';
+import { baseDir } from '../harness/language/train/base.js';
+import { LanguageModel } from '../harness/language/model/model.js';
 import { runCell } from '../harness/runner/cell.js';
 import { expandCells } from '../harness/suite/expand.js';
-import type { LanguageSuite } from '../harness/suite/schema.js';
-import { splitValidation } from '../harness/data/gsm8k.js';
+import type { LanguageSuite } from '../harness/language/schema.js';
+import { splitValidation } from '../harness/language/data/gsm8k.js';
 import { microSuite, tmp, useWasm } from './helpers.js';
 
 describe('downstream loss tracked during training (validation slice)', () => {

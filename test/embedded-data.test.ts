@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { parseGoldAnswer } from '../harness/data/gsm8k.js';
-import { generateEmbedded, DEFAULT_EMBEDDED, ensureEmbedded, noiseRate, resolveEmbedded } from '../harness/data/synth/embedded.js';
-import { FAMILIES, WORDS } from '../harness/data/synth/families.js';
-import { LEAK_KINDS, sentences } from '../harness/data/synth/leaks.js';
-import { loadData, rowToDoc } from '../harness/data/sources.js';
-import { encodeDoc, packDocs } from '../harness/data/pack.js';
-import { Tokenizer } from '../harness/lm/tokenizer.js';
-import type { NuminaRow } from '../harness/data/numina.js';
+import { parseGoldAnswer } from '../harness/language/data/gsm8k.js';
+import { generateEmbedded, DEFAULT_EMBEDDED, ensureEmbedded, noiseRate, resolveEmbedded } from '../harness/language/data/synth/embedded.js';
+import { FAMILIES, WORDS } from '../harness/language/data/synth/families.js';
+import { LEAK_KINDS, sentences } from '../harness/language/data/synth/leaks.js';
+import { loadData, rowToDoc } from '../harness/language/data/sources.js';
+import { encodeDoc, packDocs } from '../harness/language/data/pack.js';
+import { Tokenizer } from '../harness/language/model/tokenizer.js';
+import type { NuminaRow } from '../harness/language/data/numina.js';
 import { tmp } from './helpers.js';
 
 type Calc = { a: number; op: string; b: number; c: number; at: number; opAt: number };

@@ -1,20 +1,20 @@
 /**
- * The estimator check (harness/bench/estimator.ts) on a tiny model: the pool's g_down built from chunks weighted
+ * The estimator check (harness/language/bench/estimator.ts) on a tiny model: the pool's g_down built from chunks weighted
  * by answer tokens equals the gradient of the whole pool's mean answer NLL in one batch; a "batch" of every pool
  * problem aligns with it exactly; and D's error against the Richardson reference shrinks as ε² (central) and ε
  * (forward) until float32 rounding takes over at small ε.
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { differenceErrors, gDownAlignment, poolGradient } from '../harness/bench/estimator.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { formatQA } from '../harness/data/numina.js';
-import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
-import { downstreamGrad, type Subset } from '../harness/designer/value.js';
+import { differenceErrors, gDownAlignment, poolGradient } from '../harness/language/bench/estimator.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { formatQA } from '../harness/language/data/numina.js';
+import { packDocs, padDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
+import { downstreamGrad, type Subset } from '../harness/language/designer/value.js';
 import { Rng } from '../harness/engine/rng.js';
-import { disposeBatch, toTensors } from '../harness/lm/batches.js';
-import { subsetNames } from '../harness/lm/gpt.js';
+import { disposeBatch, toTensors } from '../harness/language/train/batches.js';
+import { subsetNames } from '../harness/language/model/gpt.js';
 import { tinyModel, useWasm } from './helpers.js';
 
 describe('estimator check (D by finite differences, g_down against the pool)', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { exactMatch, flexibleExtract, INVALID, strictMatch } from '../harness/eval/gsm8k/extract.js';
-import { loadGsm8k } from '../harness/data/gsm8k.js';
+import { exactMatch, flexibleExtract, INVALID, strictMatch } from '../harness/language/eval/extract.js';
+import { loadGsm8k } from '../harness/language/data/gsm8k.js';
 import { sharedData } from './helpers.js';
 
 describe('GSM8K answer extraction (lm-eval gsm8k v3 rules)', () => {

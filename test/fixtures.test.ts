@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadGsm8k, parseGoldAnswer } from '../harness/data/gsm8k.js';
-import { loadNumina } from '../harness/data/numina.js';
-import { fixtureFiles } from '../harness/data/synth/write-fixtures.js';
+import { loadGsm8k, parseGoldAnswer } from '../harness/language/data/gsm8k.js';
+import { loadNumina } from '../harness/language/data/numina.js';
+import { fixtureFiles } from '../harness/language/data/synth/write-fixtures.js';
 import { REPO_ROOT } from '../harness/results/version.js';
 
 const F = join(REPO_ROOT, 'fixtures');
@@ -18,7 +18,7 @@ describe('committed fixtures in the real formats', () => {
     expect(parquet.map((r) => [r.source, r.problem, r.solution])).to.deep.equal(jsonl.map((r) => [r.source, r.problem, r.solution]));
   });
 
-  it('are what the generator writes today (regenerate with harness/data/synth/write-fixtures.ts)', () => {
+  it('are what the generator writes today (regenerate with harness/language/data/synth/write-fixtures.ts)', () => {
     for (const [name, data] of Object.entries(fixtureFiles())) {
       if (typeof data === 'string') expect(readFileSync(join(F, name), 'utf8'), name).to.equal(data);
     }

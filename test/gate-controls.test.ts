@@ -4,15 +4,15 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { armRegistry } from '../harness/arms/index.js';
-import { readAlphaSchedule, scheduledAlpha } from '../harness/arms/gate-controls.js';
-import type { ArmContext } from '../harness/arms/types.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import { readAlphaSchedule, scheduledAlpha } from '../harness/language/arms/gate-controls.js';
+import type { ArmContext } from '../harness/language/arms/types.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
-import { toTensors } from '../harness/lm/batches.js';
-import { trainLM, viewOf } from '../harness/lm/trainer.js';
+import { toTensors } from '../harness/language/train/batches.js';
+import { trainLM, viewOf } from '../harness/language/train/trainer.js';
 import { parseSuite } from '../harness/suite/define.js';
 import { arraysEqual, MICRO_DATA, microSuite, snapshot, tinyModel, useWasm } from './helpers.js';
 

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
-import { cutAtStop, generateGreedy } from '../harness/lm/generate.js';
-import { forward } from '../harness/lm/gpt.js';
-import { oneHotTargets } from '../harness/lm/loss.js';
-import type { LanguageModel } from '../harness/lm/model.js';
-import { trainLM } from '../harness/lm/trainer.js';
+import { cutAtStop, generateGreedy } from '../harness/language/model/generate.js';
+import { forward } from '../harness/language/model/gpt.js';
+import { oneHotTargets } from '../harness/language/model/loss.js';
+import type { LanguageModel } from '../harness/language/model/model.js';
+import { trainLM } from '../harness/language/train/trainer.js';
 import { microSuite, tinyModel, useWasm } from './helpers.js';
 
 /** Second implementation: no cache, each row decoded alone with a full forward per token. */

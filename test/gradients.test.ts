@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { matMul2d } from '../harness/engine/ops.js';
-import { forward, type Params } from '../harness/lm/gpt.js';
-import { maskedNll } from '../harness/lm/loss.js';
+import { forward, type Params } from '../harness/language/model/gpt.js';
+import { maskedNll } from '../harness/language/model/loss.js';
 import { Rng } from '../harness/engine/rng.js';
 import { tinyModel, useWasm } from './helpers.js';
 

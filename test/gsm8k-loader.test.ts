@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadGsm8k, parseGoldAnswer } from '../harness/data/gsm8k.js';
+import { loadGsm8k, parseGoldAnswer } from '../harness/language/data/gsm8k.js';
 import { sharedData, tmp } from './helpers.js';
 
 describe('GSM8K loader', () => {

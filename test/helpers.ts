@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { selectBackend } from '../harness/engine/backend.js';
 import { Rng } from '../harness/engine/rng.js';
-import { LanguageModel } from '../harness/lm/model.js';
-import { Tokenizer } from '../harness/lm/tokenizer.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { formatQA } from '../harness/data/numina.js';
+import { LanguageModel } from '../harness/language/model/model.js';
+import { Tokenizer } from '../harness/language/model/tokenizer.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { formatQA } from '../harness/language/data/numina.js';
 import { languageSuite, parseSuite } from '../harness/suite/define.js';
-import type { LanguageSuite, LanguageSuiteInput } from '../harness/suite/schema.js';
+import type { LanguageSuite, LanguageSuiteInput } from '../harness/language/schema.js';
 import { REPO_ROOT } from '../harness/results/version.js';
 
 /**

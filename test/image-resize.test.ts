@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { centreSquare, resizeNearest, resizeRgbArea } from '../harness/data/vision/image-io.js';
+import { centreSquare, resizeNearest, resizeRgbArea } from '../harness/vision/data/image-io.js';
 
 describe('resizing at load time (shorter side to the target, centre square)', () => {
   it('area-averages RGB over each output pixel footprint', () => {

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { encode } from 'fast-png';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadImageFolder, readSynsetMapping } from '../harness/data/vision/imagenet.js';
-import { sniffFormat } from '../harness/data/vision/image-io.js';
+import { loadImageFolder, readSynsetMapping } from '../harness/vision/data/imagenet.js';
+import { sniffFormat } from '../harness/vision/data/image-io.js';
 import { sharedData, tmp } from './helpers.js';
 
 

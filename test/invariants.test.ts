@@ -4,20 +4,20 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { armRegistry } from '../harness/arms/index.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
-import type { Gsm8kItem } from '../harness/data/gsm8k.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
+import type { Gsm8kItem } from '../harness/language/data/gsm8k.js';
 import { layerNorm } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
-import { toTensors } from '../harness/lm/batches.js';
-import { forward, runBlocks, embedTokens } from '../harness/lm/gpt.js';
-import { softCrossEntropy } from '../harness/lm/loss.js';
-import { AdamW } from '../harness/lm/optim.js';
-import { learnerStep, trainLM } from '../harness/lm/trainer.js';
-import type { DesignConfig } from '../harness/suite/schema.js';
-import type { ArmContext } from '../harness/arms/types.js';
+import { toTensors } from '../harness/language/train/batches.js';
+import { forward, runBlocks, embedTokens } from '../harness/language/model/gpt.js';
+import { softCrossEntropy } from '../harness/language/model/loss.js';
+import { AdamW } from '../harness/optim/adamw.js';
+import { learnerStep, trainLM } from '../harness/language/train/trainer.js';
+import type { DesignConfig } from '../harness/language/schema.js';
+import type { ArmContext } from '../harness/language/arms/types.js';
 import { arraysEqual, microSuite, snapshot, tinyModel, useWasm } from './helpers.js';
 
 const data = generateEmbedded({ seed: 5, trainSize: 24, testSize: 2, baseSize: 1, streamSize: 80, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });

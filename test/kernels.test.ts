@@ -11,8 +11,8 @@ import {
 import { fastKernels, setFastKernels } from '../harness/engine/wasm/runtime.js';
 import { kernelModuleBytes } from '../harness/engine/wasm/kernels.js';
 import { Rng } from '../harness/engine/rng.js';
-import { softCrossEntropy } from '../harness/lm/loss.js';
-import { AdamW } from '../harness/lm/optim.js';
+import { softCrossEntropy } from '../harness/language/model/loss.js';
+import { AdamW } from '../harness/optim/adamw.js';
 import { arraysEqual, useWasm } from './helpers.js';
 
 const rng = new Rng(77);

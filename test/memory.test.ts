@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW } from '../harness/lm/optim.js';
-import { armRegistry } from '../harness/arms/index.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { AdamW } from '../harness/optim/adamw.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
-import { trainLM } from '../harness/lm/trainer.js';
+import { trainLM } from '../harness/language/train/trainer.js';
 import { microSuite, tinyModel, useWasm } from './helpers.js';
 
 describe('tensor memory', () => {

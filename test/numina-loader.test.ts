@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { formatQA, loadNumina } from '../harness/data/numina.js';
+import { formatQA, loadNumina } from '../harness/language/data/numina.js';
 import { tmp } from './helpers.js';
 
 const rows = [

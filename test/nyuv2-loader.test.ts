@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { findDepthPairs, loadNyuDepth } from '../harness/data/vision/nyuv2.js';
+import { findDepthPairs, loadNyuDepth } from '../harness/vision/data/nyuv2.js';
 import { sharedData } from './helpers.js';
 
 

@@ -5,15 +5,15 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { armRegistry } from '../harness/arms/index.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { detach, withoutTape } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
-import { toTensors } from '../harness/lm/batches.js';
-import { AdamW } from '../harness/lm/optim.js';
-import { learnerStep, viewOf, type TargetRule } from '../harness/lm/trainer.js';
+import { toTensors } from '../harness/language/train/batches.js';
+import { AdamW } from '../harness/optim/adamw.js';
+import { learnerStep, viewOf, type TargetRule } from '../harness/language/train/trainer.js';
 import { arraysEqual, microSuite, snapshot, tinyModel, useWasm } from './helpers.js';
 
 const data = generateEmbedded({ seed: 5, trainSize: 24, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });

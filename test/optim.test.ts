@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, scheduledLr, type AdamWConfig } from '../harness/lm/optim.js';
+import { AdamW, scheduledLr, type AdamWConfig } from '../harness/optim/adamw.js';
 import { useWasm } from './helpers.js';
 
 const cfg: AdamWConfig = { lr: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.5, gradClip: 1, warmupSteps: 2, totalSteps: 12, minLrRatio: 0.1 };

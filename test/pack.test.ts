@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { encodeDoc, packDocs, padDocs } from '../harness/data/pack.js';
-import { buildPrompt, chooseShots } from '../harness/eval/gsm8k/evaluate.js';
-import { Tokenizer } from '../harness/lm/tokenizer.js';
+import { encodeDoc, packDocs, padDocs } from '../harness/language/data/pack.js';
+import { buildPrompt, chooseShots } from '../harness/language/eval/evaluate.js';
+import { Tokenizer } from '../harness/language/model/tokenizer.js';
 
 const tok = Tokenizer.build(['Question: What is 2+3?\nAnswer: 2+3 = <<2+3=5>>5.\n#### 5'], { minCount: 1 });
 const doc = { prompt: 'Question: What is 2+3?\nAnswer:', answer: ' 2+3 = <<2+3=5>>5.\n#### 5', wrongSpans: [[13, 14]] as [number, number][] };

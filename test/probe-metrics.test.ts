@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { IGNORE_LABEL } from '../harness/data/vision/types.js';
-import { depthMetrics, PROBE_HIGHER_IS_BETTER, segmentationCounts, segmentationMetrics, top1Metric } from '../harness/eval/probes/metrics.js';
+import { IGNORE_LABEL } from '../harness/vision/data/types.js';
+import { depthMetrics, PROBE_HIGHER_IS_BETTER, segmentationCounts, segmentationMetrics, top1Metric } from '../harness/vision/probes/metrics.js';
 
 const I = IGNORE_LABEL;
 

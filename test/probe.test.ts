@@ -5,18 +5,18 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { probeSteps } from '../harness/arms/designer-arms.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { formatQA } from '../harness/data/numina.js';
-import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
-import { probeOneStep } from '../harness/designer/probe.js';
+import { probeSteps } from '../harness/language/arms/designer-arms.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { formatQA } from '../harness/language/data/numina.js';
+import { packDocs, padDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
+import { probeOneStep } from '../harness/language/designer/probe.js';
 import { slopeOf } from '../harness/engine/moments.js';
-import type { Subset } from '../harness/designer/value.js';
-import { toTensors, type BatchTensors } from '../harness/lm/batches.js';
-import { forward, subsetNames, type Params } from '../harness/lm/gpt.js';
-import { maskedNll, softCrossEntropy } from '../harness/lm/loss.js';
-import type { ForwardView } from '../harness/lm/trainer.js';
+import type { Subset } from '../harness/language/designer/value.js';
+import { toTensors, type BatchTensors } from '../harness/language/train/batches.js';
+import { forward, subsetNames, type Params } from '../harness/language/model/gpt.js';
+import { maskedNll, softCrossEntropy } from '../harness/language/model/loss.js';
+import type { ForwardView } from '../harness/language/train/trainer.js';
 import { tinyModel, useWasm } from './helpers.js';
 
 describe('one-step probe', () => {

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { Rng } from '../harness/engine/rng.js';
-import type { VisionSplit } from '../harness/data/vision/types.js';
-import { DEFAULT_PROBE } from '../harness/eval/probes/config.js';
-import { evaluateProbes } from '../harness/eval/probes/evaluate.js';
-import type { FeatureFn } from '../harness/eval/probes/features.js';
-import { solveSpd } from '../harness/eval/probes/depth.js';
-import { depthMetrics } from '../harness/eval/probes/metrics.js';
+import type { VisionSplit } from '../harness/vision/data/types.js';
+import { DEFAULT_PROBE } from '../harness/vision/probes/config.js';
+import { evaluateProbes } from '../harness/vision/probes/evaluate.js';
+import type { FeatureFn } from '../harness/vision/probes/features.js';
+import { solveSpd } from '../harness/vision/probes/depth.js';
+import { depthMetrics } from '../harness/vision/probes/metrics.js';
 import { useWasm } from './helpers.js';
 
 /**

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { meanCurve, recoveredFraction, stepsToReach } from '../harness/report/derived.js';
 import { toMarkdown } from '../harness/report/markdown.js';
 import { readResultsDir } from '../harness/report/read.js';
-import { fiellerRatio, pairedDifference, tQuantile } from '../harness/report/stats.js';
+import { fiellerRatio, pairedDifference, tQuantile } from '../harness/stats.js';
 import { mainTable } from '../harness/report/tables.js';
 import { Rng } from '../harness/engine/rng.js';
 import { tmp } from './helpers.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Rng } from '../harness/engine/rng.js';
-import { CAMERA_HEIGHT, DEFAULT_SCENES, generateSceneData, generateScenes, insideShape, sceneLabelInfo, surfacePattern } from '../harness/data/vision/scenes.js';
-import { splitHash } from '../harness/data/vision/load.js';
+import { CAMERA_HEIGHT, DEFAULT_SCENES, generateSceneData, generateScenes, insideShape, sceneLabelInfo, surfacePattern } from '../harness/vision/data/scenes.js';
+import { splitHash } from '../harness/vision/data/load.js';
 
 describe('embedded scene generator', () => {
   const small = { ...DEFAULT_SCENES, unlabeled: 8, feedback: 4, probeTrain: 8, validation: 4, test: 6 };

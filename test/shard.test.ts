@@ -58,7 +58,7 @@ describe('sharding a suite and merging the shards', () => {
 
   it('keeps a cell that reads another cell of the run in that cell\'s shard', () => {
     const mk = (arm: string, seed: number, reads?: string): CellSpec => ({
-      id: `s/${arm}/seed-${seed}`, suite: 's', armId: arm, arm: { arm, decontaminate: false }, seed, ...(reads ? { reads: { armId: reads } } : {}),
+      id: `s/${arm}/seed-${seed}`, suite: 's', armId: arm, arm: { arm }, seed, ...(reads ? { reads: { armId: reads } } : {}),
     });
     const cells = [1, 2, 3].flatMap((k) => [mk('baseline', k), mk('v-pretraining', k), mk('schedule-matched', k, 'v-pretraining')]);
     for (const n of [2, 3]) {

@@ -5,13 +5,13 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
 import { Rng } from '../harness/engine/rng.js';
-import { oneHotTargets } from '../harness/lm/loss.js';
-import { trainShardedLM } from '../harness/lm/sharded.js';
-import { trainLM } from '../harness/lm/trainer.js';
+import { oneHotTargets } from '../harness/language/model/loss.js';
+import { trainShardedLM } from '../harness/language/train/sharded.js';
+import { trainLM } from '../harness/language/train/trainer.js';
 import { arraysEqual, microSuite, snapshot, tinyModel, useWasm } from './helpers.js';
 
 const data = generateEmbedded({ seed: 4, trainSize: 4, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0, leakFraction: 0 });

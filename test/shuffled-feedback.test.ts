@@ -5,16 +5,16 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { shuffleAnswers, trimPadding } from '../harness/arms/feedback.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { formatQA } from '../harness/data/numina.js';
-import { padDocs, type TokenRows } from '../harness/data/pack.js';
-import { downstreamGrad, type Subset } from '../harness/designer/value.js';
+import { shuffleAnswers, trimPadding } from '../harness/language/arms/feedback.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { formatQA } from '../harness/language/data/numina.js';
+import { padDocs, type TokenRows } from '../harness/language/data/pack.js';
+import { downstreamGrad, type Subset } from '../harness/language/designer/value.js';
 import { Rng } from '../harness/engine/rng.js';
 import { globalNorm } from '../harness/engine/ops.js';
-import { toTensors } from '../harness/lm/batches.js';
-import { subsetNames } from '../harness/lm/gpt.js';
-import type { LanguageModel } from '../harness/lm/model.js';
+import { toTensors } from '../harness/language/train/batches.js';
+import { subsetNames } from '../harness/language/model/gpt.js';
+import type { LanguageModel } from '../harness/language/model/model.js';
 import { tinyModel, useWasm } from './helpers.js';
 
 /** Question tokens and answer tokens of row i (the answer: targets under the mask). */

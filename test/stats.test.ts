@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describe as stat, holm, incompleteBeta, interval, pairedDifference, pValueAgainst, tCdf, tQuantile, welch } from '../harness/report/stats.js';
+import { describe as stat, holm, incompleteBeta, interval, pairedDifference, pValueAgainst, tCdf, tQuantile, welch } from '../harness/stats.js';
 
 /** Student t density, for an independent check of the CDF by numerical integration. */
 function tDensity(x: number, df: number): number {

@@ -3,7 +3,7 @@ import { defineSuite, languageSuite, parseSuite, SuiteError, suiteHash } from '.
 import { expandCells } from '../harness/suite/expand.js';
 import { applyOverrides } from '../harness/suite/overrides.js';
 import { configHash } from '../harness/suite/hash.js';
-import { armRegistry } from '../harness/arms/index.js';
+import { armRegistry } from '../harness/language/arms/index.js';
 
 const ok = { name: 'x', seeds: [1, 2], arms: [{ arm: 'baseline' }, { arm: 'v-pretraining', decontaminate: true }] };
 

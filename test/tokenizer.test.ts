@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadGsm8k } from '../harness/data/gsm8k.js';
-import { Tokenizer } from '../harness/lm/tokenizer.js';
+import { loadGsm8k } from '../harness/language/data/gsm8k.js';
+import { Tokenizer } from '../harness/language/model/tokenizer.js';
 import { sharedData, tmp } from './helpers.js';
 
 describe('tokenizer', () => {

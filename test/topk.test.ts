@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { mixWeights, scatterCandidates, topKCandidates } from '../harness/arms/topk.js';
+import { mixWeights, scatterCandidates, topKCandidates } from '../harness/language/arms/topk.js';
 import { useWasm } from './helpers.js';
 
 describe('top-K candidate sets and soft targets (hand-worked case)', () => {

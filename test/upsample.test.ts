@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../harness/engine/rng.js';
-import { bilinearMatrix, upsampleAdjoint, upsampleBilinear } from '../harness/eval/probes/upsample.js';
+import { bilinearMatrix, upsampleAdjoint, upsampleBilinear } from '../harness/vision/probes/upsample.js';
 import { useWasm } from './helpers.js';
 
 describe('bilinear logit upsampling (half-pixel centres)', () => {

@@ -7,18 +7,18 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { topKCandidates, scatterCandidates } from '../harness/arms/topk.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { formatQA } from '../harness/data/numina.js';
-import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
-import { rowToDoc } from '../harness/data/sources.js';
-import { LmDesigner } from '../harness/designer/lm-designer.js';
-import { candidateLogp, cosineLoss, directionalLogits, directionalLogp, downstreamGrad, pretrainGrad, valueOfWeights, type Subset } from '../harness/designer/value.js';
+import { topKCandidates, scatterCandidates } from '../harness/language/arms/topk.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { formatQA } from '../harness/language/data/numina.js';
+import { packDocs, padDocs, selectRows } from '../harness/language/data/pack.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
+import { LmDesigner } from '../harness/language/designer/lm-designer.js';
+import { candidateLogp, cosineLoss, directionalLogits, directionalLogp, downstreamGrad, pretrainGrad, valueOfWeights, type Subset } from '../harness/language/designer/value.js';
 import { globalNorm, pickColumns } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
-import { toTensors } from '../harness/lm/batches.js';
-import { forward, hiddenBelow, subsetNames, type Params } from '../harness/lm/gpt.js';
-import { maskedNll, softCrossEntropy } from '../harness/lm/loss.js';
+import { toTensors } from '../harness/language/train/batches.js';
+import { forward, hiddenBelow, subsetNames, type Params } from '../harness/language/model/gpt.js';
+import { maskedNll, softCrossEntropy } from '../harness/language/model/loss.js';
 import { tinyModel, useWasm } from './helpers.js';
 
 function setup() {

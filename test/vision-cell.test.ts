@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadVisionData } from '../harness/data/vision/load.js';
+import { loadVisionData } from '../harness/vision/data/load.js';
 import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, visionBaseDir } from '../harness/vision/base.js';
 import { runVisionCell } from '../harness/vision/cell.js';
 import { tmp, useWasm } from './helpers.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { holdOut, loadVisionData } from '../harness/data/vision/load.js';
+import { holdOut, loadVisionData } from '../harness/vision/data/load.js';
 import { Rng } from '../harness/engine/rng.js';
 import { parseVisionConfig } from '../harness/vision/schema.js';
 import { sharedData, tmp } from './helpers.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Rng } from '../harness/engine/rng.js';
-import { loadVisionData } from '../harness/data/vision/load.js';
+import { loadVisionData } from '../harness/vision/data/load.js';
 import { DinoModel } from '../harness/vision/model.js';
 import { dinoModelConfig, parseVisionConfig } from '../harness/vision/schema.js';
 import { evaluateBackbone, probeLayers } from '../harness/vision/evaluate.js';

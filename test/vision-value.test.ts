@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { generateSceneData } from '../harness/data/vision/scenes.js';
+import { generateSceneData } from '../harness/vision/data/scenes.js';
 import { Rng } from '../harness/engine/rng.js';
 import { DEFAULT_AUGMENT } from '../harness/vision/augment.js';
 import { DEFAULT_DINO, type DinoConfig } from '../harness/vision/dino.js';
@@ -22,8 +22,8 @@ import {
 import { DinoModel } from '../harness/vision/model.js';
 import { cropBatch } from '../harness/vision/trainer.js';
 import { vitTokens, type Params } from '../harness/vision/vit.js';
-import { DEFAULT_SCENES, sceneLabelInfo } from '../harness/data/vision/scenes.js';
-import type { VisionData } from '../harness/data/vision/load.js';
+import { DEFAULT_SCENES, sceneLabelInfo } from '../harness/vision/data/scenes.js';
+import type { VisionData } from '../harness/vision/data/load.js';
 import { useWasm } from './helpers.js';
 
 const EPS = 3e-3;

@@ -4,20 +4,20 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { armRegistry } from '../harness/arms/index.js';
-import { trimPadding } from '../harness/arms/feedback.js';
+import { armRegistry } from '../harness/language/arms/index.js';
+import { trimPadding } from '../harness/language/arms/feedback.js';
 import { countMacs, matMulMacs } from '../harness/bench/work.js';
-import { generateEmbedded } from '../harness/data/synth/embedded.js';
-import { packDocs, padDocs, selectRows } from '../harness/data/pack.js';
-import { formatQA } from '../harness/data/numina.js';
-import { rowToDoc } from '../harness/data/sources.js';
-import { downstreamGrad } from '../harness/designer/value.js';
+import { generateEmbedded } from '../harness/language/data/synth/embedded.js';
+import { packDocs, padDocs, selectRows } from '../harness/language/data/pack.js';
+import { formatQA } from '../harness/language/data/numina.js';
+import { rowToDoc } from '../harness/language/data/sources.js';
+import { downstreamGrad } from '../harness/language/designer/value.js';
 import { matMul2d } from '../harness/engine/ops.js';
 import { Rng } from '../harness/engine/rng.js';
-import { disposeBatch, toTensors } from '../harness/lm/batches.js';
-import { subsetNames } from '../harness/lm/gpt.js';
-import { AdamW } from '../harness/lm/optim.js';
-import { learnerStep } from '../harness/lm/trainer.js';
+import { disposeBatch, toTensors } from '../harness/language/train/batches.js';
+import { subsetNames } from '../harness/language/model/gpt.js';
+import { AdamW } from '../harness/optim/adamw.js';
+import { learnerStep } from '../harness/language/train/trainer.js';
 import { microSuite, tinyModel, useWasm } from './helpers.js';
 
 const data = generateEmbedded({ seed: 5, trainSize: 24, testSize: 2, baseSize: 1, streamSize: 60, relevantFraction: 0.7, corruptFraction: 0.3, leakFraction: 0 });

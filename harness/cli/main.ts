@@ -1,24 +1,20 @@
 /** The `vpt` command line. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { taskByName, taskNames, taskOf } from '../tasks/index.js';
-import { BACKENDS, type BackendName } from '../engine/backend.js';
+import { BACKENDS } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { UserError } from '../errors.js';
-import { languageSuite, suiteHash } from '../suite/define.js';
+import { suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
 import { registerBaseline } from './baseline.js';
+import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerPublish } from './publish.js';
 import { registerReport } from './report.js';
-
-const int = (name: string, min = 0) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number${min ? ` of at least ${min}` : ''} (got '${v}')`);
-  return n;
-};
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import { registerTool } from './tool.js';
+import { collect, int } from './options.js';
 
 interface RunFlags {
   workers: number;
@@ -170,72 +166,8 @@ program
     }
   });
 
-const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
-
-program
-  .command('bench')
-  .description('overhead benchmark in the paper\'s shape: per arm tokens/s, ms per learner step, target-building share, ' +
-    'meta-step time and share at the cadence, peak memory; each case in a fresh process, repeated, order shuffled; ' +
-    'PyTorch\'s GPT beside it when python3 can import torch')
-  .option('--preset <names...>', 'named configurations (reference; gpu: width 512, 8 blocks, sequence 256, batch 32; tiny)')
-  .option('--suite <suites...>', 'suites whose model, batch, design and arms to measure')
-  .option('--arms <list>', 'comma-separated arms to measure (the baseline always runs)', list)
-  .option('--repeats <n>', 'fresh-process runs per case', int('--repeats'), 3)
-  .option('--steps <n>', 'timed learner steps per run', int('--steps'), 8)
-  .option('--warmup <n>', 'untimed learner steps first', int('--warmup'), 2)
-  .option('--seed <n>', 'seeds the run order and the models', int('--seed'), 1)
-  .addOption(new Option('--torch <mode>', 'PyTorch reference (optional, never a dependency)').choices(['auto', 'on', 'off']).default('auto'))
-  .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
-  .addOption(new Option('--torch-device <device>', "the PyTorch reference's device (cuda: the same GPU as --backend webgpu)").choices(['cpu', 'cuda']).default('cpu'))
-  .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
-  .option('--profile <steps>', 'also profile this many baseline learner steps per run, kernel by kernel', int('--profile'), 0)
-  .option('--base-stage', 'also time the base stage (baseline loss, batches in two shards on two threads)', false)
-  .option('--backend <names>', `tfjs backend: auto, ${BACKENDS.join(', ')}; several comma-separated (e.g. wasm,webgpu) measure each configuration on each, side by side in one shuffled order`)
-  .option('--json <file>', 'also write the report (every run, machine, summary) as JSON')
-  .option('--decontam', 'instead: time the decontamination screen of 10,000 stream items (tinybench)', false)
-  .option('--gsm8k <files...>', 'with --decontam: GSM8K JSONL files whose questions are the references')
-  .option('--math <files...>', 'with --decontam: MATH JSONL files whose problems are references')
-  .option('--quick', 'one short run per case (--repeats 1 --steps 3 --warmup 1)', false)
-  .addHelpText('after', '\nDefault: --preset reference --suite lm-ablation. The numbers of record:\n' +
-    '  vpt bench --preset reference --suite lm-ablation --repeats 5 --steps 8 --profile 2 --json bench.json')
-  .action(async (o: {
-    preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: string;
-    python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
-    quick: boolean; baseStage: boolean; torchDevice: 'cpu' | 'cuda';
-  }) => {
-    const backends = list(o.backend ?? 'auto');
-    const unknown = backends.filter((b) => b !== 'auto' && !(BACKENDS as readonly string[]).includes(b));
-    if (unknown.length || backends.length === 0) throw new UserError(`--backend ${o.backend}: unknown backend ${unknown.join(', ') || '(none)'}; choose from auto, ${BACKENDS.join(', ')}`);
-    if (backends.length > 1 && backends.includes('auto')) throw new UserError(`--backend ${o.backend}: name the backends to compare ('auto' stands alone)`);
-    const backend = backends.length === 1 && backends[0] !== 'auto' ? (backends[0] as BackendName) : undefined;
-    if (o.decontam) {
-      const { benchDecontamination } = await import('../bench/decontam.bench.js');
-      const { loadGsm8k } = await import('../data/gsm8k.js');
-      const { loadMathProblems } = await import('../data/sources.js');
-      const { suite } = await loadSuite(o.suite?.[0] ?? 'lm-ablation', o.set);
-      const refs = [...(o.gsm8k ?? []).flatMap((f) => loadGsm8k(f).map((x) => x.question)), ...(o.math ?? []).flatMap(loadMathProblems)];
-      const rows = await benchDecontamination(languageSuite(suite, 'vpt bench --decontam'), refs.length ? refs : undefined, o.quick);
-      for (const r of rows) process.stdout.write(`${r.meanMs.toFixed(1).padStart(10)} ms  (p50 ${r.p50Ms.toFixed(1)} ms, n=${r.samples})  ${r.name}\n`);
-      if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), rows);
-      return;
-    }
-    const { configFromPreset, configFromSuite, perBackend } = await import('../bench/cases.js');
-    const { runOverhead, renderOverhead } = await import('../bench/overhead.js');
-    const presets = o.preset ?? (o.suite ? [] : ['reference']);
-    const suites = o.suite ?? (o.preset ? [] : ['lm-ablation']);
-    const configs = perBackend([
-      ...presets.map((p) => configFromPreset(p, o.set)),
-      ...(await Promise.all(suites.map(async (s) => configFromSuite(languageSuite((await loadSuite(s, o.set)).suite, 'vpt bench'))))),
-    ], backends as BackendName[]);
-    const report = await runOverhead({
-      configs, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps), warmup: o.quick ? 1 : o.warmup, seed: o.seed,
-      torch: o.torch as 'auto' | 'on' | 'off', torchDevice: o.torchDevice, profile: o.profile, baseStage: o.baseStage, ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}), ...(backend ? { backend } : {}),
-      onProgress: (m) => process.stderr.write(`bench ${m}\n`),
-    });
-    process.stdout.write(renderOverhead(report));
-    if (o.json) (await import('../results/atomic.js')).writeJsonAtomic(resolve(o.json), report);
-  });
-
+registerBench(program);
+registerTool(program);
 registerReport(program);
 registerBaseline(program);
 registerCompare(program);

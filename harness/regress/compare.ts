@@ -15,7 +15,7 @@
  */
 import { metricDisplay } from '../report/display.js';
 import { completedBySeed, InputError, type CellRecord, type ResultSet } from '../report/read.js';
-import { describe, holm, interval, pValueAgainst, welch, type Estimate } from '../report/stats.js';
+import { describe, holm, interval, pValueAgainst, welch, type Estimate } from '../stats.js';
 import { canonicalJson } from '../suite/hash.js';
 import { toleranceAt, toleranceFor, type CompareConfig } from './config.js';
 

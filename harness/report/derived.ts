@@ -2,7 +2,7 @@
  * Numbers derived from several arms at once: the fraction of the oracle's headroom an arm recovers (paired by
  * seed, Fieller interval) and token efficiency (how many baseline steps reach an arm's final downstream loss).
  */
-import { fiellerRatio, type RatioInterval } from './stats.js';
+import { fiellerRatio, type RatioInterval } from '../stats.js';
 import type { SeedValues } from './model.js';
 
 /**

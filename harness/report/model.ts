@@ -4,7 +4,7 @@
  * text renderers format them with the column's display scale and digits.
  */
 import type { MetricDisplay } from './display.js';
-import type { Interval, Stat } from './stats.js';
+import type { Interval, Stat } from '../stats.js';
 
 /** Values per seed (raw, unscaled). */
 export type SeedValues = Record<number, number>;

@@ -7,7 +7,7 @@
 import { DIAGNOSTICS, VARIANT_LABELS, armLabel, metricDisplay, type MetricDisplay } from './display.js';
 import type { Footer, SeedValues, TableCell, TableColumn, TableModel, TableRow } from './model.js';
 import { completedBySeed, provenance, type ArmInfo, type CellRecord, type ResultSet } from './read.js';
-import { describe, pairedDifference } from './stats.js';
+import { describe, pairedDifference } from '../stats.js';
 import { meanCurve, recoveredFraction, stepsToReach, type CurvePoint } from './derived.js';
 
 /** Metric keys in a stable order: as the first completed cell (declared arm order) lists them, then the rest sorted. */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CellSpec } from '../suite/expand.js';
-import type { Suite } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 import type { CellResult } from './schema.js';
 
 /** What a results folder records about the run that owns it (`suite.json`). */

@@ -1,10 +1,23 @@
 /** The cell result record (cell.json). Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 import type { EngineInfo } from '../engine/backend.js';
-import type { MetricValue } from '../eval/gsm8k/evaluate.js';
-import type { CurvePoint } from '../lm/trainer.js';
-import type { CellPlan } from '../suite/expand.js';
+import type { CellPlan } from '../suite/cell.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
+
+/** One metric of a cell: its value, the per-sample standard error of that value, and the samples behind it. */
+export interface MetricValue {
+  value: number;
+  stderr: number;
+  n: number;
+}
+
+/** The learner's loss at a log point of training. */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+}
 
 export type CellStatus = 'completed' | 'errored' | 'timedout' | 'skipped';
 

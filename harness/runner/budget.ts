@@ -6,7 +6,8 @@
  */
 import { UserError } from '../errors.js';
 import { armId } from '../suite/define.js';
-import type { Budget, Suite } from '../suite/schema.js';
+import type { Budget } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 import type { Calibration } from './calibration.js';
 
 /** What a row of the suite trains: its budget, steps, and the wall-clock it was planned to take. */

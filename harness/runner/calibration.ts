@@ -9,20 +9,11 @@ import { z } from 'zod';
 import type { EngineInfo } from '../engine/backend.js';
 import { UserError } from '../errors.js';
 import { fileHash } from '../suite/hash.js';
+import { ArmCostSchema } from '../bench/step-cost.js';
+
+export { summariseCosts, type ArmCost } from '../bench/step-cost.js';
 
 export const CALIBRATION_SCHEMA_VERSION = 1;
-
-const ArmCostSchema = z.strictObject({
-  /** Median milliseconds per learner step at the suite's cadence. */
-  msPerStep: z.number().positive(),
-  /** Per-step cost of each measured cycle (ms), for the spread. */
-  samples: z.array(z.number()),
-  /** Smallest and largest per-step cost measured. */
-  min: z.number(),
-  max: z.number(),
-  /** Learner steps per measured cycle (the meta-step cadence r). */
-  cycleSteps: z.number().int().positive(),
-});
 
 export const CalibrationSchema = z.strictObject({
   kind: z.literal('vpt-calibration'),
@@ -37,7 +28,6 @@ export const CalibrationSchema = z.strictObject({
 });
 
 export type Calibration = z.output<typeof CalibrationSchema>;
-export type ArmCost = z.output<typeof ArmCostSchema>;
 
 export function readCalibration(file: string): Calibration {
   if (!existsSync(file)) throw new UserError(`--calibration ${file}: no such file`);
@@ -75,12 +65,4 @@ export function calibrationMismatch(c: Calibration, engine: EngineInfo, harnessV
   if (c.engine.device !== engine.device) return `it was measured on device "${c.engine.device}", this run is on "${engine.device}"`;
   if (c.harnessVersion !== harnessVersion) return `it was measured with harness ${c.harnessVersion}, this is ${harnessVersion}`;
   return undefined;
-}
-
-/** Median, min and max of per-step costs. */
-export function summariseCosts(perStep: readonly number[], cycleSteps: number): ArmCost {
-  const s = [...perStep].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  const median = s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-  return { msPerStep: median, samples: [...perStep], min: s[0] as number, max: s[s.length - 1] as number, cycleSteps };
 }

@@ -12,13 +12,13 @@ import { RESULT_SCHEMA_VERSION, type CellResult } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
 import { suiteHash } from '../suite/define.js';
-import type { Suite } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 import { taskOf } from '../tasks/index.js';
 import { selectSuiteBackend } from './suite-backend.js';
 import { CALIBRATION_SCHEMA_VERSION, type Calibration } from './calibration.js';
-import type { CellPaths, ProgressFn } from '../tasks/types.js';
+import type { CellPaths, ProgressFn } from '../tasks/contract.js';
 
-export type { CellPaths, ProgressFn } from '../tasks/types.js';
+export type { CellPaths, ProgressFn } from '../tasks/contract.js';
 
 const backendFor = selectSuiteBackend;
 

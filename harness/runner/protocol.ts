@@ -1,6 +1,6 @@
 /** What the runner and its worker processes exchange: the job file and the progress line prefix. */
 import type { CellSpec } from '../suite/expand.js';
-import type { Suite } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 
 export interface WorkerJob {
   /** The base stage, one cell, or the per-step cost calibration of `arms` (written to `out`). */

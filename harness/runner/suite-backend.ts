@@ -3,7 +3,7 @@
  * use (the suite loader already refused an explicit one, ../suite/define.ts).
  */
 import { BACKENDS, selectBackend, type BackendName, type EngineInfo } from '../engine/backend.js';
-import type { Suite } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 import { taskOf } from '../tasks/index.js';
 
 export function selectSuiteBackend(s: Suite): Promise<EngineInfo> {

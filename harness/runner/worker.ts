@@ -12,7 +12,7 @@ import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
 import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 import { suiteHash } from '../suite/hash.js';
-import type { Suite } from '../suite/schema.js';
+import type { Suite } from '../tasks/index.js';
 
 function emit(msg: Record<string, unknown>): void {
   process.stdout.write(PROGRESS_PREFIX + JSON.stringify(msg) + '\n');

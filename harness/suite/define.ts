@@ -2,22 +2,17 @@
  * `defineSuite` validates a suite declaration; `parseSuite` does the same for data from anywhere (a module,
  * `--set` overrides) and reports every problem with its key path.
  */
-import { SuiteSchema, type LanguageSuite, type LanguageSuiteInput, type Suite, type SuiteInput, type VisionSuite, type VisionSuiteInput } from './schema.js';
-import { taskOf } from '../tasks/index.js';
-import { UserError } from '../errors.js';
+import { SuiteError } from '../errors.js';
+import { SuiteSchema, taskOf, type LanguageSuite, type LanguageSuiteInput, type Suite, type SuiteInput, type VisionSuite, type VisionSuiteInput } from '../tasks/index.js';
+import { armId } from './cell.js';
+import { suiteIssues } from './schema.js';
 
-/** A suite declaration or override that does not validate. */
-export class SuiteError extends UserError {}
+export { SuiteError } from '../errors.js';
+export { armId } from './cell.js';
 
 export function parseSuite(input: unknown, source = 'suite'): Suite {
   const r = SuiteSchema.safeParse(input);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => {
-      const path = i.path.length ? i.path.join('.') : '(top level)';
-      return `  ${path}: ${i.message}`;
-    });
-    throw new SuiteError(`${source} is invalid:\n${lines.join('\n')}`);
-  }
+  if (!r.success) throw suiteIssues(source, r.error.issues);
   const suite = r.data;
   const task = taskOf(suite);
   const problems: string[] = [];
@@ -74,11 +69,6 @@ export function defineSuite(input: SuiteInput): Suite {
 export function languageSuite(s: Suite, what: string): LanguageSuite {
   if (s.task !== 'language') throw new SuiteError(`${what} works on language suites; '${s.name}' is a ${s.task} suite`);
   return s;
-}
-
-/** Row id of an arm entry: its `id`, else the arm name (+ "+decontam" on the decontaminated stream). */
-export function armId(a: { arm: string; id?: string | undefined; decontaminate?: boolean }): string {
-  return a.id ?? (a.decontaminate ? `${a.arm}+decontam` : a.arm);
 }
 
 export { suiteHash } from './hash.js';

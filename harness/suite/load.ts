@@ -6,7 +6,7 @@ import { tsImport } from 'tsx/esm/api';
 import { REPO_ROOT } from '../results/version.js';
 import { parseSuite, SuiteError } from './define.js';
 import { applyOverrides } from './overrides.js';
-import type { Suite } from './schema.js';
+import type { Suite } from '../tasks/index.js';
 
 export const SUITES_DIR = join(REPO_ROOT, 'suites');
 

@@ -3,7 +3,7 @@
  * can (numbers, booleans, arrays) and as strings otherwise. The result is validated again, so an unknown key
  * or a wrong type is an error naming the key.
  */
-import { SuiteError } from './define.js';
+import { SuiteError } from '../errors.js';
 
 export function applyOverrides(input: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
   const out = structuredClone(input);

@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
-import type { VisionData } from '../data/vision/load.js';
-import type { ProbeName } from '../eval/probes/config.js';
-import { PROBE_EVAL_VERSION, type BackboneEvaluation } from '../eval/probes/evaluate.js';
+import type { VisionData } from './data/load.js';
+import type { ProbeName } from './probes/config.js';
+import { PROBE_EVAL_VERSION, type BackboneEvaluation } from './probes/evaluate.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { configHash } from '../suite/hash.js';
 import { evaluateBackbone } from './evaluate.js';

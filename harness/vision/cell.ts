@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
-import { selectSplit } from '../data/vision/types.js';
-import type { VisionData } from '../data/vision/load.js';
-import type { BackboneEvaluation } from '../eval/probes/evaluate.js';
+import { selectSplit } from './data/types.js';
+import type { VisionData } from './data/load.js';
+import type { BackboneEvaluation } from './probes/evaluate.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import type { ImagePool } from './augment.js';
 import { baseProbeChoices, loadVisionBase, visionBaseHash } from './base.js';

@@ -1,8 +1,8 @@
 /** Frozen-backbone evaluation of a DINO model under a suite's `eval` settings. */
-import type { VisionData } from '../data/vision/load.js';
-import { evaluateProbes, type BackboneEvaluation, type ProbeTasks } from '../eval/probes/evaluate.js';
-import type { ProbeConfig, ProbeName } from '../eval/probes/config.js';
-import type { FeatureFn } from '../eval/probes/features.js';
+import type { VisionData } from './data/load.js';
+import { evaluateProbes, type BackboneEvaluation, type ProbeTasks } from './probes/evaluate.js';
+import type { ProbeConfig, ProbeName } from './probes/config.js';
+import type { FeatureFn } from './probes/features.js';
 import { backboneFeatures } from './features.js';
 import type { DinoModel } from './model.js';
 import type { VisionEvalConfig } from './schema.js';

@@ -1,6 +1,6 @@
 /** The frozen feature function of a DINO backbone, for the probes (../eval/probes never see the model). */
 import * as tf from '@tensorflow/tfjs';
-import type { FeatureFn, Features } from '../eval/probes/features.js';
+import type { FeatureFn, Features } from './probes/features.js';
 import { normalizedCopy } from './augment.js';
 import type { BackboneChoice, DinoModel } from './model.js';
 import { clsTokens, embedImages, finalNorm, gridSize, patchTokens, runVitBlocks } from './vit.js';

@@ -5,7 +5,8 @@
  * suite schema; these objects slot into it.
  */
 import { z } from 'zod';
-import type { AdamWConfig } from '../lm/optim.js';
+import { armEntryBase, commonSuiteKeys } from '../suite/schema.js';
+import type { AdamWConfig } from '../optim/adamw.js';
 import type { AugmentConfig } from './augment.js';
 import type { DinoConfig } from './dino.js';
 import type { DinoModelConfig } from './model.js';
@@ -370,3 +371,15 @@ export function stageAugment(s: VisionStageConfig, m: VisionModelConfig): Augmen
 export function stageDino(s: VisionStageConfig): DinoConfig {
   return { ...s.dino };
 }
+
+/** A vision suite: a DINO ViT learner on images, frozen-backbone probes (segmentation, depth, classification). */
+export const VisionSuiteSchema = z.strictObject({
+  task: z.literal('vision'),
+  ...commonSuiteKeys,
+  // The vision keys and their defaults live in one place (VisionConfigSchema above).
+  ...VisionConfigSchema.shape,
+  arms: z.array(z.strictObject(armEntryBase)).min(1),
+});
+
+export type VisionSuiteInput = z.input<typeof VisionSuiteSchema>;
+export type VisionSuite = z.output<typeof VisionSuiteSchema>;

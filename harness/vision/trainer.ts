@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { AdamW, scheduledLr, type AdamWConfig } from '../lm/optim.js';
+import { AdamW, scheduledLr, type AdamWConfig } from '../optim/adamw.js';
 import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';

@@ -6,16 +6,16 @@
  * Prints one line `@@device-checks {json}`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { packDocs } from '../../harness/data/pack.js';
-import { rowToDoc } from '../../harness/data/sources.js';
-import { generateEmbedded } from '../../harness/data/synth/embedded.js';
-import { armRegistry } from '../../harness/arms/index.js';
+import { packDocs } from '../../harness/language/data/pack.js';
+import { rowToDoc } from '../../harness/language/data/sources.js';
+import { generateEmbedded } from '../../harness/language/data/synth/embedded.js';
+import { armRegistry } from '../../harness/language/arms/index.js';
 import { selectBackend } from '../../harness/engine/backend.js';
 import { addMany } from '../../harness/engine/ops.js';
 import { read } from '../../harness/engine/read.js';
 import { Rng } from '../../harness/engine/rng.js';
 import { DeviceError } from '../../harness/engine/webgpu.js';
-import { trainLM } from '../../harness/lm/trainer.js';
+import { trainLM } from '../../harness/language/train/trainer.js';
 import { microSuite, tinyModel } from '../helpers.js';
 
 /** Parameters after a few v-pretraining steps (meta steps included) from fixed seeds. */

@@ -577,7 +577,7 @@ function layerNormGrad(): Fn {
 
 /**
  * adamw(x, g, m, v, xo, mo, vo, n, gscale, b1, c1, b2, c2, bc1, bc2, eps, lr, decay): one AdamW step per
- * element with the same float32 operations, in the same order, as harness/lm/optim.ts's tensor version:
+ * element with the same float32 operations, in the same order, as harness/optim/adamw.ts's tensor version:
  * gs = g·gscale, m' = m·b1 + gs·c1, v' = v·b2 + gs²·c2, x' = x·decay − (m'/bc1)/(√(v'/bc2) + eps)·lr.
  */
 function adamw(): Fn {

@@ -8,12 +8,12 @@
  * statistics, as the probes do); the heads read patch tokens only.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { VisionData } from '../../data/vision/load.js';
-import { IGNORE_LABEL, type VisionSplit } from '../../data/vision/types.js';
+import type { VisionData } from '../data/load.js';
+import { IGNORE_LABEL, type VisionSplit } from '../data/types.js';
 import { linear } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
-import { columnStats } from '../../eval/probes/features.js';
-import { upsampleBilinear } from '../../eval/probes/upsample.js';
+import { columnStats } from '../probes/features.js';
+import { upsampleBilinear } from '../probes/upsample.js';
 import { normalizedCopy } from '../augment.js';
 import { gridSize, patchTokens, vitTokens, type Params, type VitConfig } from '../vit.js';
 

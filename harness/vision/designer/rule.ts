@@ -9,9 +9,9 @@
  * views are then built with the updated φ.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { VisionData } from '../../data/vision/load.js';
+import type { VisionData } from '../data/load.js';
 import { pearson } from '../../engine/moments.js';
-import { dot, randomLike, type Grads } from '../../designer/value.js';
+import { dot, randomLike, type Grads } from '../../engine/grads.js';
 import { globalNorm } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
 import { normalizedCopy, type AugmentConfig, type ImagePool } from '../augment.js';

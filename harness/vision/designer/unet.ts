@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
-import { upsampleBilinear } from '../../eval/probes/upsample.js';
+import { upsampleBilinear } from '../probes/upsample.js';
 import type { Params } from '../vit.js';
 
 /** Shape of the mask U-Net. */

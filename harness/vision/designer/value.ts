@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
-import type { Grads } from '../../designer/value.js';
+import type { Grads } from '../../engine/grads.js';
 import { dinoTargets, type DinoConfig } from '../dino.js';
 import { drawIbotMask, extendedStudentLoss, ibotTensors, usesExtendedObjective, usesIbot, type PatchTargets } from '../objective.js';
 import type { Rng } from '../../engine/rng.js';

@@ -1,0 +1,91 @@
+/**
+ * The one-step probe (METHOD.md §5): on held-out stream batches, the decrease of the downstream loss that
+ * the value predicts for a plain step θ_S ← θ_S − η·g_pre (η·V, V = g_downᵀ g_pre) against the decrease
+ * actually realised after that step. At η → 0 the two agree by construction (first order); at the size
+ * the learner really moves they need not, which is what makes the probe a test of the value.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { globalNorm } from '../../engine/ops.js';
+import { read } from '../../engine/read.js';
+import type { BatchTensors } from '../train/batches.js';
+import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../model/gpt.js';
+import { maskedNll } from '../model/loss.js';
+import type { LanguageModel } from '../model/model.js';
+import { viewOf, type ForwardView } from '../train/trainer.js';
+import { pearson, slopeOf } from '../../engine/moments.js';
+import { dot } from '../../engine/grads.js';
+import { maskedRows, pretrainGrad, subsetGrad, type Subset } from './value.js';
+
+/** How far the probe steps: a fixed η, or η chosen per batch so that ‖η·g_pre‖ = `norm`. */
+export type ProbeStep = { eta: number } | { norm: number };
+
+/** One step size's probe over the batches. */
+export interface ProbeSeries {
+  /** η·V per batch. */
+  predicted: number[];
+  /** L_down(θ) − L_down(θ_S − η·g_pre) per batch. */
+  realised: number[];
+  /** η per batch. */
+  eta: number[];
+  /** Pearson r of realised on predicted (NaN without spread). */
+  r: number;
+  /** Least-squares slope of realised on predicted (1 where the first-order prediction is exact). */
+  slope: number;
+}
+
+/**
+ * Runs the probe at the model's current parameters for each step size in `steps`. `targetsOf` builds the
+ * learner's targets for a batch from a view of its forward (the arm's rule at its current state). The
+ * downstream loss is the teacher-forced answer NLL of `fb`, computed the same way before and after the step
+ * (activations below S reused: only S moves), and g_down is its exact gradient over S. Awaits one read per batch.
+ */
+export async function probeOneStep(
+  model: LanguageModel,
+  s: Subset,
+  batches: readonly BatchTensors[],
+  fb: BatchTensors,
+  targetsOf: (b: BatchTensors, view: ForwardView) => tf.Tensor2D,
+  steps: readonly ProbeStep[],
+): Promise<ProbeSeries[]> {
+  const { cfg } = model;
+  const [B, T] = fb.ids.shape;
+  const hidden = tf.tidy(() => hiddenBelow(cfg, model.params, fb.ids, s.from));
+  const rows = maskedRows(fb.mask);
+  const targets = rows ? (tf.gather(fb.targets, rows) as tf.Tensor1D) : fb.targets;
+  const mask = rows ? (tf.ones([rows.size]) as tf.Tensor1D) : fb.mask;
+  const lossAt = (p: Params): tf.Scalar =>
+    maskedNll(rows ? forwardFromAtRows(cfg, p, hidden, B, T, s.from, rows) : forwardFrom(cfg, p, hidden, B, T, s.from), targets, mask);
+  const { value: before, grads: gDown } = tf.tidy(() => subsetGrad(model, s, lossAt));
+  const out: ProbeSeries[] = steps.map(() => ({ predicted: [], realised: [], eta: [], r: NaN, slope: NaN }));
+  try {
+    for (const b of batches) {
+      const series = tf.tidy(() => {
+        const view = viewOf(model, b.ids, s.from);
+        const gPre = pretrainGrad(model, s, b, view.hidden as tf.Tensor2D, targetsOf(b, view));
+        const v = dot(gDown, gPre);
+        const norm = globalNorm(Object.values(gPre));
+        const per = steps.map((st) => {
+          const eta = 'eta' in st ? tf.scalar(st.eta) : tf.div(st.norm, norm);
+          const stepped: Params = { ...model.params };
+          for (const n of s.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
+          return tf.stack([tf.mul(eta, v), tf.sub(before, lossAt(stepped)), eta]);
+        });
+        return tf.stack(per);
+      });
+      // Read outside the tidy (awaited: WebGPU has no synchronous read).
+      const x = await read(series).finally(() => series.dispose());
+      steps.forEach((_, k) => {
+        (out[k] as ProbeSeries).predicted.push(x[3 * k] as number);
+        (out[k] as ProbeSeries).realised.push(x[3 * k + 1] as number);
+        (out[k] as ProbeSeries).eta.push(x[3 * k + 2] as number);
+      });
+    }
+  } finally {
+    tf.dispose([hidden, before, ...Object.values(gDown), ...(rows ? [rows, targets, mask] : [])]);
+  }
+  for (const o of out) {
+    o.r = pearson(o.predicted, o.realised);
+    o.slope = slopeOf(o.predicted, o.realised);
+  }
+  return out;
+}
