@@ -1,0 +1,75 @@
+"""The language task designer φ (harness/language/designer/lm-designer.ts): a small causal transformer trunk (a GPT
+without head) reads the context; with the embedding of the true next token it forms a query
+u_t = tanh(ln_f(h_t)·Wc + E[w_t]·Wn + b); candidate scores u_t·E[c] + score.logp·log p_θ(c) + score.true·[c = w_t];
+gate α_t = α_max·sigmoid(u_t·g + b_g). Output: candidate weights (1 − α_t)·e_0 + α_t·softmax(scores). Float32.
+Its initial parameters come from the harness (`designer.<name>` arrays), so both engines start from the same φ.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Mapping
+
+import numpy as np
+import torch
+
+from .gpt import Gpt, Params, candidate_scores, layer_norm, linear, parameter_shapes
+from .inputs import GptConfig, InputError
+from .topk import Candidates, mix_weights
+
+
+@dataclass(frozen=True)
+class DesignerShape:
+    vocabSize: int
+    blockSize: int
+    width: int
+    layers: int
+    heads: int
+    alphaMax: float
+
+    def trunk(self) -> GptConfig:
+        return GptConfig(vocabSize=self.vocabSize, blockSize=self.blockSize, nLayer=self.layers, nHead=self.heads, nEmbd=self.width)
+
+    def shapes(self) -> Dict[str, tuple]:
+        d = self.width
+        out = {k: v for k, v in parameter_shapes(self.trunk()).items() if k != "head.w"}
+        out.update({"query.ctx": (d, d), "query.next": (d, d), "query.b": (d,), "score.logp": (), "score.true": (), "gate.w": (d, 1), "gate.b": (1,)})
+        return out
+
+
+@dataclass
+class DesignerOutput:
+    weights: torch.Tensor  # [N, K], rows sum to 1, column 0 the true token
+    alpha: torch.Tensor  # [N]
+
+
+class LmDesigner:
+    def __init__(self, shape: DesignerShape, init: Mapping[str, np.ndarray], device: torch.device, sdpa: bool) -> None:
+        if shape.width % shape.heads != 0:
+            raise InputError(f"inputs.json: 'design.designerHeads' {shape.heads} does not divide designerWidth {shape.width}")
+        self.shape = shape
+        self.trunk = Gpt(shape.trunk(), sdpa=sdpa)
+        self.params: Dict[str, torch.Tensor] = {}
+        for name, want in shape.shapes().items():
+            if name not in init:
+                raise InputError(f"inputs.safetensors: missing array 'designer.{name}'")
+            a = init[name]
+            if tuple(a.shape) != tuple(want) and not (want == () and a.size == 1):
+                raise InputError(f"inputs.safetensors: 'designer.{name}' has shape {list(a.shape)}, the designer expects {list(want)}")
+            if a.dtype != np.float32:
+                raise InputError(f"inputs.safetensors: 'designer.{name}' is {a.dtype}, expected float32")
+            self.params[name] = torch.from_numpy(a.reshape(want).copy()).to(device).requires_grad_(True)
+
+    def apply(self, p: Params, ids: torch.Tensor, targets: torch.Tensor, c: Candidates, logp: torch.Tensor) -> DesignerOutput:
+        """Candidate weights and gate for the batch ids [B, T] with next tokens `targets` [B*T]."""
+        B, T = ids.shape
+        h = self.trunk.run_blocks(p, self.trunk.embed(p, ids), B, T, 0, self.shape.layers)
+        ctx = layer_norm(h, p["ln_f.g"], p["ln_f.b"])
+        nxt = p["wte"][targets.reshape(-1)]
+        u = torch.tanh(ctx @ p["query.ctx"] + nxt @ p["query.next"] + p["query.b"])
+        K = c.ids.shape[1]
+        picked = candidate_scores(u, p["wte"], c.ids)
+        is_true = torch.zeros(1, K, device=u.device, dtype=u.dtype)
+        is_true[0, 0] = 1.0
+        scores = picked + logp * p["score.logp"] + is_true * p["score.true"]
+        alpha = (torch.sigmoid(linear(u, p["gate.w"], p["gate.b"])) * self.shape.alphaMax).reshape(-1)
+        return DesignerOutput(mix_weights(alpha, torch.softmax(scores, dim=-1)), alpha)

@@ -1,0 +1,51 @@
+"""Teacher-forced answer NLL (harness/language/eval/evaluate.ts answerNll): per problem the mean NLL of its answer
+tokens, and pooled over the set (Σ nll / Σ answer tokens). Rows are right-padded; each batch is cut after the last
+column any of its rows' loss reads (causal attention: the padding after it changes nothing before it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+import numpy as np
+import torch
+
+from .batches import trim_padding
+from .gpt import Gpt, Params
+from .inputs import TokenRows
+from .runtime import Runtime
+
+
+@dataclass
+class AnswerNll:
+    perItem: List[float]
+    sum: float
+    count: float
+
+    @property
+    def value(self) -> float:
+        return self.sum / max(1.0, self.count)
+
+
+def answer_nll(rt: Runtime, gpt: Gpt, params: Params, rows: TokenRows, batch_size: int, on_batch: Optional[Callable[[int, int], None]] = None) -> AnswerNll:
+    per_item: List[float] = []
+    total = 0.0
+    count = 0.0
+    n_batches = (rows.rows + batch_size - 1) // batch_size
+    for k, s in enumerate(range(0, rows.rows, batch_size)):
+        r = trim_padding(rows.select(np.arange(s, min(rows.rows, s + batch_size))))
+        n, T = r.inputs.shape
+        with torch.no_grad(), rt.autocast():
+            ids = rt.upload(r.inputs, torch.int64)
+            targets = rt.upload(r.targets.reshape(-1), torch.int64)
+            mask = rt.upload(np.ascontiguousarray(r.mask.reshape(-1)))
+            logp = torch.log_softmax(gpt.forward(params, ids).float(), dim=-1)
+            nll = (-logp.gather(1, targets.reshape(-1, 1)).reshape(-1) * mask).reshape(n, T)
+            both = torch.stack([nll.sum(-1), mask.reshape(n, T).sum(-1)]).cpu().numpy().astype(np.float64)
+        for i in range(n):
+            per_item.append(float(both[0, i] / max(1.0, both[1, i])))
+            total += float(both[0, i])
+            count += float(both[1, i])
+        if on_batch is not None:
+            on_batch(k + 1, n_batches)
+    return AnswerNll(per_item, total, count)

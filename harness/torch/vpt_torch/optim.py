@@ -1,0 +1,89 @@
+"""AdamW with global-norm clipping and the warmup + cosine schedule (harness/optim/adamw.ts).
+
+- Decoupled weight decay on matrices only (ndim ≥ 2: wte, wpe, every weight matrix, the head), none on norms
+  and biases.
+- The gradient norm is taken before clipping and returned as a device tensor (read at log points only); the
+  clip scale min(1, clip / (norm + 1e-6)) stays on the device too, so a step never waits for the host.
+- The learning rate of step t (0-based count of updates so far) is `scheduled_lr(cfg, t)`; bias corrections use
+  t + 1, as the TypeScript increments its counter first.
+torch.optim.AdamW computes the same update, x ← x·(1 − lr·wd) − lr·(m/bc1)/(√(v/bc2) + eps), written
+x − (lr/bc1)·m/(√v/√bc2 + eps): the same arithmetic up to rounding.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Mapping
+
+import torch
+
+from .inputs import OptimConfig
+from .losses import wide
+
+
+def scheduled_lr(cfg: OptimConfig, step: int) -> float:
+    """Linear warmup to lr, then cosine down to lr·minLrRatio over totalSteps (step 0-based)."""
+    if cfg.warmupSteps > 0 and step < cfg.warmupSteps:
+        return cfg.lr * (step + 1) / cfg.warmupSteps
+    span = max(1, cfg.totalSteps - cfg.warmupSteps)
+    t = min(1.0, (step - cfg.warmupSteps) / span)
+    low = cfg.lr * cfg.minLrRatio
+    return low + 0.5 * (cfg.lr - low) * (1 + math.cos(math.pi * t))
+
+
+def global_norm(ts: List[torch.Tensor]) -> torch.Tensor:
+    """√(Σ ‖t‖²) as a device scalar, in float32."""
+    if hasattr(torch, "_foreach_norm") and ts and ts[0].is_cuda:
+        return torch.linalg.vector_norm(torch.stack([wide(n) for n in torch._foreach_norm(ts)]))
+    return torch.sqrt(sum((wide(t).square().sum() for t in ts), torch.zeros((), device=ts[0].device, dtype=wide(ts[0]).dtype)))
+
+
+class LearnerAdamW:
+    """The learner's optimiser: clipping by the global norm, then AdamW at the scheduled learning rate."""
+
+    def __init__(self, cfg: OptimConfig, params: Mapping[str, torch.Tensor]) -> None:
+        self.cfg = cfg
+        self.params = dict(params)
+        decay = [p for p in self.params.values() if p.dim() >= 2]
+        plain = [p for p in self.params.values() if p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": cfg.weightDecay}, {"params": plain, "weight_decay": 0.0}]
+        self.opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+        self.step_count = 0
+
+    def next_lr(self) -> float:
+        return scheduled_lr(self.cfg, self.step_count)
+
+    def apply(self, grads: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """One update from `grads` (every parameter; clipped in place). Returns the pre-clip norm (a device scalar)."""
+        names = list(self.params)
+        gs = [grads[n] for n in names]
+        norm = global_norm(gs)
+        if self.cfg.gradClip > 0:
+            scale = torch.clamp(self.cfg.gradClip / (norm + 1e-6), max=1.0)
+            for g in gs:
+                g.mul_(scale.to(g.dtype))
+        lr = self.next_lr()
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        for n, g in zip(names, gs):
+            self.params[n].grad = g
+        self.opt.step()
+        for p in self.params.values():
+            p.grad = None
+        self.step_count += 1
+        return norm
+
+
+class DesignerAdam:
+    """The designer's optimiser: Adam (β 0.9/0.999, ε 1e-7: tfjs's defaults), constant lr, no decay, no clipping."""
+
+    def __init__(self, lr: float, params: Mapping[str, torch.Tensor]) -> None:
+        self.params = dict(params)
+        self.opt = torch.optim.Adam(list(self.params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-7)
+
+    def apply(self, grads: Mapping[str, torch.Tensor]) -> None:
+        # A parameter without a gradient is left alone (its moments too), as the TypeScript updates only those given.
+        for n, p in self.params.items():
+            p.grad = grads.get(n)
+        self.opt.step()
+        for p in self.params.values():
+            p.grad = None
