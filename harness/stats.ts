@@ -131,6 +131,33 @@ export function interval(e: Estimate, level = 0.95): Interval {
   return { ...e, lo: e.estimate - q * e.se, hi: e.estimate + q * e.se, level };
 }
 
+/**
+ * The fewest observations (paired seeds, or seeds a side) an interval is stated for. With 2 the t interval has one
+ * degree of freedom and two differences that happen to be equal print as "+1.0 [+1.0, +1.0]", which reads as
+ * certainty; below this, tables show what holds ("n = 2") and the gate does not run Welch over seeds.
+ */
+export const MIN_INTERVAL_N = 3;
+
+/**
+ * Whether values vary by more than float noise: equal differences computed from different operands (0.21 − 0.20,
+ * 0.23 − 0.22) agree only to the last bits, so a spread below 1e-9 of the largest magnitude counts as none.
+ */
+export function hasSpread(xs: readonly number[]): boolean {
+  if (xs.length < 2) return false;
+  return describe(xs).sd > 1e-9 * Math.max(...xs.map(Math.abs));
+}
+
+/**
+ * Why no interval is stated for these values, as a table prints it ("n = 2", "n = 4, no spread"), or undefined
+ * when one is: fewer than {@link MIN_INTERVAL_N} values, or no spread (a zero-width interval from a handful of
+ * seeds is an accident of the seeds, not certainty).
+ */
+export function intervalWithheld(xs: readonly number[]): string | undefined {
+  if (xs.length < MIN_INTERVAL_N) return `n = ${xs.length}`;
+  if (!hasSpread(xs)) return `n = ${xs.length}, no spread`;
+  return undefined;
+}
+
 /** Mean of paired differences with a t interval on n − 1 degrees of freedom; undefined when n < 2. */
 export function pairedDifference(diffs: readonly number[], level = 0.95): Interval | undefined {
   if (diffs.length < 2) return undefined;

@@ -131,6 +131,36 @@ describe('regression gate', () => {
     expect(compareResults(one(0.4, 0.2), one(0.2, 0.2), DEFAULTS).rows.find((r) => r.metric === PASS)?.verdict).to.equal('within noise');
   });
 
+  it('the tables\' rule: fewer than 3 seeds a side, or seeds without spread, give no Welch interval (per-sample stderr instead; timings untested)', () => {
+    // Every seed of a side identical: Welch's standard error is 0 and a 5-point drop would read as certain.
+    const flat = (seeds: number, p: number): ResultSet =>
+      resultSet(Array.from({ length: seeds }, (_, i) => ({
+        armId: 'baseline', arm: 'baseline', seed: i + 1,
+        metrics: { [PASS]: { value: p, stderr: 0.043, n: 100 } }, higherIsBetter: { [PASS]: true },
+        timings: { msPerStep: 100 * (p > 0.22 ? 1 : 1.5), evalMs: 1000, tokensPerSecond: 1, trainMs: 1, totalMs: 1 },
+      })));
+    for (const [seeds, why] of [[2, /n = 2 and 2 seeds: no interval over seeds/], [3, /no spread over seeds/]] as const) {
+      const c = compareResults(flat(seeds, 0.25), flat(seeds, 0.2), DEFAULTS);
+      const row = c.rows.find((r) => r.metric === PASS);
+      // −0.05 against se √2·0.043/√n… per side: within noise, not "regressed" on a zero-width interval.
+      expect(row?.verdict, `${seeds} seeds`).to.equal('within noise');
+      expect(row?.note, `${seeds} seeds`).to.match(why).and.match(/per-sample stderr/);
+      expect((row?.interval?.[1] ?? 0) - (row?.interval?.[0] ?? 0), `${seeds} seeds`).to.be.greaterThan(0.1);
+      const timing = c.rows.find((r) => r.metric === 'timing:msPerStep');
+      expect(timing?.verdict, `${seeds} seeds`).to.equal('within noise');
+      expect(timing?.note, `${seeds} seeds`).to.match(/not tested/);
+    }
+    // Two seeds a side and no recorded stderr: nothing to judge by.
+    const bare = (p: number): ResultSet =>
+      resultSet(
+        [1, 2].map((seed) => ({ armId: 'baseline', arm: 'baseline', seed, higherIsBetter: { [PASS]: true } })),
+        (c) => ({ metrics: { [PASS]: { value: p + c.seed / 100, stderr: null, n: 100 } } }),
+      );
+    const none = compareResults(bare(0.25), bare(0.2), DEFAULTS).rows.find((r) => r.metric === PASS);
+    expect(none?.verdict).to.equal('incomparable');
+    expect(none?.note).to.match(/n = 2 and 2 seeds: no interval over seeds, and no recorded stderr/);
+  });
+
   it('completed → errored or timed out always regresses; new and missing arms and metrics are named', () => {
     const rng = new Rng(16);
     const cells = draw(rng, { seeds: 2, sdPass: 0.01 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describe as stat, holm, incompleteBeta, interval, pairedDifference, pValueAgainst, tCdf, tQuantile, welch } from '../harness/stats.js';
+import { describe as stat, hasSpread, holm, incompleteBeta, interval, intervalWithheld, MIN_INTERVAL_N, pairedDifference, pValueAgainst, tCdf, tQuantile, welch } from '../harness/stats.js';
 
 /** Student t density, for an independent check of the CDF by numerical integration. */
 function tDensity(x: number, df: number): number {
@@ -53,6 +53,18 @@ describe('statistics', () => {
     expect(iv.lo).to.be.closeTo(0.056667 - 4.3027 * 0.0033333, 1e-5);
     expect(iv.hi).to.be.closeTo(0.056667 + 4.3027 * 0.0033333, 1e-5);
     expect(pairedDifference([0.1])).to.equal(undefined);
+  });
+
+  it('an interval is withheld below 3 values or without spread, float noise counting as none', () => {
+    expect(intervalWithheld([0.01, 0.01])).to.equal('n = 2');
+    expect(intervalWithheld([0.05])).to.equal('n = 1');
+    // Equal differences from different operands agree only to the last bits: still no spread.
+    const noisy = [0.21 - 0.2, 0.23 - 0.22, 0.25 - 0.24];
+    expect(stat(noisy).sd).to.be.greaterThan(0);
+    expect(hasSpread(noisy)).to.equal(false);
+    expect(intervalWithheld(noisy)).to.equal('n = 3, no spread');
+    expect(intervalWithheld([0.06, 0.05, 0.06])).to.equal(undefined);
+    expect(MIN_INTERVAL_N).to.equal(3);
   });
 
   it('Welch: difference, standard error and Welch–Satterthwaite degrees of freedom by hand', () => {

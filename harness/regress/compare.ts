@@ -5,17 +5,18 @@
  * - Comparable only with the same eval versions, data hashes, config hash and arm version (else incomparable);
  *   timings and memory also need the same backend and device.
  * - Quality metrics (direction-aware): the change is Welch's difference of means over seeds when both sides
- *   have n ≥ 2, else the difference of means with the recorded per-sample stderr (normal). It regresses only
- *   when its whole interval lies beyond the tolerance in the bad direction, with the interval's level set by
- *   Holm's correction over every quality test of the comparison (p-value of "change = ∓tolerance"); improved
- *   symmetrically.
- * - Timings and memory peaks: Welch on log values over seeds; they regress only when the ratio of geometric
- *   means is beyond the factor (1.1) and the log ratio differs from 0 after a Holm correction over the cost tests.
+ *   have n ≥ 3 (MIN_INTERVAL_N, the tables' rule) and some spread, else the difference of means with the
+ *   recorded per-sample stderr (normal). It regresses only when its whole interval lies beyond the tolerance
+ *   in the bad direction, with the interval's level set by Holm's correction over every quality test of the
+ *   comparison (p-value of "change = ∓tolerance"); improved symmetrically.
+ * - Timings and memory peaks: Welch on log values over seeds (not tested with fewer than 3 seeds a side or no
+ *   spread); they regress only when the ratio of geometric means is beyond the factor (1.1) and the log ratio
+ *   differs from 0 after a Holm correction over the cost tests.
  * - A seed that completed in the baseline and errored or timed out now is always a regression.
  */
 import { metricDisplay } from '../report/display.js';
 import { completedBySeed, InputError, type CellRecord, type ResultSet } from '../report/read.js';
-import { describe, holm, interval, pValueAgainst, welch, type Estimate } from '../stats.js';
+import { describe, hasSpread, holm, interval, MIN_INTERVAL_N, pValueAgainst, welch, type Estimate } from '../stats.js';
 import { canonicalJson } from '../suite/hash.js';
 import { toleranceAt, toleranceFor, type CompareConfig } from './config.js';
 
@@ -99,12 +100,22 @@ function side(xs: number[]): Side {
   return { mean: s.mean, sd: s.sd, n: s.n };
 }
 
-/** Change of a quality metric, results − baseline, or a reason it cannot be estimated. */
-function qualityEstimate(b: CellRecord[], r: CellRecord[], key: string): Estimate | string {
+/**
+ * Why Welch over seeds gives no interval, by the tables' rule (stats.ts intervalWithheld): fewer than
+ * MIN_INTERVAL_N seeds a side, or no spread on either side (a zero standard error from a handful of seeds).
+ */
+function welchWithheld(a: readonly number[], b: readonly number[]): string | undefined {
+  if (Math.min(a.length, b.length) < MIN_INTERVAL_N) return `n = ${a.length} and ${b.length} seeds`;
+  return hasSpread(a) || hasSpread(b) ? undefined : 'no spread over seeds';
+}
+
+/** Change of a quality metric, results − baseline, how it was estimated, or a reason it cannot be. */
+function qualityEstimate(b: CellRecord[], r: CellRecord[], key: string): { est: Estimate; method: string } | string {
   const bv = b.map((c) => c.metrics[key]?.value as number);
   const rv = r.map((c) => c.metrics[key]?.value as number);
-  if (bv.length >= 2 && rv.length >= 2) return welch(bv, rv);
-  // Fewer than two seeds on a side: the sampling error of each side's mean from the recorded per-sample stderr.
+  const why = welchWithheld(bv, rv);
+  if (!why) return { est: welch(bv, rv), method: 'Welch over seeds' };
+  // No interval over seeds: the sampling error of each side's mean from the recorded per-sample stderr.
   const seOfMean = (cs: CellRecord[]): number | undefined => {
     const ses = cs.map((c) => c.metrics[key]?.stderr);
     if (ses.some((s) => typeof s !== 'number' || !Number.isFinite(s))) return undefined;
@@ -112,8 +123,11 @@ function qualityEstimate(b: CellRecord[], r: CellRecord[], key: string): Estimat
   };
   const sb = seOfMean(b);
   const sr = seOfMean(r);
-  if (sb === undefined || sr === undefined) return 'fewer than 2 seeds and no recorded stderr';
-  return { estimate: describe(rv).mean - describe(bv).mean, se: Math.sqrt(sb * sb + sr * sr), df: Infinity, n: Math.min(bv.length, rv.length) };
+  if (sb === undefined || sr === undefined) return `${why}: no interval over seeds, and no recorded stderr`;
+  return {
+    est: { estimate: describe(rv).mean - describe(bv).mean, se: Math.sqrt(sb * sb + sr * sr), df: Infinity, n: Math.min(bv.length, rv.length) },
+    method: `per-sample stderr (${why}: no interval over seeds)`,
+  };
 }
 
 interface Pending {
@@ -170,11 +184,12 @@ export function compareResults(baseline: ResultSet, results: ResultSet, cfg: Com
         rows.push({ ...row, verdict: 'incomparable', note: 'no direction (higherIsBetter) recorded' });
         continue;
       }
-      const est = qualityEstimate(bx.cells, rx.cells, key);
-      if (typeof est === 'string') {
-        rows.push({ ...row, verdict: 'incomparable', note: est });
+      const q = qualityEstimate(bx.cells, rx.cells, key);
+      if (typeof q === 'string') {
+        rows.push({ ...row, verdict: 'incomparable', note: q });
         continue;
       }
+      const est = q.est;
       const tol = toleranceAt(toleranceFor(cfg, key), (row.baseline as Side).mean);
       const iv = interval(est, 1 - cfg.alpha);
       // In "good" units: positive is better whatever the metric's direction.
@@ -185,7 +200,7 @@ export function compareResults(baseline: ResultSet, results: ResultSet, cfg: Com
         change: est.estimate,
         interval: [iv.lo, iv.hi] as [number, number],
         tolerance: tol,
-        note: bx.xs.length >= 2 && rx.xs.length >= 2 ? 'Welch over seeds' : 'per-sample stderr (fewer than 2 seeds)',
+        note: q.method,
       });
       rows.push(row);
       pending.push({ row, p: Math.min(pBad, pGood), ifSignificant: pBad <= pGood ? 'regressed' : 'improved' });
@@ -211,8 +226,9 @@ export function compareResults(baseline: ResultSet, results: ResultSet, cfg: Com
       const ratio = Math.exp(describe(rx.xs.map(Math.log)).mean - describe(bx.xs.map(Math.log)).mean);
       row.change = ratio;
       row.tolerance = cfg.timingFactor;
-      if (bx.xs.length < 2 || rx.xs.length < 2) {
-        rows.push({ ...row, note: 'fewer than 2 seeds: not tested' });
+      const withheld = welchWithheld(bx.xs.map(Math.log), rx.xs.map(Math.log));
+      if (withheld) {
+        rows.push({ ...row, note: `${withheld}: not tested` });
         continue;
       }
       const est = welch(bx.xs.map(Math.log), rx.xs.map(Math.log));
