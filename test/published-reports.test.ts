@@ -26,8 +26,20 @@ function rerunOf(file: string): string {
 describe('published reports and the recorded quick baseline', () => {
   it('reports/ holds exactly the tables regenerated from baselines/ (else: npm run reports)', () => {
     const files = [...publishedFiles(BASELINES).keys()];
-    expect(files).to.include.members(['quick/main.md', 'quick/main.csv', 'quick/main.tex', 'quick/ablation.md', 'quick/cost.md']);
+    expect(files).to.include.members(['quick/main.md', 'quick/main.csv', 'quick/main.tex', 'quick/ablation.md', 'quick/cost.md', 'quick/diagnostics.md']);
     expect(staleReports(BASELINES, REPORTS), 'stale: run npm run reports').to.deep.equal([]);
+  });
+
+  it('the quick main table has at most 8 columns and no collapsed interval; its diagnostics are a table apart', () => {
+    const md = readFileSync(join(REPORTS, 'quick', 'main.md'), 'utf8');
+    const header = md.split('\n').find((l) => l.startsWith('| arm |')) as string;
+    expect(header.split(' | ').length).to.be.at.most(8);
+    // "+1.0 [+1.0, +1.0]": an interval whose bounds print alike.
+    for (const m of md.matchAll(/\[([^\],]+), ([^\]]+)\]/g)) expect(m[1], m[0]).to.not.equal(m[2]);
+    // Two seeds pair per arm: each difference says so instead of an interval.
+    expect(md).to.contain('| v-pretraining | **13.0 ± 1.4** | +1.0 (n = 2) |');
+    expect(md).to.not.match(/mean V|probe r|α on wrong/);
+    expect(readFileSync(join(REPORTS, 'quick', 'diagnostics.md'), 'utf8')).to.match(/\| arm \| mean V \| α on wrong results \| α elsewhere \| probe r \(real step\) \| probe slope \| designer updates \| baseline steps to same val\. NLL \|/);
   });
 
   it('the quick baseline was recorded from a complete run of suites/quick.suite.ts', () => {

@@ -25,13 +25,16 @@ describe('vpt report, baseline, compare, publish', () => {
   writeVisionResults(vision);
   const baselines = join(root, 'baselines');
 
-  it('report writes three tables in three formats, plot specs and the page for each suite given', async () => {
+  it('report writes its tables in three formats, plot specs and the page for each suite given', async () => {
     const r = await vpt(['report', lm, vision]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('### fixture-lm: each arm against the baseline');
     expect(r.stdout).to.contain(`report: ${join(lm, 'report', 'index.html')}`);
     expect(r.stdout).to.contain(`report: ${join(vision, 'report', 'index.html')}`);
-    for (const t of ['main', 'ablation', 'cost']) for (const ext of ['md', 'csv', 'tex']) expect(existsSync(join(lm, 'report', `${t}.${ext}`)), `${t}.${ext}`).to.equal(true);
+    for (const t of ['main', 'ablation', 'cost', 'diagnostics']) for (const ext of ['md', 'csv', 'tex']) expect(existsSync(join(lm, 'report', `${t}.${ext}`)), `${t}.${ext}`).to.equal(true);
+    for (const t of ['main', 'more-metrics', 'ablation', 'cost']) expect(existsSync(join(vision, 'report', `${t}.tex`)), `vision ${t}.tex`).to.equal(true);
+    // Vision records no designer diagnostics: no empty diagnostics table.
+    expect(existsSync(join(vision, 'report', 'diagnostics.md'))).to.equal(false);
     const specs = readdirSync(join(lm, 'report', 'plots')).filter((f) => f.endsWith('.vl.json'));
     expect(specs.map((f) => f.replace('.vl.json', '')).sort()).to.deep.equal([
       'designer-cos', 'designer-gate', 'designer-value', 'downstream-nll', 'metric-answer-nll-none', 'metric-pass-1-flexible-extract', 'metric-pass-1-strict-match', 'probe-r', 'train-loss',
@@ -47,7 +50,7 @@ describe('vpt report, baseline, compare, publish', () => {
     const out = join(root, 'joined');
     const r = await vpt(['report', a, b, '--out', out, '--tables-only']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    for (const f of ['main.md', 'main.csv', 'main.tex', 'ablation.csv', 'cost.tex']) {
+    for (const f of ['main.md', 'main.csv', 'main.tex', 'ablation.csv', 'cost.tex', 'diagnostics.md']) {
       expect(readFileSync(join(out, f), 'utf8'), f).to.equal(readFileSync(join(lm, 'report', f), 'utf8'));
     }
   });

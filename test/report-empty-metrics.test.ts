@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { CellRecord, ResultSet } from '../harness/report/read.js';
 import { toMarkdown } from '../harness/report/markdown.js';
-import { mainTable } from '../harness/report/tables.js';
+import { diagnosticsTable, mainTable } from '../harness/report/tables.js';
 
 function cell(armId: string, seed: number, pass: number, n: number, diagnostics: Record<string, number | null> = {}): CellRecord {
   return {
@@ -22,8 +22,12 @@ describe('tables never rank what was not measured', () => {
     expect(md).to.contain('**30.0**');
     expect(md).to.not.contain('**100.0**');
     expect(md).to.not.contain('100.0');
-    expect(md).to.contain('| baseline | 20.0 |  | n/a |');
-    expect(md).to.contain('| empty | n/a | n/a | n/a |');
-    expect(md).to.contain('| v | **30.0** | +10.0 n too small | 0.5000 |');
+    expect(md).to.contain('| baseline | 20.0 |  |');
+    expect(md).to.contain('| empty | n/a | n/a |');
+    expect(md).to.contain('| v | **30.0** | +10.0 (n = 1) |');
+    // Diagnostics live in their own table; a probe r no cell could compute gets no column.
+    const diag = toMarkdown(diagnosticsTable(set));
+    expect(diag).to.contain('| v | 0.5000 |');
+    expect(diag).to.not.contain('| baseline |');
   });
 });

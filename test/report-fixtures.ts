@@ -161,21 +161,31 @@ export function writeLmResults(dir: string): void {
   writeResults(dir, LM_SUITE, lmCells());
 }
 
-/** A vision-like suite: mIoU (↑), RMSE (↓), top-1 (↑); no designer or downstream curves; no memory. */
+/**
+ * A vision-like suite: mIoU (↑), pixel accuracy (↑), RMSE (↓), AbsRel (↓), δ1 (↑), top-1 (↑), in the order the
+ * vision task records them; no designer or downstream curves; no memory.
+ */
 export const VISION_SUITE = { name: 'fixture-vision', seeds: [1, 2], arms: [{ arm: 'baseline', decontaminate: false }, { arm: 'v-pretraining', decontaminate: false }] };
 
 export function visionCells(): FixtureCell[] {
-  const vals: Record<string, [number, number, number][]> = {
-    baseline: [[0.4812, 0.5888, 0.8074], [0.4790, 0.5901, 0.8060]],
-    'v-pretraining': [[0.4968, 0.5697, 0.8101], [0.4950, 0.5712, 0.8095]],
+  const vals: Record<string, [number, number, number, number, number, number][]> = {
+    baseline: [[0.4812, 0.7710, 0.5888, 0.1712, 0.7391, 0.8074], [0.4790, 0.7698, 0.5901, 0.1720, 0.7385, 0.8060]],
+    'v-pretraining': [[0.4968, 0.7802, 0.5697, 0.1655, 0.7502, 0.8101], [0.4950, 0.7790, 0.5712, 0.1661, 0.7490, 0.8095]],
   };
   return Object.entries(vals).flatMap(([arm, rows]) =>
     rows.map((v, i) => ({
       armId: arm,
       arm,
       seed: i + 1,
-      metrics: { 'miou,none': { value: v[0], stderr: 0.004, n: 500 }, 'rmse,none': { value: v[1], stderr: 0.006, n: 654 }, 'top1,none': { value: v[2], stderr: 0.002, n: 5000 } },
-      higherIsBetter: { 'miou,none': true, 'rmse,none': false, 'top1,none': true },
+      metrics: {
+        'miou,none': { value: v[0], stderr: 0.004, n: 500 },
+        'pixel_acc,none': { value: v[1], stderr: 0.003, n: 500 },
+        'rmse,none': { value: v[2], stderr: 0.006, n: 654 },
+        'absrel,none': { value: v[3], stderr: 0.002, n: 654 },
+        'delta1,none': { value: v[4], stderr: 0.004, n: 654 },
+        'top1,none': { value: v[5], stderr: 0.002, n: 5000 },
+      },
+      higherIsBetter: { 'miou,none': true, 'pixel_acc,none': true, 'rmse,none': false, 'absrel,none': false, 'delta1,none': true, 'top1,none': true },
       timings: { trainMs: 9000, evalMs: 2000, msPerStep: 90 + i, totalMs: 11000 },
       curves: { train: [0, 5, 10].map((s) => ({ step: s, loss: 5 - 0.1 * s - 0.01 * i, lr: 1e-3, gradNorm: 1 })) },
     })),

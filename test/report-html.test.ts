@@ -15,6 +15,8 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 interface Rendered {
   tables: { name: string; headers: number; rows: number; emptyRowLabels: number; numericCells: number; width: number; height: number }[];
   plots: { name: string; width: number; height: number; marks: number; texts: string[] }[];
+  /** Section headings ("h2:...") and figures (table names, "plot") in page order. */
+  order: string[];
   notDrawn: string;
 }
 
@@ -50,7 +52,8 @@ const INSPECT = `(() => {
       texts: svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent || '') : [],
     };
   });
-  return { tables, plots, notDrawn: (document.querySelector('.skipped') || {}).textContent || '' };
+  const order = [...document.querySelectorAll('h2, figure')].map((e) => e.tagName === 'H2' ? 'h2:' + e.textContent : e.getAttribute('data-table') || 'plot');
+  return { tables, plots, order, notDrawn: (document.querySelector('.skipped') || {}).textContent || '' };
 })()`;
 
 async function inspect(page: Page): Promise<Rendered> {
@@ -83,7 +86,9 @@ describe('HTML report in headless Chromium', function () {
     await page.goto(`file://${rep.html}`);
     const r = await inspect(page);
 
-    expect(r.tables.map((t) => t.name)).to.deep.equal(['main', 'ablation', 'cost']);
+    // The compact tables first, then the diagnostics, then the plots.
+    expect(r.tables.map((t) => t.name)).to.deep.equal(['main', 'ablation', 'cost', 'diagnostics']);
+    expect([...new Set(r.order)]).to.deep.equal(['h2:Tables', 'main', 'ablation', 'cost', 'h2:Diagnostics', 'diagnostics', 'h2:Plots', 'plot']);
     for (const t of r.tables) {
       expect(t.rows, t.name).to.be.greaterThan(0);
       expect(t.headers, t.name).to.be.greaterThan(3);
@@ -128,10 +133,13 @@ describe('HTML report in headless Chromium', function () {
     const page = await ctx.newPage();
     await page.goto(`file://${rep.html}`);
     const r = await inspect(page);
-    expect(r.plots.map((p) => p.name)).to.deep.equal(['train-loss', 'metric-miou-none', 'metric-rmse-none', 'metric-top1-none']);
+    expect(r.plots.map((p) => p.name)).to.deep.equal([
+      'train-loss', 'metric-miou-none', 'metric-pixel-acc-none', 'metric-rmse-none', 'metric-absrel-none', 'metric-delta1-none', 'metric-top1-none',
+    ]);
     for (const p of r.plots) expect(p.marks, p.name).to.be.greaterThan(0);
     expect(r.notDrawn).to.contain('value V: no cell recorded curves.designer');
     expect(r.notDrawn).to.contain('downstream NLL: no cell recorded curves.downstream');
+    expect(r.tables.map((t) => t.name)).to.deep.equal(['main', 'more-metrics', 'ablation', 'cost']);
     expect(r.tables.every((t) => t.rows > 0)).to.equal(true);
     await page.close();
   });

@@ -1,14 +1,14 @@
 /**
- * What the main table derives from several arms: the fraction of the oracle's headroom an arm recovers
+ * What the tables derive from several arms: the fraction of the oracle's headroom an arm recovers
  * (paired by seed, Fieller's interval, n/a when the headroom's own interval includes 0) and token efficiency
  * (baseline steps to reach an arm's final downstream validation loss).
  */
 import { expect } from 'chai';
 import { meanCurve, recoveredFraction, stepsToReach } from '../harness/report/derived.js';
 import { toMarkdown } from '../harness/report/markdown.js';
-import { readResultsDir } from '../harness/report/read.js';
+import { readResultsDir, type ResultSet } from '../harness/report/read.js';
 import { fiellerRatio, pairedDifference, tQuantile } from '../harness/stats.js';
-import { mainTable } from '../harness/report/tables.js';
+import { ablationTable, diagnosticsTable } from '../harness/report/tables.js';
 import { Rng } from '../harness/engine/rng.js';
 import { tmp } from './helpers.js';
 import { LM_SUITE, lmCells, writeResults, type FixtureCell } from './report-fixtures.js';
@@ -87,30 +87,24 @@ describe('recovered fraction and token efficiency', () => {
     expect(stepsToReach(curve, 1.0)).to.equal(undefined);
   });
 
-  it('main table: recovered columns when an oracle row exists, n/a without headroom, efficiency per arm', () => {
+  /** The language fixture plus an oracle-gate arm whose pass@1 strict per seed is `strict`. */
+  function withOracle(strict: Record<number, number>): ResultSet {
     const dir = tmp('vpt-recovered-');
-    const oracleValues: Record<number, [number, number, number]> = { 1: [0.3, 0.33, 1.38], 2: [0.31, 0.34, 1.36], 3: [0.27, 0.3, 1.41] };
     const cells: FixtureCell[] = [...lmCells()];
-    for (const seed of [1, 2, 3]) {
-      const v = oracleValues[seed]!;
+    for (const seed of Object.keys(strict).map(Number)) {
       const base = cells.find((c) => c.armId === 'baseline' && c.seed === seed)!;
-      cells.push({
-        ...base, armId: 'oracle-gate', arm: 'oracle-gate',
-        metrics: {
-          'pass@1,strict-match': { value: v[0], stderr: 0.04, n: 100 },
-          'pass@1,flexible-extract': { value: v[1], stderr: 0.04, n: 100 },
-          // No consistent headroom on NLL: the fraction is not stated there.
-          'answer_nll,none': { value: base.metrics!['answer_nll,none']!.value + [0.02, -0.03, 0.005][seed - 1]!, stderr: 0.05, n: 100 },
-        },
-      });
+      cells.push({ ...base, armId: 'oracle-gate', arm: 'oracle-gate', metrics: { ...base.metrics, 'pass@1,strict-match': { value: strict[seed]!, stderr: 0.04, n: 100 } } });
     }
     writeResults(dir, { ...LM_SUITE, arms: [...LM_SUITE.arms, { arm: 'oracle-gate', decontaminate: false }] }, cells);
-    const t = mainTable(readResultsDir(dir));
-    const col = 'f:pass@1,strict-match';
-    expect(t.columns.some((c) => c.key === col)).to.equal(true);
+    return readResultsDir(dir);
+  }
+
+  it('ablation table: a recovered column on the stream with an oracle, Fieller interval with 3 varying seeds', () => {
+    const t = ablationTable(withOracle({ 1: 0.3, 2: 0.31, 3: 0.27 }));
+    expect(t.columns.map((c) => c.key)).to.deep.equal(['standard:m', 'standard:f', 'decontaminated:m']);
     const row = (id: string) => t.rows.find((r) => r.id === id)!;
     // V-pretraining: per seed (arm − baseline) = .06, .05, .06; (oracle − baseline) = .10, .09, .09.
-    const v = row('v-pretraining').cells[col]!;
+    const v = row('v-pretraining').cells['standard:f']!;
     expect(v.kind).to.equal('value');
     if (v.kind === 'value') {
       const expected = fiellerRatio([0.26 - 0.2, 0.27 - 0.22, 0.24 - 0.18], [0.3 - 0.2, 0.31 - 0.22, 0.27 - 0.18])! as { estimate: number; lo: number; hi: number };
@@ -118,14 +112,27 @@ describe('recovered fraction and token efficiency', () => {
       expect(v.lo).to.be.closeTo(expected.lo, 1e-6);
       expect(v.hi).to.be.closeTo(expected.hi, 1e-6);
     }
-    expect(row('v-pretraining').cells['f:answer_nll,none']).to.deep.include({ kind: 'value', text: 'n/a' });
-    // The oracle and the baseline: blank; arms of the decontaminated stream have no oracle there: blank.
-    for (const id of ['oracle-gate', 'baseline', 'v-pretraining+decontam']) expect(row(id).cells[col]).to.deep.equal({ kind: 'empty', text: '' });
-    // Efficiency: the baseline's mean curve is 1.62 − 0.002·s up to step 50; v-pretraining (arm index 1) ends at
-    // 1.62 − 0.11 = 1.51, which the baseline would reach at step 55: never within its 50 steps.
-    expect(row('v-pretraining').cells['e:downstream']).to.deep.include({ kind: 'value', text: 'never within the run' });
+    // The oracle and the baseline: blank.
+    for (const id of ['oracle-gate', 'baseline']) expect(row(id).cells['standard:f']).to.deep.equal({ kind: 'empty', text: '' });
     const md = toMarkdown(t);
-    expect(md).to.contain('recovered Pass@1 strict');
+    expect(md).to.contain('recovered');
     expect(md).to.contain('Fieller');
+  });
+
+  it('recovered: n/a when the headroom interval includes 0; the estimate with "(n = 2)" when two seeds pair', () => {
+    const none = ablationTable(withOracle({ 1: 0.22, 2: 0.19, 3: 0.185 })).rows.find((r) => r.id === 'v-pretraining')!.cells['standard:f'];
+    expect(none).to.deep.include({ kind: 'value', text: 'n/a' });
+    const two = ablationTable(withOracle({ 1: 0.3, 2: 0.31 }));
+    const cell = two.rows.find((r) => r.id === 'v-pretraining')!.cells['standard:f']!;
+    expect(cell).to.deep.include({ kind: 'value', suffix: '(n = 2)' });
+    expect(cell.kind === 'value' && cell.value).to.be.closeTo((0.06 + 0.05) / (0.1 + 0.09), 1e-9);
+    expect(toMarkdown(two)).to.match(/\| V-pretraining \(2 failed\) \| [^|]+ \| 0\.58 \(n = 2\) \|/);
+  });
+
+  it('diagnostics table: token efficiency per arm, "never" when the baseline does not get there within the run', () => {
+    const t = diagnosticsTable(withOracle({ 1: 0.3, 2: 0.31, 3: 0.27 }));
+    // The baseline's mean curve is 1.62 − 0.002·s up to step 50; v-pretraining (arm index 1) ends at
+    // 1.62 − 0.11 = 1.51, which the baseline would reach at step 55: never within its 50 steps.
+    expect(t.rows.find((r) => r.id === 'v-pretraining')!.cells['e:downstream']).to.deep.include({ kind: 'value', text: 'never' });
   });
 });

@@ -19,9 +19,10 @@ export function toCsv(t: TableModel): string {
       const cell = r.cells[c.key];
       if (!cell || cell.kind === 'empty') continue;
       const hib = c.higherIsBetter === undefined ? '' : String(c.higherIsBetter);
-      const base = [t.name, r.id, r.note ? `${r.label} (${r.note})` : r.label, c.key, c.group ?? '', c.source, cell.kind];
+      const label = r.note ? `${r.label} (${r.note})` : r.label;
+      const base = [t.name, r.id, r.group ? `${r.group}: ${label}` : label, c.key, c.group ?? '', c.source, cell.kind];
       if (cell.kind === 'ratio') {
-        records.push([...base, raw(cell.change), '', '', '', '', hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
+        records.push([...base, raw(cell.ratio), '', '', '', '', hib, '', r.failed, ...t.seeds.map(() => ''), ...tail]);
         continue;
       }
       if (cell.kind === 'value') {

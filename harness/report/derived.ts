@@ -10,10 +10,14 @@ import type { SeedValues } from './model.js';
  * Fieller's 95% interval; undefined with fewer than 2 such seeds.
  */
 export function recoveredFraction(arm: SeedValues, baseline: SeedValues, oracle: SeedValues): RatioInterval | undefined {
-  const seeds = Object.keys(arm).map(Number).filter((s) => s in baseline && s in oracle).sort((x, y) => x - y);
-  const a = seeds.map((s) => (arm[s] as number) - (baseline[s] as number));
-  const o = seeds.map((s) => (oracle[s] as number) - (baseline[s] as number));
+  const { a, o } = recoveredPairs(arm, baseline, oracle);
   return fiellerRatio(a, o);
+}
+
+/** Per-seed (arm − baseline) and (oracle − baseline) over the seeds where all three completed, in seed order. */
+export function recoveredPairs(arm: SeedValues, baseline: SeedValues, oracle: SeedValues): { a: number[]; o: number[] } {
+  const seeds = Object.keys(arm).map(Number).filter((s) => s in baseline && s in oracle).sort((x, y) => x - y);
+  return { a: seeds.map((s) => (arm[s] as number) - (baseline[s] as number)), o: seeds.map((s) => (oracle[s] as number) - (baseline[s] as number)) };
 }
 
 export interface CurvePoint {

@@ -22,7 +22,19 @@ const METRIC_NAMES: Record<string, MetricDisplay> = {
   absrel: { label: 'AbsRel', scale: 1, digits: 4 },
   delta1: { label: 'δ1 (%)', scale: 100, digits: 2 },
   top1: { label: 'top-1 (%)', scale: 100, digits: 2 },
+  pixel_acc: { label: 'pixel acc. (%)', scale: 100, digits: 2 },
 };
+
+/**
+ * Which metrics a compact table shows first when it cannot show them all: the paper's headline numbers (GSM8K
+ * Pass@1 and the answer NLL; ADE20K mIoU, NYUv2 RMSE, ImageNet top-1), then the rest. Unknown metrics come after
+ * these, in the order the cells record them.
+ */
+const METRIC_RANK: Record<string, number> = { 'pass@1': 0, answer_nll: 1, miou: 0, rmse: 1, top1: 2, pixel_acc: 3, absrel: 4, delta1: 5 };
+
+export function metricRank(key: string): number {
+  return METRIC_RANK[key.split(',')[0] ?? key] ?? Number.POSITIVE_INFINITY;
+}
 
 /** Known filters (after the comma); 'none' adds nothing to the label. */
 const FILTER_NAMES: Record<string, string> = {
@@ -74,16 +86,34 @@ export interface DiagnosticDisplay extends MetricDisplay {
   older?: { unless: string; label: string };
 }
 
-/** Arm diagnostics shown (unranked) in the main table when any cell records them. */
+/**
+ * Arm diagnostics of the diagnostics table (unranked), when any cell records them, in the order the table takes
+ * them while it has room: the designer's value and gate, the probe, its update count; then the rest.
+ */
 export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'value_mean', label: 'mean V', scale: 1, digits: 4 },
-  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3, older: { unless: 'probe_eta', label: 'probe r (fixed small η)' } },
-  { key: 'probe_slope', label: 'probe slope', scale: 1, digits: 2 },
-  { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
-  { key: 'designer_updates', label: 'designer updates', scale: 1, digits: 0 },
-  { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
   { key: 'gate_wrong', label: 'α on wrong results', scale: 1, digits: 3 },
   { key: 'gate_other', label: 'α elsewhere', scale: 1, digits: 3 },
+  { key: 'probe_r', label: 'probe r (real step)', scale: 1, digits: 3, older: { unless: 'probe_eta', label: 'probe r (fixed small η)' } },
+  { key: 'probe_slope', label: 'probe slope', scale: 1, digits: 2 },
+  { key: 'designer_updates', label: 'designer updates', scale: 1, digits: 0 },
   { key: 'keep_ratio', label: 'keep ratio', scale: 1, digits: 3 },
   { key: 'mask_entropy', label: 'mask entropy', scale: 1, digits: 3 },
+  { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
+  { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
 ];
+
+/** Keys of a suite's `model` that give its depth and width, as the tasks name them (GPT: nLayer, nEmbd; ViT: depth, width). */
+const LAYER_KEYS = ['nLayer', 'nLayers', 'depth', 'layers', 'numLayers'];
+const WIDTH_KEYS = ['nEmbd', 'width', 'dModel', 'hiddenSize', 'hidden'];
+
+/** A model's shape from the suite's recorded `model` ("2L × 128": layers × width), or undefined when it names neither. */
+export function modelShape(model: unknown): string | undefined {
+  if (typeof model !== 'object' || model === null) return undefined;
+  const m = model as Record<string, unknown>;
+  const pick = (keys: string[]): number | undefined => keys.map((k) => m[k]).find((v): v is number => typeof v === 'number');
+  const layers = pick(LAYER_KEYS);
+  const width = pick(WIDTH_KEYS);
+  if (layers === undefined && width === undefined) return undefined;
+  return [layers === undefined ? undefined : `${layers}L`, width].filter((x) => x !== undefined).join(' × ');
+}

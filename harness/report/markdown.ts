@@ -6,7 +6,11 @@ const esc = (s: string): string => s.replace(/\|/g, '\\|');
 export function toMarkdown(t: TableModel): string {
   const head = [t.rowHeader, ...t.columns.map((c) => (c.group ? `${c.group}: ${columnLabel(c)}` : columnLabel(c)))];
   const lines = [`### ${t.title}`, '', t.caption, '', `| ${head.map(esc).join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  let group: string | undefined;
   for (const r of t.rows) {
+    // A row group (the model of a table across suites) gets a heading row where it changes.
+    if (r.group !== undefined && r.group !== group) lines.push(`| **${esc(r.group)}** |${' |'.repeat(t.columns.length)}`);
+    group = r.group;
     const cells = t.columns.map((c) => {
       const cell = r.cells[c.key];
       if (!cell) return '–';

@@ -12,13 +12,17 @@ export type SeedValues = Record<number, number>;
 export type TableCell =
   /** Mean ± sd over seeds. `best` marks the best mean in a ranked column. */
   | { kind: 'stat'; stat: Stat; seeds: SeedValues; best: boolean }
-  /** Mean paired difference from the reference arm; `interval` is absent when fewer than 2 seeds pair. */
-  | { kind: 'delta'; diff: Stat; seeds: SeedValues; interval?: Interval }
-  /** Relative change of the mean from the reference arm (cost table): mean/ref − 1. */
-  | { kind: 'ratio'; change: number }
+  /**
+   * Mean paired difference from the reference arm with its 95% interval, or `withheld`: what holds instead when
+   * no interval is stated (too few pairs, or differences without spread: "n = 2", "n = 4, no spread").
+   */
+  | { kind: 'delta'; diff: Stat; seeds: SeedValues; interval?: Interval; withheld?: string }
+  /** The mean as a multiple of the reference arm's mean (cost table): mean/ref. */
+  | { kind: 'ratio'; ratio: number }
   /**
    * A derived number (a recovered fraction, a step count) with an optional 95% interval; `text` replaces the
-   * number in text renderers when it cannot be stated (e.g. "n/a", "never"), the CSV keeps `value`.
+   * number in text renderers when it cannot be stated (e.g. "n/a", "never"), the CSV keeps `value`; `suffix`
+   * follows it (a ratio, or why no interval is stated).
    */
   | { kind: 'value'; value: number; lo?: number; hi?: number; text?: string; suffix?: string }
   /** No value (the arm has no completed cell with it, or the reference row itself). */
@@ -36,6 +40,11 @@ export interface TableColumn {
   /** Ranked columns bold their best mean. */
   ranked: boolean;
   display: MetricDisplay;
+  /**
+   * Key of the column this one is printed beneath in LaTeX (a Δ under its metric's mean), so a page holds the
+   * table; Markdown, CSV and HTML keep it a column of its own.
+   */
+  under?: string;
 }
 
 export interface TableRow {
@@ -45,6 +54,8 @@ export interface TableRow {
   failed: number;
   /** A context row (the base checkpoint): never ranked, never a reference. */
   note?: string;
+  /** Row group (the model of a table across suites): renderers print a heading where it changes. */
+  group?: string;
   cells: Record<string, TableCell>;
 }
 
@@ -55,9 +66,14 @@ export interface Footer {
   backend: string;
 }
 
+/** Most columns a table has, the row labels included: what a paper page holds. */
+export const MAX_COLUMNS = 8;
+
 export interface TableModel {
-  /** 'main' | 'ablation' | 'cost': file stem of its outputs. */
+  /** File stem of its outputs: 'main', 'more-metrics', 'ablation', 'cost', 'diagnostics', 'model-by-method', ... */
   name: string;
+  /** Where the HTML page puts it: the compact tables first, then the diagnostics. */
+  section: 'compact' | 'diagnostics';
   suite: string;
   title: string;
   /** What ± and the intervals mean and how many seeds (every renderer prints it). */
@@ -118,11 +134,11 @@ export function cellText(c: TableCell, col: TableColumn): CellText {
     case 'delta':
       return {
         main: signed(c.diff.mean * scale, digits),
-        extra: c.interval ? `[${signed(c.interval.lo * scale, digits)}, ${signed(c.interval.hi * scale, digits)}]` : 'n too small',
+        extra: c.interval ? `[${signed(c.interval.lo * scale, digits)}, ${signed(c.interval.hi * scale, digits)}]` : `(${c.withheld ?? `n = ${c.diff.n}`})`,
         best: false,
       };
     case 'ratio':
-      return { main: `${signed(c.change * 100, 1)}%`, best: false };
+      return { main: `${c.ratio.toFixed(2)}×`, best: false };
     case 'value':
       if (c.text !== undefined) return { main: c.text, best: false };
       return {

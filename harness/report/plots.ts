@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { metricDisplay } from './display.js';
 import type { ResultSet } from './read.js';
-import { direction, metricKeys } from './tables.js';
+import { direction, metricKeys } from './cells.js';
 
 export interface PlotSpec {
   /** File stem and figure id. */

@@ -1,7 +1,7 @@
 /**
- * Writes a suite's report: the three tables in three formats, the plot specs (and their SVGs) and one
- * self-contained HTML page. Everything is rendered in memory first and then written file by file
- * atomically, so a failure leaves the previous report whole.
+ * Writes a suite's report: its tables (main, more metrics, ablation, cost, diagnostics) in three formats, the
+ * plot specs (and their SVGs) and one self-contained HTML page. Everything is rendered in memory first and
+ * then written file by file atomically, so a failure leaves the previous report whole.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 /**
- * The outputs the golden files pin: the three tables in three formats for the language fixture, and the
- * main and cost tables of the vision fixture. Rendered through the whole path (cell.json files on disk,
- * read back, tables, renderers). Used by test/report-golden.test.ts to compare and by update.ts to rewrite.
+ * The outputs the golden files pin: every table in three formats for the language fixture (main, ablation,
+ * cost, diagnostics) and the vision fixture (main, more metrics, ablation, cost). Rendered through the whole
+ * path (cell.json files on disk, read back, tables, renderers). Used by test/report-golden.test.ts to compare and by update.ts to rewrite.
  */
 import { join } from 'node:path';
 import { readResultsDir } from '../../harness/report/read.js';
@@ -19,6 +19,6 @@ export function goldenOutputs(): Map<string, string> {
   for (const [name, text] of renderTables(allTables(readResultsDir(lm)))) out.set(join('fixture-lm', name), text);
   const vision = tmp('vpt-golden-vision-');
   writeVisionResults(vision);
-  for (const [name, text] of renderTables(allTables(readResultsDir(vision)))) if (/^(main|cost)\./.test(name)) out.set(join('fixture-vision', name), text);
+  for (const [name, text] of renderTables(allTables(readResultsDir(vision)))) out.set(join('fixture-vision', name), text);
   return out;
 }
