@@ -1,10 +1,43 @@
-/** `vpt report <results…>`: regenerates tables (Markdown, CSV, LaTeX), plots and the HTML page from stored results. */
+/**
+ * `vpt report <results…>`: regenerates tables (Markdown, CSV, LaTeX), plots and the HTML page from stored results;
+ * with `--table`, one table across several suites in a paper's shape (Table 1, the vision table).
+ */
 import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
 import { readInputs } from '../report/inputs.js';
 import { InputError } from '../report/read.js';
+import { ACROSS_TABLES, type AcrossKind } from '../report/table-across.js';
 import { REPO_ROOT } from '../results/version.js';
 import { guard } from './guard.js';
+
+interface ReportOptions {
+  out?: string;
+  cache: string;
+  tablesOnly: boolean;
+  table?: string;
+  metric?: string[];
+  arms?: string[];
+}
+
+/** `--table`: one table across every input, printed as Markdown and, with --out, written as .md, .csv and .tex. */
+async function writeAcross(inputs: string[], o: ReportOptions): Promise<void> {
+  const kind = o.table as AcrossKind;
+  if (!ACROSS_TABLES.includes(kind)) throw new InputError(`--table ${o.table}: expected one of ${ACROSS_TABLES.join(', ')}`);
+  const sets = readInputs(inputs, { cacheDir: resolve(o.cache) }, true);
+  for (const w of sets.flatMap((s) => s.warnings ?? [])) process.stderr.write(`vpt: warning: ${w}\n`);
+  const { acrossTable } = await import('../report/table-across.js');
+  const { renderTables } = await import('../report/render.js');
+  const { writeFileAtomic } = await import('../results/atomic.js');
+  const files = renderTables([acrossTable(sets, kind, { ...(o.metric ? { metrics: o.metric } : {}), ...(o.arms ? { arms: o.arms } : {}) })]);
+  process.stdout.write(`\n${files.get(`${kind}.md`)}\n`);
+  if (!o.out) {
+    process.stdout.write(`(give --out <dir> to write ${kind}.md, .csv and .tex)\n`);
+    return;
+  }
+  const dir = resolve(o.out);
+  for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
+  process.stdout.write(`${kind}: .md .csv .tex in ${relative(process.cwd(), dir) || '.'}\n`);
+}
 
 export function registerReport(program: Command): void {
   program
@@ -14,8 +47,13 @@ export function registerReport(program: Command): void {
     .option('--out <dir>', 'output folder (default <results>/report; with several suites, <out>/<suite>)')
     .option('--cache <dir>', 'cache holding base checkpoints, for the base-checkpoint row', join(REPO_ROOT, '.cache'))
     .option('--tables-only', 'write the tables only (no plots, no page)', false)
+    .option('--table <kind>', `one table across all the results given: ${ACROSS_TABLES.join(' (Table 1: models down, methods across, one metric), ')} (models × methods down, metrics across)`)
+    .option('--metric <keys...>', 'with --table: the metric key(s) to show (default: the headline metric(s))')
+    .option('--arms <ids...>', 'with --table: the arms (methods) to show, in order (default: every standard-stream arm)')
     .action(
-      guard(async (inputs: string[], o: { out?: string; cache: string; tablesOnly: boolean }) => {
+      guard(async (inputs: string[], o: ReportOptions) => {
+        if (o.table) return writeAcross(inputs, o);
+        if (o.metric || o.arms) throw new InputError('--metric and --arms choose what a --table shows; give --table');
         const sets = readInputs(inputs, { cacheDir: resolve(o.cache) });
         // Loaded here: vega is needed only by this command.
         const { writeReport, writeTables } = await import('../report/write.js');

@@ -15,12 +15,16 @@ export function readInput(path: string, opts: ReadOptions = {}): ResultSet {
   return readResultsDir(path, opts);
 }
 
-/** Reads every input and joins those of one suite, keeping the order suites first appear in. */
-export function readInputs(paths: readonly string[], opts: ReadOptions = {}): ResultSet[] {
+/**
+ * Reads every input and joins those of one suite, keeping the order suites first appear in. `byConfig`: join
+ * only folders of one suite and config (a table across suites keeps two configs of one suite apart, as rows).
+ */
+export function readInputs(paths: readonly string[], opts: ReadOptions = {}, byConfig = false): ResultSet[] {
   const bySuite = new Map<string, ResultSet[]>();
   for (const p of paths) {
     const s = readInput(p, opts);
-    bySuite.set(s.suite, [...(bySuite.get(s.suite) ?? []), s]);
+    const key = byConfig ? `${s.suite}\u0000${s.configHash}` : s.suite;
+    bySuite.set(key, [...(bySuite.get(key) ?? []), s]);
   }
   return [...bySuite.values()].map(joinResultSets);
 }
