@@ -16,12 +16,25 @@ ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
 
 
 def test_probe() -> None:
-    rc, lines, _ = run_engine(["probe"])
-    assert rc == 0 and len(lines) == 1
-    p = lines[0]
-    assert p["type"] == "probe" and p["protocol"] == 1 and p["torch"]
+    """One plain JSON line (the harness reads the first line starting with '{'), the engine as a hello describes it."""
+    out = subprocess.run([PYTHON, "-m", "vpt_torch", "probe", "--device", "cpu", "--dtype", "auto", "--threads", "1"],
+                         cwd=str(ROOT), env=ENV, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("{")
+    p = json.loads(lines[0])
+    assert p["protocol"] == 1 and p["torch"] and isinstance(p["cuda"], bool) and isinstance(p["devices"], list)
+    assert "python" not in p  # the harness keeps the interpreter's path under that key
     assert set(p["libraries"]) == {"transformers", "peft", "safetensors"}
-    assert isinstance(p["cuda"]["available"], bool) and p["jvp"] in ("torch.func", "forward_ad", "finite-differences")
+    e = p["engine"]
+    assert e["device"] == "cpu" and e["dtype"] == "float32" and e["threads"] == 1
+    assert e["paths"]["directional"] in ("torch.func", "forward_ad") and all(isinstance(v, str) for v in e["paths"].values())
+
+
+def test_probe_without_the_device_asked_for() -> None:
+    out = subprocess.run([PYTHON, "-m", "vpt_torch", "probe", "--device", "cuda"], cwd=str(ROOT), env=ENV, capture_output=True, text=True, timeout=60)
+    p = json.loads(out.stdout)
+    assert out.returncode == 0 and (p["cuda"] or "unavailable" in p["engine"])
 
 
 def test_bad_inputs_exit_2_with_an_error_line(tmp_path: Path) -> None:

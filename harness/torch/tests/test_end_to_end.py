@@ -34,7 +34,7 @@ def run_arm(tmp_path: Path, arm: str, **kw: Any) -> Dict[str, Any]:
     types = [x["type"] for x in lines]
     assert types[0] == "hello" and types[-1] == "result" and set(types[1:-1]) == {"progress"}
     exact = kw.get("directional", "exact") == "exact"
-    assert lines[0]["protocol"] == 1 and (lines[0]["engine"]["jvp"] in ("torch.func", "forward_ad")) == exact
+    assert lines[0]["protocol"] == 1 and (lines[0]["engine"]["paths"]["directional"] in ("torch.func", "forward_ad")) == exact
     res = result_of(lines)
     assert res is not None
     return res
@@ -63,7 +63,7 @@ def test_arm(results: Dict[str, Dict[str, Any]], arm: str) -> None:
     assert [d["step"] for d in res["downstream"]] == [0] + [s + 1 for s in LOG_POINTS]
     assert res["downstream"][-1]["nll"] < res["downstream"][0]["nll"]
     t = res["timing"]
-    assert len(t["learnerMs"]) == STEPS and t["wallMs"] > 0 and t["tokensPerSecond"] > 0 and t["trackMs"] >= 0
+    assert len(t["learnerMs"]) == STEPS and t["wallMs"] > 0 and t["tokensPerSecond"] > 0 and t["trackMs"] >= 0 and t["evalMs"] > 0
     assert res["memory"]["peakBytes"] > 0 and res["memory"]["rssPeakBytes"] > 0
     assert len(res["testNll"]["perItem"]) == 5 and res["testNll"]["count"] > 0
     assert len(res["generations"]) == 3 and all(isinstance(g, list) for g in res["generations"])

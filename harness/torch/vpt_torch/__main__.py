@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 import traceback
 from pathlib import Path
@@ -11,23 +12,27 @@ from typing import Any, Dict, List, Optional
 from . import ENGINE_NAME, ENGINE_VERSION, PROTOCOL
 from .hygiene import die_with_parent, exit_on_signals
 from .inputs import InputError
-from .protocol import Emitter
+from .protocol import Emitter, finite
 
 
-def probe_info() -> Dict[str, Any]:
-    """What this interpreter offers: torch and its devices, and which optional libraries import."""
+def probe_info(device: str, dtype: str, threads: int, directional: str) -> Dict[str, Any]:
+    """What this interpreter offers (torch, its CUDA devices, which optional libraries import) and the engine as a
+    cell's hello line would describe it on the device, dtype and threads asked for."""
     import torch
 
-    from .runtime import jvp_path
-    from .gpt import has_sdpa
+    from .runtime import make_runtime
 
     cuda = bool(torch.cuda.is_available())
+    try:
+        engine: Dict[str, Any] = make_runtime(device, dtype, threads, directional).engine_info(directional)
+    except InputError as e:  # e.g. cuda asked for and absent: the harness reads `cuda` and says so itself
+        engine = {"name": ENGINE_NAME, "version": ENGINE_VERSION, "torch": torch.__version__, "unavailable": str(e)}
+    # No key `python`: the harness records the interpreter's path under that name.
     return {
-        "type": "probe", "protocol": PROTOCOL, "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION},
-        "python": sys.version.split()[0], "executable": sys.executable, "torch": torch.__version__,
-        "cuda": {"available": cuda, "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []},
-        "jvp": jvp_path(), "sdpa": has_sdpa(),
+        "type": "probe", "protocol": PROTOCOL, "torch": torch.__version__, "pythonVersion": sys.version.split()[0],
+        "cuda": cuda, "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
         "libraries": {name: importlib.util.find_spec(name) is not None for name in ("transformers", "peft", "safetensors")},
+        "engine": engine,
     }
 
 
@@ -51,14 +56,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     for name, what in (("run", "train and evaluate one cell"), ("calibrate", "per-step cost at the arm's cadence")):
         p = sub.add_parser(name, help=what)
         p.add_argument("inputs", type=Path, help="folder with inputs.json and inputs.safetensors")
-    sub.add_parser("probe", help="one JSON line: protocol, torch, devices, optional libraries")
+    pr = sub.add_parser("probe", help="one JSON line (no prefix): protocol, torch, devices, optional libraries, the engine")
+    pr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    pr.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto")
+    pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--directional", choices=("exact", "differences"), default="exact")
     args = parser.parse_args(argv)
     emitter = Emitter(sys.stdout)
     die_with_parent()
     exit_on_signals()
     try:
         if args.command == "probe":
-            emitter.emit(probe_info())
+            print(json.dumps(finite(probe_info(args.device, args.dtype, args.threads, args.directional))), flush=True)
         else:
             run(args.inputs, args.command, emitter)
     except InputError as e:

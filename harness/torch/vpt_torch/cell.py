@@ -65,11 +65,13 @@ def run_cell(rt: Runtime, cell: CellInputs, emit: Emit) -> Dict[str, Any]:
     memory = peak_memory(rt)
 
     # Eval in two parts: the test set's teacher-forced NLL, then greedy decoding.
+    t_eval = time.perf_counter()
     emit({"type": "progress", "phase": "eval", "done": 0, "total": 2})
     test = answer_nll(rt, gpt, params, cell.test, cell.eval.batchSize) if cell.test is not None and cell.test.rows else None
     emit({"type": "progress", "phase": "eval", "done": 1, "total": 2})
     generations = generate_greedy(rt, gpt, params, cell.prompts, cell.eval.maxNewTokens, cell.eval.eosId, cell.eval.stopIds, cell.eval.batchSize) if cell.prompts else []
     emit({"type": "progress", "phase": "eval", "done": 2, "total": 2})
+    eval_ms = (time.perf_counter() - t_eval) * 1000.0
 
     tokens = steps * cell.train.batchSize * cell.train.seqLen
     wall = trained.wall_ms
@@ -81,7 +83,7 @@ def run_cell(rt: Runtime, cell: CellInputs, emit: Emit) -> Dict[str, Any]:
         "curves": curves,
         "timing": {
             "wallMs": wall, "msPerStep": wall / max(1, steps), "tokensPerSecond": tokens / wall * 1000.0 if wall > 0 else 0.0,
-            "trackMs": track_ms, "learnerMs": trained.timing.learnerMs, "metaMs": trained.timing.metaMs, "metaSteps": trained.timing.metaSteps,
+            "trackMs": track_ms, "evalMs": eval_ms, "learnerMs": trained.timing.learnerMs, "metaMs": trained.timing.metaMs, "metaSteps": trained.timing.metaSteps,
         },
         "memory": memory,
         "testNll": {"perItem": test.perItem if test else [], "sum": test.sum if test else 0.0, "count": test.count if test else 0.0},

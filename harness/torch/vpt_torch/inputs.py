@@ -331,7 +331,7 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
 
     cell = CellInputs(
         protocol=protocol, task=task, cell=str(doc.get("cell", "")), mode=mode or _str(doc, "mode", "", ("run", "calibrate")),
-        device=_str(doc, "device", "", ("cpu", "cuda", "auto")), dtype=_str(doc, "dtype", "", ("float32", "bfloat16")),
+        device=_str(doc, "device", "", ("cpu", "cuda", "auto")), dtype=_str(doc, "dtype", "", ("float32", "bfloat16", "auto")),
         threads=max(1, _num(doc, "threads", "", integer=True)), model=ModelSpec(kind, model_dir, gpt), train=train,
         arm_name=_str(arm, "name", "arm."), arm_version=_num(arm, "version", "arm.", integer=True), rule=rule, feedback=feedback,
         design=design, subset=subset, noise_seed=int(doc.get("noiseSeed", 0)), alpha_schedule=[float(a) for a in schedule],

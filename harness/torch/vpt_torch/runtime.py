@@ -17,6 +17,7 @@ import torch
 from . import ENGINE_NAME, ENGINE_VERSION, safetensors_io
 from .gpt import has_sdpa
 from .inputs import InputError
+from .native_rng import load_native_normals
 
 
 def jvp_path() -> str:
@@ -75,15 +76,19 @@ class Runtime:
             torch.cuda.synchronize(self.device)
 
     def engine_info(self, directional: str) -> Dict[str, Any]:
+        """The engine as the hello line describes it; `paths` names the code path each part runs on (strings)."""
         info: Dict[str, Any] = {
             "name": ENGINE_NAME, "version": ENGINE_VERSION, "torch": torch.__version__,
             "device": self.device.type, "dtype": self.dtype, "threads": torch.get_num_threads(),
-            "jvp": self.jvp if directional == "exact" else "finite-differences",
-            "attention": "sdpa" if self.sdpa else "manual",
-            "models": "built-in",
-            "safetensors": "library" if safetensors_io.library_available() else "built-in",
-            "autocast": "bfloat16" if self.dtype == "bfloat16" and self.cuda else "none",
-            "tf32": bool(self.cuda and torch.backends.cuda.matmul.allow_tf32),
+            "paths": {
+                "directional": self.jvp if directional == "exact" else "finite-differences",
+                "attention": "sdpa" if self.sdpa else "manual",
+                "models": "built-in",
+                "safetensors": "library" if safetensors_io.library_available() else "built-in",
+                "autocast": "bfloat16" if self.dtype == "bfloat16" and self.cuda else "none",
+                "tf32": "on" if self.cuda and torch.backends.cuda.matmul.allow_tf32 else "off",
+                "rng": "c" if load_native_normals() is not None else "python",
+            },
         }
         if self.cuda:
             info["deviceName"] = torch.cuda.get_device_name(self.device)
@@ -101,6 +106,8 @@ def make_runtime(device: str, dtype: str, threads: int, directional: str) -> Run
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceError("inputs.json asks for device 'cuda' and torch sees no CUDA device")
     dev = torch.device("cuda:0" if device == "cuda" else "cpu")
+    if dtype == "auto":  # bf16 autocast where the GPU has it; float32 elsewhere (no autocast on the CPU)
+        dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     if dev.type == "cuda":
         # TF32 only for bf16 runs: a float32 run is the agreement test, where TF32's 10-bit mantissa would show.
         torch.backends.cuda.matmul.allow_tf32 = dtype == "bfloat16"
