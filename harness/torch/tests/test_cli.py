@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tiny import PYTHON, ROOT, CellSpec, run_engine, write_cell
+from tiny import ENGINE_ENV, PYTHON, ROOT, CellSpec, run_engine, write_cell
 from vpt_torch import __main__ as cli
 
-ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+ENV = ENGINE_ENV
 
 
 def test_probe() -> None:

@@ -27,7 +27,7 @@ def edit_arrays(folder: Path, fn) -> None:  # type: ignore[no-untyped-def]
 
 def test_reads_a_designer_cell(tmp_path: Path) -> None:
     c = parse(write_cell(tmp_path, CellSpec(rule="designer", arm="v-pretraining", probe_steps=[11, 23])))
-    assert c.rule == "designer" and c.feedback == "true" and c.directional == "exact"
+    assert c.rule == "designer" and c.feedback == "true" and c.directional == "exact"  # as tiny.py writes it
     assert c.train.optim.beta2 == 0.95 and c.design.fdScheme == "central"
     assert c.subset.start == 1 and c.subset.names[-1] == "head.w"
     assert c.train_rows.inputs.shape == (64, 16) and c.batches.shape == (24, 8)

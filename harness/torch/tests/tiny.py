@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,9 @@ from vpt_torch.inputs import GptConfig
 
 ROOT = Path(__file__).resolve().parents[1]  # harness/torch
 PYTHON = sys.executable
+
+# The engine's environment: ours (CUDA's variables, where there are any) with this package first and one thread.
+ENGINE_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 TINY = GptConfig(vocabSize=16, blockSize=16, nLayer=2, nHead=2, nEmbd=16)
 EOS = 15
@@ -175,8 +179,7 @@ def write_cell(folder: Path, spec: CellSpec, cfg: GptConfig = TINY, seed: int = 
 
 def run_engine(args: List[str], timeout: float = 120) -> Tuple[int, List[Dict[str, Any]], str]:
     """Runs `python -m vpt_torch <args>`; returns the exit status, the protocol lines and stderr."""
-    proc = subprocess.run([PYTHON, "-m", "vpt_torch", *args], cwd=str(ROOT), env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([PYTHON, "-m", "vpt_torch", *args], cwd=str(ROOT), env=ENGINE_ENV, capture_output=True, text=True, timeout=timeout)
     lines = [json.loads(line[len("@@vpt "):]) for line in proc.stdout.splitlines() if line.startswith("@@vpt ")]
     return proc.returncode, lines, proc.stderr
 

@@ -24,7 +24,7 @@ def probe_info(device: str, dtype: str, threads: int, directional: str) -> Dict[
 
     cuda = bool(torch.cuda.is_available())
     try:
-        engine: Dict[str, Any] = make_runtime(device, dtype, threads, directional).engine_info(directional)
+        engine: Dict[str, Any] = make_runtime(device, dtype, threads, directional).engine_info()
     except InputError as e:  # e.g. cuda asked for and absent: the harness reads `cuda` and says so itself
         engine = {"name": ENGINE_NAME, "version": ENGINE_VERSION, "torch": torch.__version__, "unavailable": str(e)}
     # No key `python`: the harness records the interpreter's path under that name.
@@ -43,7 +43,7 @@ def run(folder: Path, mode: str, emitter: Emitter) -> None:
 
     cell = parse(folder, mode)
     rt = make_runtime(cell.device, cell.dtype, cell.threads, cell.directional)
-    emitter.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": rt.engine_info(cell.directional)})
+    emitter.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": rt.engine_info()})
     if mode == "calibrate":
         emitter.emit(calibrate_cell(rt, cell))
     else:
@@ -60,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     pr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     pr.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto")
     pr.add_argument("--threads", type=int, default=1)
-    pr.add_argument("--directional", choices=("exact", "differences"), default="exact")
+    pr.add_argument("--directional", choices=("auto", "exact", "differences"), default="auto")
     args = parser.parse_args(argv)
     emitter = Emitter(sys.stdout)
     die_with_parent()

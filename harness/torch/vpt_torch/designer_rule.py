@@ -75,7 +75,7 @@ class DesignerRule(TargetRule):
         self.next_draw = 0
         self.cyclic_draws = cyclic_draws
         self.noise_rng = Rng.with_native(cell.noise_seed)
-        self.directional = Directional(gpt, cell.subset, cell.directional, rt.jvp)
+        self.directional = Directional(gpt, cell.subset, rt.directional, rt.jvp)
         self.trace = GateTrace(steps, rt.device)
         self.values: List[float] = []
         self.points: List[Dict[str, Any]] = []

@@ -295,9 +295,9 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         stopIds=[_int_list(s, f"eval.stopIds.{i}") for i, s in enumerate(stop_ids)],
         batchSize=max(1, _num(eval_obj, "batchSize", "eval.", integer=True)),
     )
-    directional = doc.get("directional", "exact")
-    if directional not in ("exact", "differences"):
-        raise InputError(f"inputs.json: 'directional' should be exact or differences, got {json.dumps(directional)}")
+    directional = doc.get("directional", "auto")
+    if directional not in ("exact", "differences", "auto"):
+        raise InputError(f"inputs.json: 'directional' should be exact, differences or auto, got {json.dumps(directional)}")
     cal_obj = doc.get("calibrate", {})
     calibrate = CalibrateConfig(
         cycles=_num(cal_obj, "cycles", "calibrate.", integer=True) if "cycles" in cal_obj else 5,

@@ -43,7 +43,8 @@ class Runtime:
     dtype: str
     threads: int
     sdpa: bool
-    jvp: str
+    jvp: str  # forward-mode AD here: torch.func, forward_ad or finite-differences (none)
+    directional: str  # how D is computed: exact or differences
 
     @property
     def cuda(self) -> bool:
@@ -75,13 +76,13 @@ class Runtime:
         if self.cuda:
             torch.cuda.synchronize(self.device)
 
-    def engine_info(self, directional: str) -> Dict[str, Any]:
+    def engine_info(self) -> Dict[str, Any]:
         """The engine as the hello line describes it; `paths` names the code path each part runs on (strings)."""
         info: Dict[str, Any] = {
             "name": ENGINE_NAME, "version": ENGINE_VERSION, "torch": torch.__version__,
             "device": self.device.type, "dtype": self.dtype, "threads": torch.get_num_threads(),
             "paths": {
-                "directional": self.jvp if directional == "exact" else "finite-differences",
+                "directional": self.jvp if self.directional == "exact" else "finite-differences",
                 "attention": "sdpa" if self.sdpa else "manual",
                 "models": "built-in",
                 "safetensors": "library" if safetensors_io.library_available() else "built-in",
@@ -116,7 +117,9 @@ def make_runtime(device: str, dtype: str, threads: int, directional: str) -> Run
     path = jvp_path()
     if directional == "exact" and path == "finite-differences":
         raise DeviceError(f"directional 'exact' needs forward-mode AD, which torch {torch.__version__} lacks; ask for 'differences'")
-    return Runtime(device=dev, dtype=dtype, threads=threads, sdpa=has_sdpa(), jvp=path)
+    if directional == "auto":  # exact where forward-mode AD exists
+        directional = "differences" if path == "finite-differences" else "exact"
+    return Runtime(device=dev, dtype=dtype, threads=threads, sdpa=has_sdpa(), jvp=path, directional=directional)
 
 
 Stamp = Union[float, "torch.cuda.Event"]
