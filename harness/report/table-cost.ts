@@ -76,8 +76,10 @@ export function costTable(set: ResultSet): TableModel {
     suite: set.suite,
     title: `${set.suite}: cost`,
     caption:
-      `Mean ± sample sd over ${seedCountText(rows)}, timed on the backend below. × baseline: the column before it as a multiple of the baseline's mean on the same stream. ` +
-      'Meta share: the designer\'s meta steps as a share of training wall time. Memory columns appear when cells record peaks. Best mean per ranked column in bold.' +
+      `Mean ± sample sd over ${seedCountText(rows)}, timed on the backend below.` +
+      (columns.some((c) => c.key.startsWith('r:')) ? " × baseline: the column before it as a multiple of the baseline's mean on the same stream." : '') +
+      (columns.some((c) => c.key === 'c:meta_share_of_time') ? " Meta share: the designer's meta steps as a share of training wall time." : '') +
+      ' Memory columns appear when cells record peaks. Best mean per ranked column in bold.' +
       leftOutText(left.map((c) => (c.column.key.startsWith('r:') ? `${labelOf(c.column.source)} × baseline` : c.column.label)), `every cell records them${msNote}`),
     rowHeader: 'arm',
     columns,
