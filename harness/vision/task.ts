@@ -8,6 +8,7 @@ import { Bench } from 'tinybench';
 import { visionArmRegistry } from './arms/index.js';
 import { DataError } from '../errors.js';
 import { loadVisionData, type VisionData } from './data/load.js';
+import { BadFilesError } from './data/load-common.js';
 import { Rng } from '../engine/rng.js';
 import { PROBE_EVAL_VERSION } from './probes/evaluate.js';
 import type { CellResult, ReferenceRow } from '../results/schema.js';
@@ -32,6 +33,8 @@ function visionData(s: VisionSuite): VisionData {
     return loadVisionData(s.data, s.model.imageSize);
   } catch (e) {
     if (e instanceof DataError) throw e;
+    // Every bad file (up to a handful) with its reason, on the one line.
+    if (e instanceof BadFilesError) throw new DataError(`data: ${e.summary()}`);
     throw new DataError(`data: ${(e as Error).message.split('\n')[0]}`);
   }
 }

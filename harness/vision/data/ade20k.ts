@@ -57,7 +57,7 @@ export function loadAde20k(root: string, split: string, opts: LoadOptions = {}):
   const samples = loadAll(files, (f) => {
     const imgFile = join(imgDir, f);
     const annFile = join(annDir, f.replace(/\.jpe?g$/i, '.png'));
-    if (!existsSync(annFile)) throw new BadImageError(imgFile, `no annotation ${annFile}`);
+    if (!existsSync(annFile)) throw new BadImageError(annFile, `missing (the annotation of ${f})`);
     const img = readImage(imgFile);
     const ann = readImage(annFile);
     if (ann.width !== img.width || ann.height !== img.height) {
@@ -69,7 +69,7 @@ export function loadAde20k(root: string, split: string, opts: LoadOptions = {}):
       rgb: resizeRgbArea(toRgbFloat(img), img.width, img.height, size),
       seg: resizeNearest(labels, ann.width, ann.height, labelSize, (n) => new Uint8Array(n)),
     };
-  }, opts, imgDir);
+  }, opts, `ADE20K ${split} (${base})`, base);
   const n = samples.length;
   const out: VisionSplit = { images: new Float32Array(n * size * size * 3), n, size, labelSize, seg: new Uint8Array(n * labelSize * labelSize), ids: [] };
   samples.forEach((s, i) => {
