@@ -1,6 +1,6 @@
 /** Finds and imports a suite module (`suites/<name>.suite.ts` or a path), then applies `--set` overrides. */
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { REPO_ROOT } from '../results/version.js';
@@ -36,6 +36,24 @@ async function importDefault(path: string): Promise<unknown> {
   return d;
 }
 
+/**
+ * One line for an import that does not resolve (Node's message ends in a dangling "Require stack:"): which
+ * specifier, from which file, and, for the harness's own modules, how a suite outside the repository reaches them.
+ */
+function missingImport(e: unknown, path: string): string | undefined {
+  const err = e as NodeJS.ErrnoException & { requireStack?: string[] };
+  if (err?.code !== 'MODULE_NOT_FOUND' && err?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const spec = /Cannot find (?:module|package) '([^']+)'/.exec(err.message)?.[1] ?? 'a module';
+  // tsx tags the modules it loads with a ?namespace= query.
+  const importer = (err.requireStack?.[0] ?? /imported from (\S+)/.exec(err.message)?.[1]?.replace(/^file:\/\//, '') ?? path).replace(/\?.*$/, '');
+  if (resolve(importer) !== path) return `${path}: cannot load the suite module: ${importer} imports '${spec}', which cannot be found`;
+  const define = join(REPO_ROOT, 'harness', 'suite', 'define.ts');
+  const hint = /(^|\/)harness\//.test(spec)
+    ? `a suite outside the repository imports defineSuite from this checkout by absolute path (import { defineSuite } from '${define}'), or exports a plain object (export default { ... })`
+    : 'check the path, or install the package';
+  return `${path}: imports '${spec}', which cannot be found from ${dirname(path)}: ${hint}`;
+}
+
 export async function loadSuite(ref: string, sets: readonly string[] = []): Promise<{ suite: Suite; path: string }> {
   const path = resolveSuitePath(ref);
   let raw: unknown;
@@ -43,6 +61,8 @@ export async function loadSuite(ref: string, sets: readonly string[] = []): Prom
     raw = await importDefault(path);
   } catch (e) {
     if (e instanceof SuiteError) throw new SuiteError(`${path}: ${e.message}`);
+    const missing = missingImport(e, path);
+    if (missing) throw new SuiteError(missing);
     // esbuild's "Transform failed with 1 error:\n<file:line:col>: ERROR: …" becomes one line naming the place.
     const lines = (e as Error).message.split('\n').filter((l) => l.trim() && !/^Transform failed/.test(l));
     throw new SuiteError(`${path}: cannot load the suite module: ${lines.slice(0, 2).join(' ')}`);
