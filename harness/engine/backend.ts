@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { UserError } from '../errors.js';
 import { releaseWebGpu, startWebGpu, WebGpuUnavailableError, type AdapterInfo } from './webgpu.js';
 
 /** Backend names in `auto`'s preference order (best first). `webgpu` is taken by `auto` only on a GPU adapter. */
@@ -19,16 +20,35 @@ export interface EngineInfo {
   adapter?: AdapterInfo;
 }
 
-export class BackendUnavailableError extends Error {}
+/** The backend asked for cannot be had here; the message is one line saying why. */
+export class BackendUnavailableError extends UserError {}
 
-/** Tries to make `name` the active backend; resolves false (never throws) if it cannot be had. */
-async function tryBackend(name: Exclude<BackendName, 'webgpu'>): Promise<boolean> {
-  try {
-    if (name === 'tensorflow-gpu') await import('@tensorflow/tfjs-node-gpu' as string);
-    else if (name === 'tensorflow') await import('@tensorflow/tfjs-node' as string);
-    else if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  } catch {
-    return false;
+/** The npm package each backend loads from. */
+const PACKAGE: Partial<Record<BackendName, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+};
+
+/** Why loading a backend's package failed, in words (a missing package is the usual case). */
+function loadFailure(pkg: string, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') {
+    const hint = pkg === PACKAGE['tensorflow-gpu'] ? 'an optional dependency, which npm skips where libtensorflow cannot be downloaded' : `npm install ${pkg}`;
+    return `its package ${pkg} is not installed (${hint})`;
+  }
+  return `its package ${pkg} failed to load: ${(err.message ?? String(e)).split('\n')[0]}`;
+}
+
+/** Tries to make `name` the active backend; resolves to undefined on success, else why not (never throws). */
+async function tryBackend(name: Exclude<BackendName, 'webgpu'>): Promise<string | undefined> {
+  const pkg = PACKAGE[name];
+  if (pkg) {
+    try {
+      await import(pkg);
+    } catch (e) {
+      return loadFailure(pkg, e);
+    }
   }
   // tfjs-node and tfjs-node-gpu both register under the name 'tensorflow'.
   const registered = name === 'tensorflow-gpu' ? 'tensorflow' : name;
@@ -36,14 +56,14 @@ async function tryBackend(name: Exclude<BackendName, 'webgpu'>): Promise<boolean
   try {
     ok = await tf.setBackend(registered);
     await tf.ready();
-  } catch {
-    ok = false;
+  } catch (e) {
+    return `it did not initialise: ${(e as Error).message.split('\n')[0]}`;
   }
-  if (!ok || tf.getBackend() !== registered) return false;
+  if (!ok || tf.getBackend() !== registered) return 'it did not initialise';
   const probe = tf.add(tf.scalar(1), tf.scalar(2));
   const v = (await probe.data())[0];
   probe.dispose();
-  return v === 3;
+  return v === 3 ? undefined : `its smoke test gave 1 + 2 = ${v}`;
 }
 
 let active: EngineInfo | undefined;
@@ -79,16 +99,14 @@ export async function selectBackend(requested?: BackendName | 'auto', o: SelectO
         continue;
       }
     }
-    if (await tryBackend(name)) {
+    const why = await tryBackend(name);
+    if (!why) {
       active = { backend: name, tfjsVersion: tf.version.tfjs, device: describeDevice(name) };
       return active;
     }
-  }
-  if (explicit) {
-    throw new BackendUnavailableError(
-      `backend '${explicit}' is not available here (tried to load and initialise it); ` +
-        `choose one of ${BACKENDS.join(', ')} or 'auto'`,
-    );
+    if (explicit) {
+      throw new BackendUnavailableError(`backend '${explicit}' is not available here: ${why}; choose another of ${BACKENDS.join(', ')} or 'auto'`);
+    }
   }
   throw new BackendUnavailableError('no tfjs backend could be initialised');
 }

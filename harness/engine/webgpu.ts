@@ -98,6 +98,19 @@ function noAdapterReason(): string {
     "Dawn rejects Mesa 22's lavapipe (Debian 12): use mesa-vulkan-drivers from bookworm-backports";
 }
 
+/**
+ * Driver lists the environment sets (VK_DRIVER_FILES, or the older VK_ICD_FILENAMES) where none names a file that
+ * exists: the loader would find no driver, after Dawn printed its own warnings; said before Dawn is loaded.
+ */
+function missingDrivers(): string | undefined {
+  const set = ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES'].filter((v) => process.env[v]);
+  if (!set.length) return undefined;
+  const named = set.flatMap((v) => (process.env[v] as string).split(':').filter(Boolean));
+  if (named.some((f) => existsSync(f))) return undefined;
+  return `webgpu: ${set.map((v) => `${v}=${process.env[v]}`).join(' and ')} ${set.length > 1 ? 'name' : 'names'} no file that exists, so the Vulkan loader finds no driver: ` +
+    "point it at the driver's ICD JSON (e.g. /usr/share/vulkan/icd.d/nvidia_icd.json, or lvp_icd.json for the lavapipe software adapter), or unset it";
+}
+
 /** True for CPU implementations of Vulkan (lavapipe/llvmpipe, SwiftShader). */
 function isSoftware(a: GpuAdapter['info']): boolean {
   return a.isFallbackAdapter === true || a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${a.device} ${a.description}`);
@@ -122,6 +135,10 @@ function describe(a: GpuAdapter['info'], device: GpuDevice): AdapterInfo {
 export async function startWebGpu(allowSoftware: boolean): Promise<AdapterInfo> {
   if (session && !session.releasing && tf.getBackend() === 'webgpu') return session.info;
   if (!allowSoftware && !mayHaveGpuAdapter()) throw new WebGpuUnavailableError('webgpu: no GPU device node on this machine');
+  if (process.platform === 'linux' && hasVulkanLoader()) {
+    const missing = missingDrivers();
+    if (missing) throw new WebGpuUnavailableError(missing);
+  }
   let dawn: { create(flags: string[]): unknown; globals: object };
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;

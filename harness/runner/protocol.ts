@@ -21,4 +21,7 @@ export interface WorkerJob {
 /** Exit code of a worker that found harness/ changed since the run started. */
 export const EXIT_CODE_CHANGED = 3;
 
+/** Exit code of a worker that stopped on a user error; its stderr is the error's one line. */
+export const EXIT_CODE_USER = 4;
+
 export const PROGRESS_PREFIX = '@@vpt ';

@@ -15,7 +15,7 @@ import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
 import { expandCells, type CellPlan, type CellSpec } from '../suite/expand.js';
 import { releaseBackend } from '../engine/backend.js';
-import { selectSuiteBackend } from './suite-backend.js';
+import { checkSuiteBackend, selectSuiteBackend } from './suite-backend.js';
 import { armsToCalibrate, describePlan, planRows } from './budget.js';
 import { calibrationHash, calibrationMismatch, readCalibration } from './calibration.js';
 import { suiteHash } from '../suite/define.js';
@@ -23,7 +23,7 @@ import { fileHash } from '../suite/hash.js';
 import type { Suite } from '../tasks/index.js';
 import { ProgressDisplay } from './progress.js';
 import { balanceByCost, roundRobin, type ShardSpec } from './shard.js';
-import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
+import { EXIT_CODE_CHANGED, EXIT_CODE_USER, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
 
 export interface RunOptions {
   /** Results folder. Default runs/<suite>. */
@@ -172,7 +172,22 @@ interface JobOutcome {
   timedOut: boolean;
   /** The worker found harness/ changed since the run started. */
   codeChanged: boolean;
+  /** The worker stopped on a user error (bad input, a backend that cannot be had): its stderr is that one line. */
+  userError: boolean;
   stderr: string;
+}
+
+/**
+ * Why a base or calibration job failed, as one line first: the worker's user error as it said it, else the first
+ * line of its error (the stack and stderr tail follow, for --verbose).
+ */
+export function jobError(what: string, r: Pick<JobOutcome, 'codeChanged' | 'userError' | 'stderr'>): Error {
+  const text = r.stderr.trim();
+  if (r.codeChanged) return new UserError(text);
+  if (r.userError) return new UserError(`${what} failed: ${text.split('\n')[0]}`);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const headline = lines.find((l) => /^(\w*Error|Error)\b/.test(l)) ?? lines.at(-1) ?? `the worker exited without a message`;
+  return new Error(`${what} failed: ${headline}\n${r.stderr.slice(-4000)}`);
 }
 
 async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: JobEvents): Promise<JobOutcome> {
@@ -195,7 +210,7 @@ async function runJob(job: WorkerJob, jobFile: string, timeoutS: number, ev: Job
     }
   });
   const r = await proc;
-  return { ok: r.exitCode === 0, timedOut: Boolean(r.timedOut), codeChanged: r.exitCode === EXIT_CODE_CHANGED, stderr: String(r.stderr ?? '') };
+  return { ok: r.exitCode === 0, timedOut: Boolean(r.timedOut), codeChanged: r.exitCode === EXIT_CODE_CHANGED, userError: r.exitCode === EXIT_CODE_USER, stderr: String(r.stderr ?? '') };
 }
 
 export interface RunSummary {
@@ -216,6 +231,8 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   const display = opts.display ?? new ProgressDisplay(cells.length, opts.workers);
   if (opts.shard) display.log(`shard ${opts.shard.index}/${opts.shard.count} (${opts.shard.balance}): ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}`);
   try {
+    // A backend that cannot be had is its one line, before any folder is made.
+    await checkSuiteBackend(s);
     // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
     const task = taskOf(s);
     const data = await task.preflight(s, opts.cacheDir);
@@ -265,8 +282,7 @@ function baseStage(s: Suite, opts: RunOptions, code: string, display: ProgressDi
     });
     if (!base.ok) {
       display.finish('base', 'errored', '', false);
-      if (base.codeChanged) throw new UserError(base.stderr.trim());
-      throw new Error(`base pretraining failed:\n${base.stderr.slice(-4000)}`);
+      throw jobError('base pretraining', base);
     }
     display.finish('base', 'completed', '(base checkpoint cached)', false);
   };
@@ -307,8 +323,7 @@ async function planSteps(s: Suite, opts: RunOptions, code: string, display: Prog
     });
     if (!r.ok) {
       display.finish('calibration', 'errored', '', false);
-      if (r.codeChanged) throw new UserError(r.stderr.trim());
-      throw new Error(`calibration failed:\n${r.stderr.slice(-4000)}`);
+      throw jobError('calibration', r);
     }
     display.finish('calibration', 'completed', `(${arms.join(', ')})`, false);
   }
@@ -338,7 +353,7 @@ export async function calibrateSuite(s: Suite, o: { outFile: string; cacheDir: s
     const r = await runJob({ kind: 'calibrate', suite: s, dir: work, cacheDir: o.cacheDir, codeHash: code, arms, out: o.outFile }, join(work, '.jobs', 'calibrate.json'), 0, {
       onProgress: (p, d, t) => display.update('calibration', p, d, t),
     });
-    if (!r.ok) throw new Error(`calibration failed:\n${r.stderr.slice(-4000)}`);
+    if (!r.ok) throw jobError('calibration', r);
     display.finish('calibration', 'completed', `(${arms.join(', ')})`, false);
   } finally {
     display.close();

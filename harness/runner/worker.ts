@@ -10,7 +10,8 @@ import { writeJsonAtomic } from '../results/atomic.js';
 import { RESULT_SCHEMA_VERSION } from '../results/schema.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import type { CellSpec } from '../suite/expand.js';
-import { EXIT_CODE_CHANGED, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
+import { EXIT_CODE_CHANGED, EXIT_CODE_USER, PROGRESS_PREFIX, type WorkerJob } from './protocol.js';
+import { UserError } from '../errors.js';
 import { suiteHash } from '../suite/hash.js';
 import type { Suite } from '../tasks/index.js';
 
@@ -73,6 +74,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  // A user error (bad input, a backend that cannot be had) is its one line; the runner shows it as it is.
+  if (e instanceof UserError) {
+    process.stderr.write(`${e.message.split('\n')[0]}\n`);
+    process.exit(EXIT_CODE_USER);
+  }
   process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
