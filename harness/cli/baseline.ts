@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { baselineFromResults, writeBaseline } from '../regress/baseline.js';
 import { readResultsDir, joinResultSets, InputError } from '../report/read.js';
+import { lockFile } from '../results/lock.js';
 import { REPO_ROOT } from '../results/version.js';
 import { guard } from './guard.js';
 
@@ -25,7 +26,13 @@ export function registerBaseline(program: Command): void {
         const failed = b.cells.filter((c) => c.status !== 'completed').length;
         if (failed === b.cells.length) throw new InputError(`${inputs.join(', ')}: no completed cell to record`);
         const file = join(resolve(o.dir), `${o.as}.json`);
-        writeBaseline(file, b, o.force);
+        // One writer per baseline: two records of one name would otherwise both pass the exists check.
+        const lock = lockFile(file, { command: `vpt baseline record --as ${o.as}` });
+        try {
+          writeBaseline(file, b, o.force);
+        } finally {
+          lock.release();
+        }
         process.stdout.write(
           `recorded ${file}: suite ${b.suite}, ${b.cells.length} cells (${failed} not completed), harness ${b.harnessVersion}, git ${b.gitSha}, config ${b.configHash}\n`,
         );

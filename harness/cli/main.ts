@@ -5,6 +5,8 @@ import { taskByName, taskNames, taskOf } from '../tasks/index.js';
 import { BACKENDS } from '../engine/backend.js';
 import { REPO_ROOT } from '../results/version.js';
 import { UserError } from '../errors.js';
+import { lockFolder } from '../results/lock.js';
+import { causeOf, isFileSystemError } from '../results/writable.js';
 import { suiteHash } from '../suite/define.js';
 import { expandCells } from '../suite/expand.js';
 import { listSuiteFiles, loadSuite } from '../suite/load.js';
@@ -124,8 +126,15 @@ program
     const { mergeResults } = await import('../results/merge.js');
     const { summarise } = await import('../runner/run.js');
     const outDir = resolve(o.out);
-    const m = mergeResults(dirs.map((d) => resolve(d)), outDir, { allowMissing: o.allowMissing });
-    const res = await summarise(m.manifest.suite, outDir, resolve(o.cache));
+    const lock = lockFolder(outDir, { command: 'vpt merge' });
+    let m: import('../results/merge.js').MergeReport;
+    let res: Awaited<ReturnType<typeof summarise>>;
+    try {
+      m = mergeResults(dirs.map((d) => resolve(d)), outDir, { allowMissing: o.allowMissing });
+      res = await summarise(m.manifest.suite, outDir, resolve(o.cache));
+    } finally {
+      lock.release();
+    }
     const n = Object.keys(m.sources).length;
     process.stdout.write(`merged ${n} cell(s) from ${dirs.length} folder(s)${m.missing.length ? `; missing: ${m.missing.join(', ')}` : ''}\n\n${res.markdown}\nwritten: ${outDir}\n`);
   });
@@ -185,6 +194,8 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e instanceof Error ? e : new Error(String(e));
   if (verbose) process.stderr.write(`vpt: ${err.stack ?? err.message}\n`);
   else if (err instanceof UserError) process.stderr.write(`vpt: ${err.message}\n`);
+  // The machine's file system refused (no permission, read-only, full): the path and the cause, not a bug.
+  else if (isFileSystemError(err)) process.stderr.write(`vpt: cannot ${err.syscall ?? 'write'} ${err.path}: ${causeOf(err)}\n`);
   else process.stderr.write(`vpt: ${err.message.split('\n')[0]} (internal error; --verbose prints the stack)\n`);
   process.exit(2);
 });

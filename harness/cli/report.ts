@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { readInputs } from '../report/inputs.js';
 import { InputError } from '../report/read.js';
 import { ACROSS_TABLES, type AcrossKind } from '../report/table-across.js';
+import { lockFolder } from '../results/lock.js';
 import { REPO_ROOT } from '../results/version.js';
 import { guard } from './guard.js';
 
@@ -35,6 +36,7 @@ async function writeAcross(inputs: string[], o: ReportOptions): Promise<void> {
     return;
   }
   const dir = resolve(o.out);
+  lockFolder(dir, { command: 'vpt report --table' });
   for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
   process.stdout.write(`${kind}: .md .csv .tex in ${relative(process.cwd(), dir) || '.'}\n`);
 }
@@ -62,6 +64,8 @@ export function registerReport(program: Command): void {
           const dir = o.out ? (sets.length > 1 ? join(resolve(o.out), set.suite) : resolve(o.out)) : fromFolder ? join(fromFolder, 'report') : undefined;
           if (!dir) throw new InputError(`${set.sources[0]}: give --out for a report from a baseline file`);
           for (const w of set.warnings ?? []) process.stderr.write(`vpt: warning: ${w}\n`);
+          // One writer per output (held to exit): --out, or the results folder whose report/ vpt run also writes.
+          lockFolder(o.out || !fromFolder ? dir : fromFolder, { command: 'vpt report' });
           if (o.tablesOnly) {
             const files = writeTables(set, dir);
             process.stdout.write(`${set.suite}: ${files.length} table files in ${relative(process.cwd(), dir) || '.'}\n`);

@@ -10,6 +10,7 @@ import { canonicalJson } from '../suite/hash.js';
 import { expandCells, type CellSpec } from '../suite/expand.js';
 import { writeJsonAtomic } from './atomic.js';
 import { cellDir, type RunManifest } from './folder.js';
+import { isLock } from './lock.js';
 import type { CellResult } from './schema.js';
 
 export interface MergeOptions {
@@ -56,7 +57,8 @@ const MANIFEST_KEYS = [...VERSION_KEYS, 'calibration'] as const;
 
 export function mergeResults(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeReport {
   if (!dirs.length) throw new UserError('vpt merge: name at least one results folder');
-  if (existsSync(outDir) && readdirSync(outDir).length) throw new UserError(`${outDir}: the output folder is not empty; merge into a new folder`);
+  // The lock of this merge (../cli) may be there already; anything else is someone's results.
+  if (existsSync(outDir) && readdirSync(outDir).some((n) => !isLock(n))) throw new UserError(`${outDir}: the output folder is not empty; merge into a new folder`);
   const manifests = dirs.map(manifestOf);
   const first = manifests[0] as RunManifest;
   manifests.forEach((m, i) => {

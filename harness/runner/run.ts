@@ -4,12 +4,14 @@
  * as a table (Markdown + CSV) next to them.
  */
 import { execa } from 'execa';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import type { CellResult } from '../results/schema.js';
 import { cellDir, readCell, type RunManifest } from '../results/folder.js';
+import { isLock, lockFolder, type OutputLock } from '../results/lock.js';
+import { checkOutputFolder } from '../results/writable.js';
 import { codeHash, gitSha, harnessVersion } from '../results/version.js';
 import { UserError } from '../errors.js';
 import { taskOf } from '../tasks/index.js';
@@ -116,30 +118,32 @@ function dependencyOf(cell: CellSpec): string | undefined {
   return cell.reads && !cell.reads.results ? `${cell.suite}/${cell.reads.armId}/seed-${cell.seed}` : undefined;
 }
 
-function countRecords(outDir: string): number {
+/** The cell.json files of a results folder (cells/<arm>/seed-N/cell.json). */
+function recordFiles(outDir: string): string[] {
   const cells = join(outDir, 'cells');
-  if (!existsSync(cells)) return 0;
-  let n = 0;
+  if (!existsSync(cells)) return [];
+  const out: string[] = [];
   for (const arm of readdirSync(cells)) {
     const d = join(cells, arm);
     if (!statSync(d).isDirectory()) continue;
-    for (const seed of readdirSync(d)) if (existsSync(join(d, seed, 'cell.json'))) n++;
+    for (const seed of readdirSync(d)) if (existsSync(join(d, seed, 'cell.json'))) out.push(join(d, seed, 'cell.json'));
   }
-  return n;
+  return out;
 }
 
 /**
  * A results folder belongs to one configuration and one code version. Running into a folder that holds cells
  * of another configuration or code, or (without --resume) finished cells of this one, is refused unless
- * `moveAside`, which renames the old folder first: nothing finished is overwritten silently.
+ * `moveAside`, which moves the old results aside first: nothing finished is overwritten silently. The caller holds
+ * the folder's lock, which stays where it is.
  */
 export function claimFolder(outDir: string, want: RunManifest, resume: boolean, moveAside: boolean, log: (line: string) => void): void {
-  const records = countRecords(outDir);
+  const files = recordFiles(outDir);
+  const records = files.length;
   if (!records) return;
-  const f = join(outDir, 'suite.json');
   let prev: Partial<RunManifest> = {};
   try {
-    prev = JSON.parse(readFileSync(f, 'utf8')) as Partial<RunManifest>;
+    prev = JSON.parse(readFileSync(join(outDir, 'suite.json'), 'utf8')) as Partial<RunManifest>;
   } catch {
     // No manifest: a folder from an older harness, treated as another code version below.
   }
@@ -159,7 +163,9 @@ export function claimFolder(outDir: string, want: RunManifest, resume: boolean, 
   }
   if (!moveAside) throw new UserError(`${outDir} ${conflict}: ${hint}`);
   const aside = `${outDir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  renameSync(outDir, aside);
+  // Entry by entry, so the lock this run holds stays in the folder it guards.
+  mkdirSync(aside);
+  for (const name of readdirSync(outDir)) if (!isLock(name)) renameSync(join(outDir, name), join(aside, name));
   log(`moved the old results aside to ${aside} (it ${conflict})`);
 }
 
@@ -230,43 +236,51 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
   const code = codeHash();
   const display = opts.display ?? new ProgressDisplay(cells.length, opts.workers);
   if (opts.shard) display.log(`shard ${opts.shard.index}/${opts.shard.count} (${opts.shard.balance}): ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}`);
+  let lock: OutputLock | undefined;
   try {
-    // A backend that cannot be had is its one line, before any folder is made.
-    await checkSuiteBackend(s);
-    // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
-    const task = taskOf(s);
-    const data = await task.preflight(s, opts.cacheDir);
-    const manifest: RunManifest = {
-      configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s,
-      ...(opts.shard ? { shard: { index: opts.shard.index, count: opts.shard.count, balance: opts.shard.balance, cells: cells.map((c) => c.id) } } : {}),
-    };
-    claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
-    writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
-    const base = baseStage(s, opts, code, display);
-    const plans = await planSteps(s, opts, code, display, base);
-    for (const c of cells) c.plan = plans.get(c.armId);
-    const calibration = [...plans.values()].find((p) => p.calibration)?.calibration;
-    if (calibration) writeJsonAtomic(join(opts.outDir, 'suite.json'), { ...manifest, calibration });
-    const want: CellInputs = {
-      configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
-      evalVersions: task.evalVersions, armVersion: (a) => task.arms.get(a).version,
-      plannedSteps: (id) => cells.find((c) => c.id === id)?.plan?.steps ?? Number.NaN,
-    };
-    const todo: CellSpec[] = [];
-    for (const c of cells) {
-      const prev = opts.resume ? readCell(cellDir(opts.outDir, c), (f, why) => display.log(`resume: redo ${c.id}: ${f} is unreadable (${why})`)) : undefined;
-      const why = prev ? staleReason(prev, want) : undefined;
-      if (prev && !why) continue;
-      if (why) display.log(`resume: redo ${c.id}: ${why}`);
-      todo.push(c);
+    try {
+      // What can be checked without writing comes first: the results folder, the backend, every data source.
+      checkOutputFolder(opts.outDir, 'results folder');
+      await checkSuiteBackend(s);
+      // Every data source is checked before anything trains; its hashes decide which finished cells still hold.
+      const task = taskOf(s);
+      const data = await task.preflight(s, opts.cacheDir);
+      // One writer per folder, held until the report is written (see ../results/lock.ts).
+      lock = lockFolder(opts.outDir, { command: `vpt run ${s.name}`, log: (l) => display.log(l) });
+      const manifest: RunManifest = {
+        configHash: hash, codeHash: code, gitSha: gitSha(), harnessVersion: harnessVersion(), suite: s,
+        ...(opts.shard ? { shard: { index: opts.shard.index, count: opts.shard.count, balance: opts.shard.balance, cells: cells.map((c) => c.id) } } : {}),
+      };
+      claimFolder(opts.outDir, manifest, opts.resume, opts.moveAside ?? false, (l) => display.log(l));
+      writeJsonAtomic(join(opts.outDir, 'suite.json'), manifest);
+      const base = baseStage(s, opts, code, display);
+      const plans = await planSteps(s, opts, code, display, base);
+      for (const c of cells) c.plan = plans.get(c.armId);
+      const calibration = [...plans.values()].find((p) => p.calibration)?.calibration;
+      if (calibration) writeJsonAtomic(join(opts.outDir, 'suite.json'), { ...manifest, calibration });
+      const want: CellInputs = {
+        configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
+        evalVersions: task.evalVersions, armVersion: (a) => task.arms.get(a).version,
+        plannedSteps: (id) => cells.find((c) => c.id === id)?.plan?.steps ?? Number.NaN,
+      };
+      const todo: CellSpec[] = [];
+      for (const c of cells) {
+        const prev = opts.resume ? readCell(cellDir(opts.outDir, c), (f, why) => display.log(`resume: redo ${c.id}: ${f} is unreadable (${why})`)) : undefined;
+        const why = prev ? staleReason(prev, want) : undefined;
+        if (prev && !why) continue;
+        if (why) display.log(`resume: redo ${c.id}: ${why}`);
+        todo.push(c);
+      }
+      display.skip(cells.length - todo.length);
+      if (todo.length) await base();
+      await runCells(s, opts, todo, code, display);
+    } finally {
+      display.close();
     }
-    display.skip(cells.length - todo.length);
-    if (todo.length) await base();
-    await runCells(s, opts, todo, code, display);
+    return await summarise(s, opts.outDir, opts.cacheDir);
   } finally {
-    display.close();
+    lock?.release();
   }
-  return summarise(s, opts.outDir, opts.cacheDir);
 }
 
 /**

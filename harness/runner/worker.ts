@@ -50,7 +50,10 @@ async function main(): Promise<void> {
   }
   // Loaded only after the version check, so what runs is what was checked.
   const { calibrate, prepareBase, runCell } = await import('./cell.js');
-  const progress = (e: { phase: string; done: number; total: number }): void => emit({ type: 'progress', ...e });
+  const progress = (e: { phase: string; done: number; total: number }): void => {
+    stopIfOrphaned();
+    emit({ type: 'progress', ...e });
+  };
   if (job.kind === 'base') {
     await prepareBase(job.suite, job.cacheDir, progress);
     emit({ type: 'done', status: 'completed' });
@@ -72,6 +75,18 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+const parent = process.ppid;
+
+/**
+ * A runner killed outright (SIGKILL) cannot stop its workers, and a later run takes over its folder's lock: a worker
+ * whose runner is gone stops without writing, so the cell is left for that run (checked each second and at each
+ * progress report, which training loops make between steps).
+ */
+function stopIfOrphaned(): void {
+  if (process.ppid !== parent) process.exit(1);
+}
+setInterval(stopIfOrphaned, 1000).unref();
 
 main().catch((e) => {
   // A user error (bad input, a backend that cannot be had) is its one line; the runner shows it as it is.
