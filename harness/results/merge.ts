@@ -3,7 +3,7 @@
  * configurations or code (harness version, git sha, code fingerprint), duplicate cells that disagree, corrupt
  * records, and (unless allowed) missing cells, naming each; it never writes into a folder that holds results.
  */
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { canonicalJson } from '../suite/hash.js';
@@ -39,11 +39,16 @@ function manifestOf(dir: string): RunManifest {
 function cellOf(dir: string, c: CellSpec): CellResult | undefined {
   const f = join(cellDir(dir, c), 'cell.json');
   if (!existsSync(f)) return undefined;
+  let r: CellResult;
   try {
-    return JSON.parse(readFileSync(f, 'utf8')) as CellResult;
+    r = JSON.parse(readFileSync(f, 'utf8')) as CellResult;
   } catch (e) {
-    throw new UserError(`${f}: corrupt or truncated cell record (${(e as Error).message})`);
+    throw new UserError(`${f}: corrupt or truncated cell record (${(e as Error).message}): rerun that cell in its shard (vpt run --resume)`);
   }
+  if (typeof r !== 'object' || r === null || typeof r.status !== 'string') {
+    throw new UserError(`${f}: not a cell record (no status): rerun that cell in its shard (vpt run --resume)`);
+  }
+  return r;
 }
 
 /** What two records of one cell must agree on: the outcome, not when or how fast it was produced. */
@@ -55,8 +60,23 @@ const VERSION_KEYS = ['configHash', 'harnessVersion', 'gitSha', 'codeHash'] as c
 /** Shards must also share the calibration their wall-clock budgets were planned from. */
 const MANIFEST_KEYS = [...VERSION_KEYS, 'calibration'] as const;
 
+/** A shard folder named twice (also through another path to it) would count its cells twice: name it once. */
+function refuseRepeats(dirs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const d of dirs) {
+    const id = existsSync(d) ? realpathSync(d) : d;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      const what = first === d ? `${d} is given twice` : `${first} and ${d} are the same folder`;
+      throw new UserError(`${what}: name each shard's results folder once (its cells would count twice)`);
+    }
+    seen.set(id, d);
+  }
+}
+
 export function mergeResults(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeReport {
   if (!dirs.length) throw new UserError('vpt merge: name at least one results folder');
+  refuseRepeats(dirs);
   // The lock of this merge (../cli) may be there already; anything else is someone's results.
   if (existsSync(outDir) && readdirSync(outDir).some((n) => !isLock(n))) throw new UserError(`${outDir}: the output folder is not empty; merge into a new folder`);
   const manifests = dirs.map(manifestOf);

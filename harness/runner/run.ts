@@ -83,6 +83,9 @@ export interface CellInputs {
 
 /** Why a recorded cell cannot stand for this run (undefined: keep it). */
 export function staleReason(prev: CellResult, want: CellInputs): string | undefined {
+  if (typeof prev !== 'object' || prev === null || typeof prev.status !== 'string') {
+    return 'its cell.json is not a cell record (no status): running the cell again replaces it';
+  }
   if (prev.status !== 'completed') return `its last attempt ${prev.status}`;
   if (prev.configHash !== want.configHash) return `config changed (${prev.configHash} -> ${want.configHash})`;
   const roles = new Set([...Object.keys(prev.dataHashes ?? {}), ...Object.keys(want.dataHashes)]);
@@ -131,6 +134,50 @@ function recordFiles(outDir: string): string[] {
   return out;
 }
 
+/** The config and code hashes the folder's readable cell records share (a key is absent where they differ). */
+function recordedBy(files: readonly string[]): Partial<Pick<RunManifest, 'configHash' | 'codeHash'>> {
+  const seen = { configHash: new Set<unknown>(), codeHash: new Set<unknown>() };
+  for (const f of files) {
+    try {
+      const r = JSON.parse(readFileSync(f, 'utf8')) as Partial<CellResult>;
+      seen.configHash.add(r.configHash);
+      seen.codeHash.add(r.codeHash);
+    } catch {
+      // An unreadable record says nothing about the run; resume redoes it.
+    }
+  }
+  const one = (v: Set<unknown>): string | undefined => (v.size === 1 ? ([...v][0] as string | undefined) : undefined);
+  const config = one(seen.configHash);
+  const code = one(seen.codeHash);
+  return { ...(config ? { configHash: config } : {}), ...(code ? { codeHash: code } : {}) };
+}
+
+/**
+ * The manifest a folder records. A suite.json that cannot be parsed (truncated, edited) is rebuilt from the cell
+ * records when they all name this run's configuration and code, so `--resume` continues the run; otherwise the
+ * cells' hashes stand in for it and `note` says why.
+ */
+function recordedManifest(outDir: string, want: RunManifest, records: readonly string[], log: (line: string) => void): { prev: Partial<RunManifest>; note: string } {
+  const f = join(outDir, 'suite.json');
+  let text: string;
+  try {
+    text = readFileSync(f, 'utf8');
+  } catch {
+    // No manifest: a folder from an older harness, treated as another code version.
+    return { prev: {}, note: '' };
+  }
+  try {
+    return { prev: JSON.parse(text) as Partial<RunManifest>, note: '' };
+  } catch (e) {
+    const by = recordedBy(records);
+    if (by.configHash === want.configHash && by.codeHash === want.codeHash) {
+      log(`${f} is unreadable (${(e as Error).message}); its ${records.length} cell record(s) are all of this configuration and code, so it is written afresh`);
+      return { prev: { ...want }, note: '' };
+    }
+    return { prev: by, note: `; its suite.json is unreadable (${(e as Error).message}), so its cell records speak for it` };
+  }
+}
+
 /**
  * A results folder belongs to one configuration and one code version. Running into a folder that holds cells
  * of another configuration or code, or (without --resume) finished cells of this one, is refused unless
@@ -141,19 +188,14 @@ export function claimFolder(outDir: string, want: RunManifest, resume: boolean, 
   const files = recordFiles(outDir);
   const records = files.length;
   if (!records) return;
-  let prev: Partial<RunManifest> = {};
-  try {
-    prev = JSON.parse(readFileSync(join(outDir, 'suite.json'), 'utf8')) as Partial<RunManifest>;
-  } catch {
-    // No manifest: a folder from an older harness, treated as another code version below.
-  }
+  const { prev, note } = recordedManifest(outDir, want, files, log);
   let conflict: string | undefined;
   let hint: string;
   if (prev.configHash !== want.configHash || JSON.stringify(prev.shard ?? null) !== JSON.stringify(want.shard ?? null)) {
-    conflict = `holds ${records} cell record(s) of another configuration (config ${prev.configHash ?? 'unrecorded'}${prev.suite?.name ? ` of suite '${prev.suite.name}'` : ''}; this run is config ${want.configHash})`;
+    conflict = `holds ${records} cell record(s) of another configuration (config ${prev.configHash ?? 'unrecorded'}${prev.suite?.name ? ` of suite '${prev.suite.name}'` : ''}; this run is config ${want.configHash}${note})`;
     hint = 'give this run its own --out folder, or add --move-aside to move the old results aside';
   } else if (prev.codeHash !== want.codeHash) {
-    conflict = `holds ${records} cell record(s) made by other code (code ${prev.codeHash ?? 'unrecorded'}, git ${prev.gitSha ?? 'unknown'}; this checkout is code ${want.codeHash}), and one run must come from one version`;
+    conflict = `holds ${records} cell record(s) made by other code (code ${prev.codeHash ?? 'unrecorded'}, git ${prev.gitSha ?? 'unknown'}; this checkout is code ${want.codeHash}${note}), and one run must come from one version`;
     hint = 'check out the version that made them to resume, or add --move-aside to start over';
   } else if (!resume) {
     conflict = `already holds ${records} cell record(s) of this configuration`;
