@@ -36,24 +36,62 @@ def probe_info(device: str, dtype: str, threads: int, directional: str) -> Dict[
     }
 
 
-def run(folder: Path, mode: str, emitter: Emitter) -> None:
+def relaunch(folder: Path, mode: str, nproc: int) -> int:
+    """The same command under torch.distributed.run with nproc processes (inputs already checked here, so bad
+    inputs are still exit 2 and one line); its exit status. The launcher dies with this process."""
+    import os
+    import signal
+    import subprocess
+
+    from .hygiene import set_parent_death_signal
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "vpt_torch", mode, str(folder)]
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: set_parent_death_signal(signal.SIGTERM))
+    return proc.wait()
+
+
+def run(folder: Path, mode: str, emitter: Emitter) -> int:
     from .cell import calibrate_cell, run_cell
+    from .distributed import shutdown, under_launcher
     from .inputs import parse
+    from .learner_model import load_learner
     from .runtime import make_runtime
 
     cell = parse(folder, mode)
-    rt = make_runtime(cell.device, cell.dtype, cell.threads, cell.directional)
-    emitter.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": rt.engine_info()})
-    if mode == "calibrate":
-        emitter.emit(calibrate_cell(rt, cell))
-    else:
-        emitter.emit(run_cell(rt, cell, emitter.emit))
+    nproc = cell.launch.nproc
+    if nproc > 1 and not under_launcher():
+        return relaunch(folder, mode, nproc)
+    rt = make_runtime(cell.device, cell.dtype, cell.threads, cell.directional, distributed=nproc > 1)
+    try:
+        if rt.dist.world != nproc:
+            raise InputError(f"inputs.json: 'launch.nproc' is {nproc}, and torch.distributed.run started {rt.dist.world} processes")
+        out = emitter if rt.dist.main else Emitter(None)
+        model = load_learner(rt, cell)
+        cell.subset = model.subset
+        engine = rt.engine_info()
+        engine["paths"].update(model.info.get("paths", {}))
+        engine.update({k: v for k, v in model.info.items() if k != "paths"}, **model.counts())
+        out.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": engine})
+        if mode == "calibrate":
+            out.emit(calibrate_cell(rt, cell, model))
+        elif mode == "bench":
+            from .bench import bench_cell
+
+            out.emit(bench_cell(rt, cell, model))
+        else:
+            out.emit(run_cell(rt, cell, out.emit, model))
+    finally:
+        shutdown(rt.dist)
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vpt_torch", description="vpt's PyTorch training engine (trainer protocol 1)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, what in (("run", "train and evaluate one cell"), ("calibrate", "per-step cost at the arm's cadence")):
+    for name, what in (("run", "train and evaluate one cell"), ("calibrate", "per-step cost at the arm's cadence"),
+                       ("bench", "time learner and meta steps of the arm (docs/TRAINER-PROTOCOL.md, Benchmarks)")):
         p = sub.add_parser(name, help=what)
         p.add_argument("inputs", type=Path, help="folder with inputs.json and inputs.safetensors")
     pr = sub.add_parser("probe", help="one JSON line (no prefix): protocol, torch, devices, optional libraries, the engine")
@@ -69,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "probe":
             print(json.dumps(finite(probe_info(args.device, args.dtype, args.threads, args.directional))), flush=True)
         else:
-            run(args.inputs, args.command, emitter)
+            return run(args.inputs, args.command, emitter)
     except InputError as e:
         emitter.emit({"type": "error", "message": str(e)})
         return 2

@@ -4,7 +4,7 @@ the rows whose mask counts are found once when the batch is made, so no step rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ class Batch:
     wrong: torch.Tensor  # [B*T] float32
     mask_host: np.ndarray  # [B*T] float32
     rows: Optional[torch.Tensor]  # int64 indices of the positions whose mask is not 0; None when all or none count
+    denom: Optional[float] = None  # the whole batch's token count when this is a share of it (else Σ mask is)
 
     @property
     def shape(self) -> tuple:
@@ -43,7 +44,7 @@ def trim_padding(r: TokenRows) -> TokenRows:
     return TokenRows(r.inputs[:, :length], r.targets[:, :length], r.mask[:, :length], r.wrong[:, :length])
 
 
-def to_batch(rt: Runtime, r: TokenRows) -> Batch:
+def to_batch(rt: Runtime, r: TokenRows, denom: Optional[float] = None) -> Batch:
     mask = np.ascontiguousarray(r.mask.reshape(-1), dtype=np.float32)
     rows = masked_rows(mask)
     return Batch(
@@ -53,4 +54,30 @@ def to_batch(rt: Runtime, r: TokenRows) -> Batch:
         wrong=rt.upload(r.wrong.reshape(-1), torch.float32),
         mask_host=mask,
         rows=None if rows is None else rt.upload(rows, torch.int64),
+        denom=denom,
     )
+
+
+def token_count(r: TokenRows) -> float:
+    """Σ mask (exact in float64: the mask is 0/1 or small weights)."""
+    return float(np.asarray(r.mask, dtype=np.float64).sum())
+
+
+def shared_batch(rt: Runtime, r: TokenRows, total: Optional[float] = None) -> Batch:
+    """This rank's contiguous share of the rows `r`, normalised over `total` tokens (default: all of r's) when it
+    is a share (several processes) or `total` is given (accumulated microbatches); trailing padding not trimmed."""
+    d = rt.dist
+    if not d.active and total is None:
+        return to_batch(rt, r)
+    lo, hi = d.share(r.rows)
+    return to_batch(rt, r.select(np.arange(lo, hi)), token_count(r) if total is None else total)
+
+
+def step_batches(rt: Runtime, rows: TokenRows, batches: np.ndarray, step: int, accum: int) -> List[Batch]:
+    """The microbatches of optimiser step `step` (batches[step·accum + k], k < accum), each this rank's share; the
+    loss is normalised over the tokens of all of them on every rank (one microbatch on one process: as before)."""
+    picks = [rows.select(batches[step * accum + k]) for k in range(accum)]
+    if accum == 1 and not rt.dist.active:
+        return [to_batch(rt, picks[0])]
+    total = sum(token_count(r) for r in picks)
+    return [shared_batch(rt, r, total) for r in picks]

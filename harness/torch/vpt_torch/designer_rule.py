@@ -18,10 +18,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .batches import Batch, to_batch, trim_padding
+from .batches import Batch, to_batch, token_count, trim_padding
 from .designer import DesignerOutput, DesignerShape, LmDesigner
 from .gate_trace import GateTrace, GateWindow
-from .gpt import Gpt
+from .lm import LanguageModel
 from .inputs import CellInputs, InputError, TokenRows
 from .losses import Targets
 from .optim import DesignerAdam, global_norm
@@ -57,7 +57,7 @@ class _Current:
 
 
 class DesignerRule(TargetRule):
-    def __init__(self, rt: Runtime, gpt: Gpt, params: Mapping[str, torch.Tensor], cell: CellInputs, steps: int, cyclic_draws: bool = False) -> None:
+    def __init__(self, rt: Runtime, gpt: LanguageModel, params: Mapping[str, torch.Tensor], cell: CellInputs, steps: int, cyclic_draws: bool = False) -> None:
         d = cell.design
         self.rt, self.gpt, self.params, self.design = rt, gpt, params, d
         self.feedback = cell.feedback
@@ -66,7 +66,10 @@ class DesignerRule(TargetRule):
         for n in self.subset.names:
             if n not in params:
                 raise InputError(f"inputs.json: 'subset.names' names '{n}', which the model does not have")
-        shape = DesignerShape(gpt.cfg.vocabSize, gpt.cfg.blockSize, d.designerWidth, d.designerLayers, d.designerHeads, d.alphaMax)
+        # The designer reads contexts as long as the learner's rows; a pretrained learner's context is far longer than
+        # the designer's positions need be, so there the designer's own position table says how long it is.
+        block = gpt.block_size if cell.model.kind == "vpt-gpt" or "wpe" not in cell.designer_init else int(cell.designer_init["wpe"].shape[0])
+        shape = DesignerShape(gpt.vocab_size, block, d.designerWidth, d.designerLayers, d.designerHeads, d.alphaMax)
         self.designer = LmDesigner(shape, cell.designer_init, rt.device, rt.sdpa)
         self.opt = DesignerAdam(d.designerLr, self.designer.params)
         assert cell.feedback_rows is not None and cell.feedback_draws is not None
@@ -76,7 +79,8 @@ class DesignerRule(TargetRule):
         self.cyclic_draws = cyclic_draws
         self.noise_rng = Rng.with_native(cell.noise_seed)
         self.directional = Directional(gpt, cell.subset, rt.directional, rt.jvp)
-        self.trace = GateTrace(steps, rt.device)
+        self.trace = GateTrace(steps, rt.device, rt.dist)
+        self.dist = rt.dist
         self.values: List[float] = []
         self.points: List[Dict[str, Any]] = []
         self.probes: List[Dict[str, Any]] = []
@@ -127,7 +131,7 @@ class DesignerRule(TargetRule):
             D, before = self.value_term
             self.value_term = None
             with torch.no_grad():
-                self.value_shift = (before, value_of_weights(out.weights, D, b.mask))
+                self.value_shift = (before, self.dist.summed(value_of_weights(out.weights, D, b.mask, b.denom)))
         self.trace.record(step, out.alpha, b)
         return q
 
@@ -139,11 +143,17 @@ class DesignerRule(TargetRule):
             self.next_draw = 0
         idx = self.draws[self.next_draw]
         self.next_draw += 1
-        return to_batch(self.rt, trim_padding(self.feedback_rows.select(idx)))
+        if not self.dist.active:
+            return to_batch(self.rt, trim_padding(self.feedback_rows.select(idx)))
+        # This rank's contiguous share of the draw, normalised over the whole draw's answer tokens.
+        lo, hi = self.dist.share(idx.size)
+        return to_batch(self.rt, trim_padding(self.feedback_rows.select(idx[lo:hi])), token_count(self.feedback_rows.select(idx)))
 
     def g_down(self) -> Grads:
-        """g_down of the next feedback draw, or the random-feedback control's same-norm Gaussian stand-in."""
+        """g_down of the next feedback draw (summed over the ranks' shares), or the random-feedback control's
+        same-norm Gaussian stand-in (the same draw on every rank: one seed)."""
         _, grads = downstream_grad(self.gpt, self.params, self.subset, self._feedback_batch())
+        self.dist.sum_([grads[n] for n in self.subset.names])
         if self.feedback != "random":
             return grads
         return random_like(grads, self.subset.names, self.noise_rng, self.rt.upload)
@@ -172,16 +182,21 @@ class DesignerRule(TargetRule):
                 with torch.no_grad():
                     w0 = self.designer_output(b, cur).weights
                 g_pre = pretrain_grad(self.gpt, self.params, self.subset, b, hidden, Targets(cur.c.ids, w0))
+                self.dist.sum_([g_pre[n] for n in self.subset.names])
                 with self.rt.float32():
                     Dp = self.directional.logp(self.params, hidden, b, cur.c.ids, g_pre, d.fdEpsilon, cur.logp if forward else None)
-                    cosine = CosineLoss(w0, D, Dp, b.mask, global_norm(list(g_down.values())), global_norm([g_pre[n] for n in self.subset.names]))
+                    cosine = CosineLoss(w0, D, Dp, b.mask, global_norm(list(g_down.values())), global_norm([g_pre[n] for n in self.subset.names]),
+                                        b.denom, self.dist.summed)
             with torch.enable_grad():
                 w = self.designer_output(b, cur).weights
-                objective = -value_of_weights(w, D, b.mask) if cosine is None else cosine.loss(w)
+                objective = -value_of_weights(w, D, b.mask, b.denom) if cosine is None else cosine.loss(w)
                 grads = torch.autograd.grad(objective, [self.designer.params[n] for n in names], allow_unused=True)
-            self.opt.apply({n: g for n, g in zip(names, grads) if g is not None})
+            used = {n: g for n, g in zip(names, grads) if g is not None}
+            self.dist.sum_(list(used.values()))  # ∇φV over the whole batch: the same update on every rank
+            self.opt.apply(used)
             if k == 0:
-                first = (-objective if cosine is None else cosine.cosine).detach()
+                value = (-objective if cosine is None else cosine.cosine).detach()
+                first = self.dist.summed(value) if cosine is None else value
         assert first is not None
         self.updates += d.designerSteps
         point = PendingPoint(step=step, window=window, updates=self.updates)
@@ -192,6 +207,9 @@ class DesignerRule(TargetRule):
         self.pending.append(point)
         self.cos_down = g_down
         return True
+
+    def wants_gradient(self, name: str) -> bool:
+        return self.cos_down is not None and name in self.subset.names
 
     def after_gradients(self, grads: Mapping[str, torch.Tensor], step: int) -> None:
         """cos(g_down, g_pre) with g_pre the learner's own gradient over S; for the dot value also V after

@@ -4,14 +4,14 @@ column any of its rows' loss reads (causal attention: the padding after it chang
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 import numpy as np
 import torch
 
 from .batches import trim_padding
-from .gpt import Gpt, Params
+from .lm import LanguageModel, Params
 from .inputs import TokenRows
 from .runtime import Runtime
 
@@ -21,14 +21,22 @@ class AnswerNll:
     perItem: List[float]
     sum: float
     count: float
+    sums: List[float] = field(default_factory=list)  # per problem: Σ NLL over its answer tokens
+    counts: List[float] = field(default_factory=list)  # per problem: its answer tokens
 
     @property
     def value(self) -> float:
         return self.sum / max(1.0, self.count)
 
+    def items(self) -> List[tuple]:
+        """(NLL, its sum, its answer tokens) per problem, so shares of a set can be joined."""
+        return list(zip(self.perItem, self.sums, self.counts))
 
-def answer_nll(rt: Runtime, gpt: Gpt, params: Params, rows: TokenRows, batch_size: int, on_batch: Optional[Callable[[int, int], None]] = None) -> AnswerNll:
+
+def answer_nll(rt: Runtime, gpt: LanguageModel, params: Params, rows: TokenRows, batch_size: int, on_batch: Optional[Callable[[int, int], None]] = None) -> AnswerNll:
     per_item: List[float] = []
+    sums: List[float] = []
+    counts: List[float] = []
     total = 0.0
     count = 0.0
     n_batches = (rows.rows + batch_size - 1) // batch_size
@@ -44,8 +52,10 @@ def answer_nll(rt: Runtime, gpt: Gpt, params: Params, rows: TokenRows, batch_siz
             both = torch.stack([nll.sum(-1), mask.reshape(n, T).sum(-1)]).cpu().numpy().astype(np.float64)
         for i in range(n):
             per_item.append(float(both[0, i] / max(1.0, both[1, i])))
+            sums.append(float(both[0, i]))
+            counts.append(float(both[1, i]))
             total += float(both[0, i])
             count += float(both[1, i])
         if on_batch is not None:
             on_batch(k + 1, n_batches)
-    return AnswerNll(per_item, total, count)
+    return AnswerNll(per_item, total, count, sums, counts)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .batches import Batch
+from .distributed import Dist
 
 SUMS = 6
 
@@ -33,7 +34,10 @@ def means(s: Sequence[float]) -> Dict[str, float]:
 
 
 class GateTrace:
-    def __init__(self, capacity: int, device: torch.device) -> None:
+    """`dist`: with several processes each rank records its share's sums, added over the ranks at `flush`."""
+
+    def __init__(self, capacity: int, device: torch.device, dist: Optional[Dist] = None) -> None:
+        self.dist = dist or Dist()
         self.buffer = torch.zeros(max(1, capacity), SUMS, device=device)
         self.steps: List[Dict[str, float]] = []  # {step, alpha} per flushed step, in record order
         self._pending: List[tuple] = []  # (step, α given or None)
@@ -42,7 +46,8 @@ class GateTrace:
         self._marked = 0
 
     def record(self, step: int, alpha: Union[torch.Tensor, float], b: Batch) -> None:
-        """Records the gate of learner step `step`: α per position [N] or one α for every position."""
+        """Records the gate of learner step `step`: α per position [N] or one α for every position (the sums of a
+        step's microbatches add up)."""
         if step >= self.buffer.shape[0]:
             grow = max(step + 1, 2 * self.buffer.shape[0]) - self.buffer.shape[0]
             self.buffer = torch.cat([self.buffer, torch.zeros(grow, SUMS, device=self.buffer.device)])
@@ -51,13 +56,19 @@ class GateTrace:
             mw = b.mask * b.wrong
             mo = b.mask - mw
             sums = torch.stack([(a * b.mask).sum(), b.mask.sum(), (a * mw).sum(), mw.sum(), (a * mo).sum(), mo.sum()])
-            self.buffer[step].copy_(sums)
-        self._pending.append((step, None if isinstance(alpha, torch.Tensor) else float(alpha)))
+            self.buffer[step].add_(sums)
+        if not self._pending or self._pending[-1][0] != step:
+            self._pending.append((step, None if isinstance(alpha, torch.Tensor) else float(alpha)))
 
     def flush(self) -> None:
         """Reads the buffer (one device read) and appends every pending step."""
         if not self._pending:
             return
+        if self.dist.active:
+            idx = torch.tensor([s for s, _ in self._pending], device=self.buffer.device)
+            rows = self.buffer.index_select(0, idx)
+            self.dist.sum_([rows])
+            self.buffer.index_copy_(0, idx, rows)
         v = self.buffer.detach().cpu().numpy().astype(np.float64)
         for step, given in self._pending:
             s = v[step].copy()

@@ -8,9 +8,11 @@ Hidden states are [B*T, D] as in the TypeScript, so rows can be gathered and sca
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, replace
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, ContextManager, Dict, List, Mapping, Optional, Tuple
+
 
 import torch
 import torch.nn.functional as F
@@ -91,9 +93,24 @@ class Gpt:
     cfg: GptConfig
     sdpa: bool = False
 
+    @property
+    def vocab_size(self) -> int:
+        return self.cfg.vocabSize
+
+    @property
+    def block_size(self) -> int:
+        return self.cfg.blockSize
+
+    @property
+    def n_layer(self) -> int:
+        return self.cfg.nLayer
+
     def written_out(self) -> "Gpt":
         """The same network with attention written out (forward-mode AD has no rule for the fused kernels)."""
         return replace(self, sdpa=False)
+
+    def training(self) -> ContextManager[Any]:
+        return contextlib.nullcontext()  # no dropout
 
     def embed(self, p: Params, ids: torch.Tensor) -> torch.Tensor:
         """Token + position embeddings: ids [B, T] -> [B*T, D]."""
@@ -181,6 +198,28 @@ class Gpt:
     def head_at_columns(self, p: Params, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Final norm and the head's columns `ids` [N, K] only: logits [N, K] of each row's own candidates."""
         return candidate_scores(self.final_norm(p, x), p["head.w"].t(), ids)
+
+    # -- incremental decoding (harness/language/model/generate.ts) ------------------------------------------------
+    def decode_logits(self, p: Params, ids: torch.Tensor, pos: torch.Tensor, seq_len: int, key_mask: torch.Tensor, cache: Optional[Any]) -> Tuple[torch.Tensor, Any]:
+        B, Tq = ids.shape
+        caches: List[Tuple[torch.Tensor, torch.Tensor]] = [] if cache is None else cache
+        if Tq > 1:
+            mask = causal_mask(Tq, ids.device) + key_mask.reshape(B, 1, 1, Tq)
+        else:
+            mask = key_mask.reshape(B, 1, 1, -1)
+        x = p["wte"][ids.reshape(-1)] + p["wpe"][pos.reshape(-1)]
+        for layer in range(self.cfg.nLayer):
+            q, k, v = self.attention_inputs(p, layer, x, B, Tq)
+            if layer < len(caches):
+                k = torch.cat([caches[layer][0], k], dim=2)
+                v = torch.cat([caches[layer][1], v], dim=2)
+                caches[layer] = (k, v)
+            else:
+                caches.append((k, v))
+            y = sdpa(q, k, v, mask) if self.sdpa else attend(q, k, v, mask)
+            x = self.block_output(p, layer, x, self.merge_heads(y))
+        last = x.reshape(B, Tq, -1)[:, Tq - 1]
+        return self.head_logits(p, last), caches
 
 
 def candidate_scores(u: torch.Tensor, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

@@ -15,15 +15,20 @@ from .protocol import emit_raw
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> bool:
-    """Asks the kernel for SIGTERM when the parent exits; True where it took (Linux only)."""
+def set_parent_death_signal(sig: int) -> bool:
+    """prctl(PR_SET_PDEATHSIG, sig): the kernel sends sig when the parent exits (Linux only; True where it took)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            return False
+        return bool(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0)
     except OSError:
+        return False
+
+
+def die_with_parent() -> bool:
+    """Asks the kernel for SIGTERM when the parent exits; True where it took (Linux only)."""
+    if not set_parent_death_signal(signal.SIGTERM):
         return False
     # The parent may have died before the request: then nobody would send the signal.
     if os.getppid() == 1:

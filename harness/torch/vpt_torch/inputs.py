@@ -11,13 +11,13 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from . import PROTOCOL, safetensors_io
+from .errors import InputError
+from .hf_checkpoint import index_weights
+from .hf_config import HfConfig, parse_config, read_config, weight_files
+from .lora import LoraSpec, check_targets
 
 RULES = ("onehot", "uniform-topk", "self-distill", "oracle-gate", "schedule", "designer")
 FEEDBACK_KINDS = ("true", "random", "shuffled")
-
-
-class InputError(Exception):
-    """Inputs the engine cannot run: a missing or malformed key or array."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ class OptimConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int
-    batchSize: int
+    batchSize: int  # rows of one microbatch (all processes together)
     seqLen: int
     logEvery: int
     optim: OptimConfig
+    accum: int = 1  # microbatches per optimiser step: step s trains on batches[s·accum .. s·accum + accum − 1]
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,55 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class HfSpec:
+    """model.kind 'hf': the decoder's config, where its weights come from, what trains and how frozen weights are kept."""
+
+    config: HfConfig
+    raw: Dict[str, Any]  # config.json as written (for transformers)
+    init: str  # checkpoint | random
+    files: List[Path]  # the weight files (init checkpoint)
+    lora: Optional[LoraSpec]  # None: full-parameter training
+    weightsDtype: str  # auto | float32 | bfloat16: storage of frozen weights
+    implementation: str  # auto | built-in | transformers
+    seed: int  # random init, adapters' A, dropout
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     kind: str
-    dir: Path
-    gpt: GptConfig
+    dir: Optional[Path]
+    gpt: Optional[GptConfig] = None  # kind vpt-gpt
+    hf: Optional[HfSpec] = None  # kind hf
+
+    @property
+    def vocab_size(self) -> int:
+        return self.gpt.vocabSize if self.gpt is not None else self.hf.config.vocab_size if self.hf is not None else 0
+
+    @property
+    def block_size(self) -> int:
+        return self.gpt.blockSize if self.gpt is not None else self.hf.config.max_position if self.hf is not None else 0
+
+    @property
+    def n_layer(self) -> int:
+        return self.gpt.nLayer if self.gpt is not None else self.hf.config.num_layers if self.hf is not None else 0
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    nproc: int = 1  # data-parallel processes (the engine runs under torch.distributed.run when > 1)
+    fsdp: bool = False
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    steps: int = 10
+    warmup: int = 3
 
 
 @dataclass(frozen=True)
 class Subset:
-    """S: the block it starts at and its parameter names, in the order V, norms and the random direction use."""
+    """S: the block it starts at and its parameter names, in the order V, norms and the random direction use.
+    (kind 'hf': the engine chooses S from `subset.blocks`; until the model is loaded start is −1 and names empty.)"""
 
     start: int
     names: List[str]
@@ -155,6 +196,9 @@ class CellInputs:
     test: Optional[TokenRows] = None
     prompts: List[np.ndarray] = field(default_factory=list)
     designer_init: Dict[str, np.ndarray] = field(default_factory=dict)
+    subset_blocks: int = 0
+    launch: LaunchConfig = field(default_factory=LaunchConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
 
 
 def _get(obj: Mapping[str, Any], key: str, where: str) -> Any:
@@ -237,6 +281,73 @@ def _int_list(v: Any, where: str) -> List[int]:
     return [int(x) for x in v]
 
 
+MODES = ("run", "calibrate", "bench")
+WEIGHTS_DTYPES = ("auto", "float32", "bfloat16")
+IMPLEMENTATIONS = ("auto", "built-in", "transformers")
+
+
+def _bool(obj: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    v = obj.get(key, default) if isinstance(obj, Mapping) else default
+    if not isinstance(v, bool):
+        raise InputError(f"inputs.json: '{where}{key}' should be true or false, got {json.dumps(v)}")
+    return v
+
+
+def parse_lora(obj: Any, cfg: HfConfig) -> Optional[LoraSpec]:
+    """model.trainable: "full" or {"lora": {r, alpha, dropout, targets}}."""
+    if obj == "full":
+        return None
+    if not isinstance(obj, Mapping) or "lora" not in obj:
+        raise InputError(f"inputs.json: 'model.trainable' should be \"full\" or {{\"lora\": {{...}}}}, got {json.dumps(obj)}")
+    lo = obj["lora"]
+    w = "model.trainable.lora."
+    targets = _get(lo, "targets", w)
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+        raise InputError(f"inputs.json: '{w}targets' should be a non-empty list of module names")
+    spec = LoraSpec(r=_num(lo, "r", w, integer=True), alpha=_num(lo, "alpha", w), dropout=_num(lo, "dropout", w) if "dropout" in lo else 0.0,
+                    targets=tuple(targets))
+    if spec.r <= 0:
+        raise InputError(f"inputs.json: '{w}r' should be a positive integer, got {spec.r}")
+    if not 0.0 <= spec.dropout < 1.0:
+        raise InputError(f"inputs.json: '{w}dropout' should be in [0, 1), got {spec.dropout}")
+    check_targets(cfg, spec, f"inputs.json: '{w}targets'")
+    return spec
+
+
+def parse_model(model_obj: Mapping[str, Any], folder: Path) -> ModelSpec:
+    kind = _str(model_obj, "kind", "model.", ("vpt-gpt", "hf"))
+    model_dir: Optional[Path] = None
+    if kind == "vpt-gpt" or "dir" in model_obj:
+        model_dir = Path(_str(model_obj, "dir", "model."))
+        if not model_dir.is_absolute():
+            model_dir = (folder / model_dir).resolve()
+    if kind == "vpt-gpt":
+        return ModelSpec(kind, model_dir, gpt=parse_gpt(_get(model_obj, "gpt", "model."), "model.gpt."))
+    init = str(model_obj.get("init", "checkpoint"))
+    if init not in ("checkpoint", "random"):
+        raise InputError(f"inputs.json: 'model.init' should be checkpoint or random, got {json.dumps(init)}")
+    files: List[Path] = []
+    if model_dir is not None:
+        cfg, raw = read_config(model_dir)
+        if init == "checkpoint":
+            files = weight_files(model_dir)
+            index_weights(cfg, files)  # the headers: every parameter there, in a dtype and shape the engine runs
+    elif init == "random" and "config" in model_obj:
+        raw = dict(model_obj["config"]) if isinstance(model_obj["config"], Mapping) else {}
+        cfg = parse_config(model_obj["config"], "inputs.json: 'model.config'")
+    else:
+        raise InputError("inputs.json: missing key 'model.dir' (or, with init random, 'model.config')")
+    weights = str(model_obj.get("weightsDtype", "auto"))
+    if weights not in WEIGHTS_DTYPES:
+        raise InputError(f"inputs.json: 'model.weightsDtype' should be one of {', '.join(WEIGHTS_DTYPES)}, got {json.dumps(weights)}")
+    impl = str(model_obj.get("implementation", "auto"))
+    if impl not in IMPLEMENTATIONS:
+        raise InputError(f"inputs.json: 'model.implementation' should be one of {', '.join(IMPLEMENTATIONS)}, got {json.dumps(impl)}")
+    seed = _num(model_obj, "seed", "model.", integer=True) if "seed" in model_obj else 0
+    lora = parse_lora(model_obj.get("trainable", "full"), cfg)
+    return ModelSpec(kind, model_dir, hf=HfSpec(cfg, raw, init, files, lora, weights, impl, seed))
+
+
 def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
     """Reads and checks `folder`/inputs.json and `folder`/inputs.safetensors."""
     path = folder / "inputs.json"
@@ -253,12 +364,9 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
     if task != "language":
         raise InputError(f"inputs.json: task '{task}'; vpt_torch trains the language task only")
 
-    model_obj = _get(doc, "model", "")
-    kind = _str(model_obj, "kind", "model.", ("vpt-gpt",))
-    model_dir = Path(_str(model_obj, "dir", "model."))
-    if not model_dir.is_absolute():
-        model_dir = (folder / model_dir).resolve()
-    gpt = parse_gpt(_get(model_obj, "gpt", "model."), "model.gpt.")
+    mode = mode or _str(doc, "mode", "", MODES)
+    model = parse_model(_get(doc, "model", ""), folder)
+    V, context, layers = model.vocab_size, model.block_size, model.n_layer
 
     train_obj = _get(doc, "train", "")
     optim: OptimConfig = _dataclass_from(OptimConfig, _get(train_obj, "optim", "train."), "train.optim.")
@@ -268,7 +376,23 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         seqLen=_num(train_obj, "seqLen", "train.", integer=True),
         logEvery=max(1, _num(train_obj, "logEvery", "train.", integer=True)),
         optim=optim,
+        accum=_num(train_obj, "accum", "train.", integer=True) if "accum" in train_obj else 1,
     )
+    if train.accum < 1:
+        raise InputError(f"inputs.json: 'train.accum' should be at least 1, got {train.accum}")
+    launch_obj = doc.get("launch", {})
+    launch = LaunchConfig(nproc=_num(launch_obj, "nproc", "launch.", integer=True) if "nproc" in launch_obj else 1,
+                          fsdp=_bool(launch_obj, "fsdp", "launch.", False))
+    if launch.nproc < 1:
+        raise InputError(f"inputs.json: 'launch.nproc' should be at least 1, got {launch.nproc}")
+    if launch.fsdp:
+        raise InputError("inputs.json: 'launch.fsdp': vpt_torch has no FSDP (every process holds the whole model; "
+                         "use LoRA, or a model whose parameters, gradients and AdamW state fit one device)")
+    if train.batchSize % launch.nproc:
+        raise InputError(f"inputs.json: 'train.batchSize' {train.batchSize} is not divisible by launch.nproc {launch.nproc}")
+    bench_obj = doc.get("bench", {})
+    bench = BenchConfig(steps=_num(bench_obj, "steps", "bench.", integer=True) if "steps" in bench_obj else 10,
+                        warmup=_num(bench_obj, "warmup", "bench.", integer=True) if "warmup" in bench_obj else 3)
     arm = _get(doc, "arm", "")
     rule = _str(arm, "rule", "arm.", RULES)
     design: DesignConfig = _dataclass_from(DesignConfig, _get(doc, "design", ""), "design.", {"fdScheme": "central"})
@@ -276,15 +400,22 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         raise InputError(f"inputs.json: 'design.value' should be dot or cosine, got {json.dumps(design.value)}")
     if design.fdScheme not in ("central", "forward"):
         raise InputError(f"inputs.json: 'design.fdScheme' should be central or forward, got {json.dumps(design.fdScheme)}")
-    if design.topK > gpt.vocabSize:
-        raise InputError(f"inputs.json: 'design.topK' {design.topK} exceeds the vocabulary size {gpt.vocabSize}")
-    subset_obj = _get(doc, "subset", "")
-    names = _get(subset_obj, "names", "subset.")
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
-        raise InputError("inputs.json: 'subset.names' should be a non-empty list of parameter names")
-    subset = Subset(start=_num(subset_obj, "from", "subset.", integer=True), names=list(names))
-    if not 0 <= subset.start <= gpt.nLayer:
-        raise InputError(f"inputs.json: 'subset.from' {subset.start} is outside [0, {gpt.nLayer}]")
+    if design.topK > V:
+        raise InputError(f"inputs.json: 'design.topK' {design.topK} exceeds the vocabulary size {V}")
+    subset_obj = doc.get("subset", {}) if model.kind == "hf" else _get(doc, "subset", "")
+    if model.kind == "hf":
+        blocks = _num(subset_obj, "blocks", "subset.", integer=True) if "blocks" in subset_obj else design.subsetBlocks
+        if not 1 <= blocks <= layers:
+            raise InputError(f"inputs.json: 'subset.blocks' {blocks} is outside [1, {layers}] (the model's layers)")
+        subset = Subset(start=-1, names=[])
+    else:
+        names = _get(subset_obj, "names", "subset.")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+            raise InputError("inputs.json: 'subset.names' should be a non-empty list of parameter names")
+        subset = Subset(start=_num(subset_obj, "from", "subset.", integer=True), names=list(names))
+        if not 0 <= subset.start <= layers:
+            raise InputError(f"inputs.json: 'subset.from' {subset.start} is outside [0, {layers}]")
+        blocks = layers - subset.start
     eval_obj = _get(doc, "eval", "")
     stop_ids = _get(eval_obj, "stopIds", "eval.")
     if not isinstance(stop_ids, list):
@@ -317,26 +448,27 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         arrays = safetensors_io.read(st).arrays
     except (ValueError, KeyError) as e:
         raise InputError(f"{st}: {e}") from e
-    V = gpt.vocabSize
     train_rows = _rows(arrays, "train", V, with_wrong=True)
     if train_rows.seq_len != train.seqLen:
         raise InputError(f"inputs.safetensors: 'train.inputs' rows have {train_rows.seq_len} tokens, train.seqLen is {train.seqLen}")
-    if train.seqLen > gpt.blockSize:
-        raise InputError(f"inputs.json: 'train.seqLen' {train.seqLen} exceeds model.gpt.blockSize {gpt.blockSize}")
+    if train.seqLen > context:
+        raise InputError(f"inputs.json: 'train.seqLen' {train.seqLen} exceeds the model's context {context}")
     batches = _array(arrays, "batches", "int32", 2)
     if batches.shape[1] != train.batchSize or (batches.size and (batches.min() < 0 or batches.max() >= train_rows.rows)):
-        raise InputError(f"inputs.safetensors: 'batches' should be [steps, {train.batchSize}] row indices of train.* ({train_rows.rows} rows)")
-    if batches.shape[0] < train.steps and (mode or _str(doc, "mode", "", ("run", "calibrate"))) == "run":
-        raise InputError(f"inputs.safetensors: 'batches' has {batches.shape[0]} rows, train.steps is {train.steps}")
+        raise InputError(f"inputs.safetensors: 'batches' should be [steps·accum, {train.batchSize}] row indices of train.* ({train_rows.rows} rows)")
+    if batches.shape[0] < train.steps * train.accum and mode == "run":
+        raise InputError(f"inputs.safetensors: 'batches' has {batches.shape[0]} rows, train.steps × train.accum is {train.steps * train.accum}")
+    if batches.shape[0] < train.accum:
+        raise InputError(f"inputs.safetensors: 'batches' has {batches.shape[0]} rows, fewer than one step's {train.accum} microbatches")
 
     cell = CellInputs(
-        protocol=protocol, task=task, cell=str(doc.get("cell", "")), mode=mode or _str(doc, "mode", "", ("run", "calibrate")),
+        protocol=protocol, task=task, cell=str(doc.get("cell", "")), mode=mode,
         device=_str(doc, "device", "", ("cpu", "cuda", "auto")), dtype=_str(doc, "dtype", "", ("float32", "bfloat16", "auto")),
-        threads=max(1, _num(doc, "threads", "", integer=True)), model=ModelSpec(kind, model_dir, gpt), train=train,
+        threads=max(1, _num(doc, "threads", "", integer=True)), model=model, train=train,
         arm_name=_str(arm, "name", "arm."), arm_version=_num(arm, "version", "arm.", integer=True), rule=rule, feedback=feedback,
         design=design, subset=subset, noise_seed=int(doc.get("noiseSeed", 0)), alpha_schedule=[float(a) for a in schedule],
         probe_steps=_int_list(doc.get("probeSteps", []), "probeSteps"), eval=ev, directional=directional, calibrate=calibrate,
-        train_rows=train_rows, batches=batches,
+        train_rows=train_rows, batches=batches, subset_blocks=blocks, launch=launch, bench=bench,
     )
     if rule == "designer":
         cell.feedback_rows = _rows(arrays, "feedback", V)
@@ -344,12 +476,17 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         draws = cell.feedback_draws
         if draws.size and (draws.min() < 0 or draws.max() >= cell.feedback_rows.rows):
             raise InputError(f"inputs.safetensors: 'feedback_draws' holds rows outside feedback.* ({cell.feedback_rows.rows} rows)")
-        if cell.feedback_rows.seq_len > gpt.blockSize:
-            raise InputError(f"inputs.safetensors: 'feedback.inputs' rows have {cell.feedback_rows.seq_len} tokens, more than blockSize {gpt.blockSize}")
+        if cell.feedback_rows.seq_len > context:
+            raise InputError(f"inputs.safetensors: 'feedback.inputs' rows have {cell.feedback_rows.seq_len} tokens, more than the model's context {context}")
+        if draws.shape[1] < launch.nproc:
+            raise InputError(f"inputs.safetensors: 'feedback_draws' batches have {draws.shape[1]} rows, fewer than launch.nproc {launch.nproc}")
         cell.designer_init = {k[len("designer."):]: v for k, v in arrays.items() if k.startswith("designer.")}
         if not cell.designer_init:
             raise InputError("inputs.safetensors: no 'designer.<name>' arrays (the designer's initial parameters)")
-        if cell.probe_steps and cell.mode == "run":
+        wpe = cell.designer_init.get("wpe")
+        if model.kind == "hf" and wpe is not None and wpe.ndim == 2 and wpe.shape[0] < train.seqLen:
+            raise InputError(f"inputs.safetensors: 'designer.wpe' has {wpe.shape[0]} positions, fewer than train.seqLen {train.seqLen}")
+        if cell.probe_steps and cell.mode == "run":  # (the bench runs no probe)
             cell.probe_rows = _rows(arrays, "probe", V)
             cell.probe_feedback = _rows(arrays, "probe_feedback", V)
     if rule == "oracle-gate" and not train_rows.wrong.any():
@@ -360,8 +497,8 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         cell.test = _rows(arrays, "test", V)
     for name in ("validation", "test", "probe"):
         rows = getattr(cell, name if name != "probe" else "probe_rows")
-        if rows is not None and rows.seq_len > gpt.blockSize:
-            raise InputError(f"inputs.safetensors: '{name}.inputs' rows have {rows.seq_len} tokens, more than blockSize {gpt.blockSize}")
+        if rows is not None and rows.seq_len > context:
+            raise InputError(f"inputs.safetensors: '{name}.inputs' rows have {rows.seq_len} tokens, more than the model's context {context}")
     if "prompts.ids" in arrays:
         ids = _array(arrays, "prompts.ids", "int32", 1)
         offsets = _array(arrays, "prompts.offsets", "int32", 1)
@@ -369,8 +506,8 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
             raise InputError("inputs.safetensors: 'prompts.offsets' should rise strictly from 0 to the length of 'prompts.ids'")
         cell.prompts = [ids[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
         for i, p in enumerate(cell.prompts):
-            if p.size > gpt.blockSize:
-                raise InputError(f"inputs.safetensors: prompt {i} has {p.size} tokens, more than blockSize {gpt.blockSize} (the harness cuts prompts to fit)")
+            if p.size > context:
+                raise InputError(f"inputs.safetensors: prompt {i} has {p.size} tokens, more than the model's context {context} (the harness cuts prompts to fit)")
             if p.min() < 0 or p.max() >= V:
                 raise InputError(f"inputs.safetensors: prompt {i} holds token ids outside [0, {V})")
     return cell

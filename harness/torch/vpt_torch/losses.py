@@ -7,6 +7,7 @@ lse·Σ_k w_k − Σ_k w_k·z[c_k], the same number and the same gradient ((soft
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -33,20 +34,24 @@ def wide(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 
-def masked_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Σ m·x / max(Σ m, 1) (no host read: the clamp is a tensor op)."""
+def masked_mean(per_token: torch.Tensor, mask: torch.Tensor, denom: Optional[float] = None) -> torch.Tensor:
+    """Σ m·x / max(Σ m, 1) (no host read: the clamp is a tensor op). With `denom` (the token count of the whole
+    batch this is a share of: several processes, accumulated microbatches), Σ m·x / denom: the shares' values and
+    gradients then add up to the whole batch's."""
+    if denom is not None:
+        return (per_token * mask).sum() / max(1.0, denom)
     return (per_token * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def soft_cross_entropy(logits: torch.Tensor, q: Targets, mask: torch.Tensor) -> torch.Tensor:
+def soft_cross_entropy(logits: torch.Tensor, q: Targets, mask: torch.Tensor, denom: Optional[float] = None) -> torch.Tensor:
     """−Σ_n m_n Σ_v q[n,v]·log softmax(logits)[n,v] / max(Σ m, 1), in float32 whatever the logits' dtype."""
     z = wide(logits)
     lse = torch.logsumexp(z, dim=-1)
     w = wide(q.weights)
     per_token = lse * w.sum(-1) - (w * z.gather(1, q.ids)).sum(-1)
-    return masked_mean(per_token, mask)
+    return masked_mean(per_token, mask, denom)
 
 
-def masked_nll(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_nll(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, denom: Optional[float] = None) -> torch.Tensor:
     """Masked next-token NLL (one-hot cross-entropy), the downstream loss."""
-    return soft_cross_entropy(logits, Targets.one_hot(targets), mask)
+    return soft_cross_entropy(logits, Targets.one_hot(targets), mask, denom)

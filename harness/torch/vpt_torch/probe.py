@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Sequence
 import torch
 
 from .batches import Batch
-from .gpt import Gpt, Params
+from .lm import LanguageModel, Params
 from .inputs import Subset
 from .losses import Targets, masked_nll, wide
 from .optim import global_norm
@@ -65,7 +65,7 @@ def slope_of(x: Sequence[float], y: Sequence[float]) -> float:
     return sxy / sxx if sxx > 0 else math.nan
 
 
-def view_of(gpt: Gpt, params: Params, ids: torch.Tensor, hidden_at: int) -> View:
+def view_of(gpt: LanguageModel, params: Params, ids: torch.Tensor, hidden_at: int) -> View:
     with torch.no_grad():
         B, T = ids.shape
         hidden = gpt.hidden_below(params, ids, hidden_at)
@@ -73,7 +73,7 @@ def view_of(gpt: Gpt, params: Params, ids: torch.Tensor, hidden_at: int) -> View
     return View(wide(logits), hidden)
 
 
-def probe_one_step(gpt: Gpt, params: Params, s: Subset, batches: Sequence[Batch], fb: Batch, targets_of: Callable[[Batch, View], Targets], steps: Sequence[ProbeStep]) -> List[ProbeSeries]:
+def probe_one_step(gpt: LanguageModel, params: Params, s: Subset, batches: Sequence[Batch], fb: Batch, targets_of: Callable[[Batch, View], Targets], steps: Sequence[ProbeStep]) -> List[ProbeSeries]:
     B, T = fb.shape
     with torch.no_grad():
         hidden = gpt.hidden_below(params, fb.ids, s.start)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 PREFIX = "@@vpt "
 
@@ -27,12 +27,15 @@ def line(obj: Any) -> str:
 
 
 class Emitter:
-    """Writes protocol lines to a text stream (stdout), one flushed write per line."""
+    """Writes protocol lines to a text stream (stdout), one flushed write per line; none without a stream (the
+    ranks after the first of several processes)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Optional[TextIO]) -> None:
         self.out = out
 
     def emit(self, obj: Any) -> None:
+        if self.out is None:
+            return
         self.out.write(line(obj) + "\n")
         self.out.flush()
 

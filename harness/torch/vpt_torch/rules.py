@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import torch
 
 from .batches import Batch
+from .distributed import Dist
 from .gate_trace import GateTrace
 from .losses import Targets
 from .topk import mix_weights, top_k_candidates
@@ -43,8 +44,13 @@ class TargetRule:
     def targets(self, b: Batch, step: int, view: View) -> Targets:
         raise NotImplementedError
 
+    def wants_gradient(self, name: str) -> bool:
+        """Whether after_gradients of the current step reads the gradient of `name` where it is not a trainable
+        tensor of its own (a tied head's part of the embedding's gradient): asked after the meta step."""
+        return False
+
     def after_gradients(self, grads: Mapping[str, torch.Tensor], step: int) -> None:
-        """Sees the learner's gradient of this step (before clipping and the update)."""
+        """Sees the learner's gradient of this step (before clipping and the update; summed over the ranks)."""
 
     def after_step(self, step: int) -> None:
         """After the update of `step`, outside the step (measurement: the probe)."""
@@ -82,8 +88,8 @@ class FixedSmoothingRule(TargetRule):
 class GatedRule(TargetRule):
     """A rule whose gate is fixed per step; records what it applied (diagnostics gate_*, curve `alpha`)."""
 
-    def __init__(self, steps: int, device: torch.device) -> None:
-        self.trace = GateTrace(steps, device)
+    def __init__(self, steps: int, device: torch.device, dist: Optional[Dist] = None) -> None:
+        self.trace = GateTrace(steps, device, dist)
 
     def sync(self) -> None:
         self.trace.flush()
@@ -99,8 +105,8 @@ class GatedRule(TargetRule):
 class OracleGateRule(GatedRule):
     """α = α_max on the tokens marked wrong, 0 elsewhere; the mass to the learner's top-K without the marked token."""
 
-    def __init__(self, steps: int, device: torch.device, top_k: int, alpha_max: float) -> None:
-        super().__init__(steps, device)
+    def __init__(self, steps: int, device: torch.device, top_k: int, alpha_max: float, dist: Optional[Dist] = None) -> None:
+        super().__init__(steps, device, dist)
         self.top_k, self.alpha_max = top_k, alpha_max
 
     def targets(self, b: Batch, step: int, view: View) -> Targets:
@@ -123,8 +129,8 @@ def scheduled_alpha(schedule: Sequence[float], step: int, steps: int) -> float:
 class ScheduleRule(GatedRule):
     """Self-distillation with V-pretraining's per-step mean α (the harness passes `alphaSchedule`)."""
 
-    def __init__(self, steps: int, device: torch.device, top_k: int, schedule: Sequence[float]) -> None:
-        super().__init__(steps, device)
+    def __init__(self, steps: int, device: torch.device, top_k: int, schedule: Sequence[float], dist: Optional[Dist] = None) -> None:
+        super().__init__(steps, device, dist)
         self.steps, self.top_k, self.schedule = steps, top_k, list(schedule)
 
     def targets(self, b: Batch, step: int, view: View) -> Targets:

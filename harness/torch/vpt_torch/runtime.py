@@ -8,13 +8,14 @@ import contextlib
 import importlib
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ContextManager, Dict, List, Optional, Union
 
 import numpy as np
 import torch
 
 from . import ENGINE_NAME, ENGINE_VERSION, safetensors_io
+from .distributed import Dist, init
 from .gpt import has_sdpa
 from .inputs import InputError
 from .native_rng import load_native_normals
@@ -45,6 +46,7 @@ class Runtime:
     sdpa: bool
     jvp: str  # forward-mode AD here: torch.func, forward_ad or finite-differences (none)
     directional: str  # how D is computed: exact or differences
+    dist: Dist = field(default_factory=Dist)  # the data-parallel group (one process: world 1)
 
     @property
     def cuda(self) -> bool:
@@ -89,8 +91,11 @@ class Runtime:
                 "autocast": "bfloat16" if self.dtype == "bfloat16" and self.cuda else "none",
                 "tf32": "on" if self.cuda and torch.backends.cuda.matmul.allow_tf32 else "off",
                 "rng": "c" if load_native_normals() is not None else "python",
+                "parallel": "all-reduce" if self.dist.active else "none",
             },
         }
+        if self.dist.active:
+            info["world"] = self.dist.world
         if self.cuda:
             info["deviceName"] = torch.cuda.get_device_name(self.device)
         return info
@@ -100,13 +105,15 @@ class DeviceError(InputError):
     """A device or code path that was asked for and cannot be had."""
 
 
-def make_runtime(device: str, dtype: str, threads: int, directional: str) -> Runtime:
+def make_runtime(device: str, dtype: str, threads: int, directional: str, distributed: bool = False) -> Runtime:
+    """`distributed`: join the process group torch.distributed.run made (when it made one)."""
     torch.set_num_threads(max(1, threads))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceError("inputs.json asks for device 'cuda' and torch sees no CUDA device")
-    dev = torch.device("cuda:0" if device == "cuda" else "cpu")
+    dist = init(device == "cuda") if distributed else Dist()
+    dev = torch.device(f"cuda:{dist.local_rank}" if device == "cuda" else "cpu")
     if dtype == "auto":  # bf16 autocast where the GPU has it; float32 elsewhere (no autocast on the CPU)
         dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     if dev.type == "cuda":
@@ -119,7 +126,7 @@ def make_runtime(device: str, dtype: str, threads: int, directional: str) -> Run
         raise DeviceError(f"directional 'exact' needs forward-mode AD, which torch {torch.__version__} lacks; ask for 'differences'")
     if directional == "auto":  # exact where forward-mode AD exists
         directional = "differences" if path == "finite-differences" else "exact"
-    return Runtime(device=dev, dtype=dtype, threads=threads, sdpa=has_sdpa(), jvp=path, directional=directional)
+    return Runtime(device=dev, dtype=dtype, threads=threads, sdpa=has_sdpa(), jvp=path, directional=directional, dist=dist)
 
 
 Stamp = Union[float, "torch.cuda.Event"]

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from .batches import Batch, to_batch
-from .gpt import Gpt
+from .batches import Batch, step_batches
 from .inputs import OptimConfig, TokenRows
+from .lm import LanguageModel
 from .losses import soft_cross_entropy, wide
 from .optim import LearnerAdamW
 from .rules import TargetRule, View
@@ -23,7 +23,7 @@ from .runtime import Clock, Runtime, Stamp, to_host
 
 @dataclass
 class StepOutput:
-    loss: torch.Tensor
+    loss: torch.Tensor  # this rank's part of the step's loss (the ranks' parts sum to it)
     grad_norm: torch.Tensor
     meta: Optional[Tuple[Stamp, Stamp]]  # the meta step's start and end, when one ran
 
@@ -43,60 +43,101 @@ class TrainResult:
 
 
 class Learner:
-    """The learner's parameters, optimiser and step."""
+    """The learner's parameters, optimiser and step.
 
-    def __init__(self, rt: Runtime, gpt: Gpt, params: Dict[str, torch.Tensor], optim: OptimConfig) -> None:
+    `params` holds every tensor the forward reads; `trainable` names those the optimiser updates (all of them by
+    default; a LoRA learner's adapters). `aliases` maps a name the forward reads to the trainable tensor it stands
+    for (a tied head: 'lm_head.weight' -> the embedding): inside a step the alias is a view of its tensor, so the
+    optimiser gets the tensor's whole gradient and the rule sees the alias's own part (the head's, for S).
+    """
+
+    def __init__(self, rt: Runtime, gpt: LanguageModel, params: Dict[str, torch.Tensor], optim: OptimConfig,
+                 trainable: Optional[Sequence[str]] = None, aliases: Optional[Mapping[str, str]] = None) -> None:
         self.rt, self.gpt, self.params = rt, gpt, params
-        self.opt = LearnerAdamW(optim, params)
+        self.trainable = list(params) if trainable is None else list(trainable)
+        self.aliases = dict(aliases or {})
+        self.opt = LearnerAdamW(optim, {n: params[n] for n in self.trainable})
         self.clock = Clock(rt)
 
     def step(self, b: Batch, rule: TargetRule, step: int) -> StepOutput:
-        """One update on `b`: forward, the rule's prepare / meta step / targets on detached views, the loss, its
-        gradient, after_gradients, AdamW. Returns device tensors: nothing here waits for the device."""
-        rt, gpt, p = self.rt, self.gpt, self.params
-        B, T = b.shape
-        with rt.autocast():
-            if rule.hidden_at is None:
-                logits = gpt.forward(p, b.ids)
-                hidden = None
+        """One update on `b` (see step_batches)."""
+        return self.step_batches([b], rule, step)
+
+    def step_batches(self, micro: Sequence[Batch], rule: TargetRule, step: int) -> StepOutput:
+        """One update from the microbatches `micro`: per microbatch a forward, the rule's prepare / meta step (first
+        microbatch only) / targets on detached views, the loss and its gradient, summed; then the sum over the ranks,
+        after_gradients, AdamW. Returns device tensors: nothing here waits for the device."""
+        rt, gpt = self.rt, self.gpt
+        grads: Dict[str, torch.Tensor] = {}
+        loss_sum: Optional[torch.Tensor] = None
+        meta: Optional[Tuple[Stamp, Stamp]] = None
+        wanted: List[str] = []
+        for k, b in enumerate(micro):
+            p: Dict[str, torch.Tensor] = self.params
+            views: Dict[str, torch.Tensor] = {}
+            if self.aliases:
+                p = dict(p)
+                for a, src in self.aliases.items():
+                    views[a] = p[a] = self.params[src].view_as(self.params[src])
+            B, T = b.shape
+            with rt.autocast():
+                with gpt.training():
+                    if rule.hidden_at is None:
+                        logits = gpt.forward(p, b.ids)
+                        hidden = None
+                    else:
+                        hidden = gpt.hidden_below(p, b.ids, rule.hidden_at)
+                        logits = gpt.forward_from(p, hidden, B, T, rule.hidden_at)
+                view = View(wide(logits.detach()), None if hidden is None else wide(hidden.detach()))
+                # Off the tape: the targets are constants to this gradient, and the meta step takes gradients of its own.
+                with torch.no_grad():
+                    rule.prepare(b, view)
+                    if k == 0:
+                        m0 = self.clock.stamp()
+                        did_meta = rule.meta_step(b, step, view)
+                        m1 = self.clock.stamp()
+                        meta = (m0, m1) if did_meta else None
+                        wanted = [a for a in views if rule.wants_gradient(a)]
+                    q = rule.targets(b, step, view)
+                loss = soft_cross_entropy(logits, q, b.mask, b.denom)
+            names = self.trainable + wanted
+            gs = torch.autograd.grad(loss, [p[n] for n in self.trainable] + [views[a] for a in wanted])
+            if k == 0:
+                grads = dict(zip(names, gs))
+                loss_sum = loss.detach()
             else:
-                hidden = gpt.hidden_below(p, b.ids, rule.hidden_at)
-                logits = gpt.forward_from(p, hidden, B, T, rule.hidden_at)
-            view = View(wide(logits.detach()), None if hidden is None else hidden.detach())
-            # Off the tape: the targets are constants to this gradient, and the meta step takes gradients of its own.
-            with torch.no_grad():
-                rule.prepare(b, view)
-                m0 = self.clock.stamp()
-                did_meta = rule.meta_step(b, step, view)
-                m1 = self.clock.stamp()
-                q = rule.targets(b, step, view)
-            loss = soft_cross_entropy(logits, q, b.mask)
-        names = list(p)
-        grads = dict(zip(names, torch.autograd.grad(loss, [p[n] for n in names])))
+                for n, g in zip(names, gs):
+                    grads[n].add_(g)
+                assert loss_sum is not None
+                loss_sum = loss_sum + loss.detach()
+        assert loss_sum is not None
+        rt.dist.sum_([grads[n] for n in self.trainable + wanted])
         rule.after_gradients(grads, step)
-        norm = self.opt.apply(grads)
-        return StepOutput(loss.detach(), norm, (m0, m1) if did_meta else None)
+        norm = self.opt.apply({n: grads[n] for n in self.trainable} if wanted else grads)
+        return StepOutput(loss_sum, norm, meta)
 
 
 def train(learner: Learner, rows: TokenRows, batches: np.ndarray, steps: int, log_every: int, rule: TargetRule,
-          on_log: Optional[Callable[[Dict[str, float]], None]] = None) -> TrainResult:
-    """Runs `steps` learner steps on rows batches[step]; log points at step % log_every == 0 and the last."""
+          on_log: Optional[Callable[[Dict[str, float]], None]] = None, accum: int = 1) -> TrainResult:
+    """Runs `steps` learner steps, step s on the rows of batches[s·accum + k] (k < accum); log points at
+    step % log_every == 0 and the last (the loss there summed over the ranks)."""
     curve: List[Dict[str, float]] = []
     timing = Timing()
     pending: List[Tuple[int, Stamp, Stamp, Optional[Tuple[Stamp, Stamp]]]] = []
     clock = learner.clock
+    rt = learner.rt
     t0 = time.perf_counter()
     for step in range(steps):
-        b = to_batch(learner.rt, rows.select(batches[step]))
+        micro = step_batches(rt, rows, batches, step, accum)
         lr = learner.opt.next_lr()
         s0 = clock.stamp()
-        out = learner.step(b, rule, step)
+        out = learner.step_batches(micro, rule, step)
         s1 = clock.stamp()
         pending.append((step, s0, s1, out.meta))
         rule.after_step(step)  # outside the step: measurement (the probe)
         if step % log_every == 0 or step == steps - 1:
             rule.sync()
-            loss, norm = to_host([out.loss, out.grad_norm])
+            loss, norm = to_host([rt.dist.summed(out.loss), out.grad_norm])
             resolve(pending, timing)
             pending = []
             point = {"step": step, "loss": loss, "lr": lr, "gradNorm": norm}
@@ -104,7 +145,7 @@ def train(learner: Learner, rows: TokenRows, batches: np.ndarray, steps: int, lo
             if on_log is not None:
                 on_log(point)
     resolve(pending, timing)
-    learner.rt.synchronize()
+    rt.synchronize()
     return TrainResult(curve, (time.perf_counter() - t0) * 1000.0, timing)
 
 
@@ -118,13 +159,18 @@ def resolve(pending: List[Tuple[int, Stamp, Stamp, Optional[Tuple[Stamp, Stamp]]
             timing.metaMs.append(meta_ms)
 
 
-def cycle_steps(learner: Learner, rows: TokenRows, batches: np.ndarray, rule: TargetRule, first_step: int, count: int, batch_offset: int) -> None:
+def cyclic_batches(rt: Runtime, rows: TokenRows, batches: np.ndarray, index: int, accum: int) -> List[Batch]:
+    """The microbatches of step `index` taken cyclically over the steps `batches` holds."""
+    available = max(1, batches.shape[0] // accum)
+    return step_batches(rt, rows, batches, index % available, accum)
+
+
+def cycle_steps(learner: Learner, rows: TokenRows, batches: np.ndarray, rule: TargetRule, first_step: int, count: int, batch_offset: int, accum: int = 1) -> None:
     """`count` learner steps from rule step `first_step` on batches taken cyclically from `batch_offset`, ending
     with a read of the last loss and the rule's sync (as a log point does): one calibration cycle."""
     last: Optional[torch.Tensor] = None
     for k in range(count):
-        b = to_batch(learner.rt, rows.select(batches[(batch_offset + k) % batches.shape[0]]))
-        last = learner.step(b, rule, first_step + k).loss
+        last = learner.step_batches(cyclic_batches(learner.rt, rows, batches, batch_offset + k, accum), rule, first_step + k).loss
     if last is not None:
         to_host([last])
     rule.sync()

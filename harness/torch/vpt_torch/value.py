@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .batches import Batch
-from .gpt import Gpt, Params
+from .lm import LanguageModel, Params
 from .inputs import Subset
 from .losses import Targets, masked_nll, soft_cross_entropy, wide
 from .optim import global_norm
@@ -46,8 +46,9 @@ def subset_grad(params: Params, s: Subset, loss: Callable[[Params], torch.Tensor
     return value.detach(), {n: g.detach() for n, g in zip(s.names, grads)}
 
 
-def downstream_grad(gpt: Gpt, params: Params, s: Subset, fb: Batch) -> Tuple[torch.Tensor, Grads]:
-    """g_down: the gradient over S of the teacher-forced answer NLL of a feedback batch (head at answer rows only)."""
+def downstream_grad(gpt: LanguageModel, params: Params, s: Subset, fb: Batch) -> Tuple[torch.Tensor, Grads]:
+    """g_down: the gradient over S of the teacher-forced answer NLL of a feedback batch (head at answer rows only).
+    On a share of the batch (fb.denom set) the share's part: the ranks' parts sum to the whole batch's."""
     B, T = fb.shape
     with torch.no_grad():
         hidden = gpt.hidden_below(params, fb.ids, s.start)
@@ -56,14 +57,14 @@ def downstream_grad(gpt: Gpt, params: Params, s: Subset, fb: Batch) -> Tuple[tor
         at: torch.Tensor = rows
         targets = fb.targets.index_select(0, at)
         ones = torch.ones(targets.shape[0], device=targets.device)
-        return subset_grad(params, s, lambda p: masked_nll(gpt.forward_from_at_rows(p, hidden, B, T, s.start, at), targets, ones))
-    return subset_grad(params, s, lambda p: masked_nll(gpt.forward_from(p, hidden, B, T, s.start), fb.targets, fb.mask))
+        return subset_grad(params, s, lambda p: masked_nll(gpt.forward_from_at_rows(p, hidden, B, T, s.start, at), targets, ones, fb.denom))
+    return subset_grad(params, s, lambda p: masked_nll(gpt.forward_from(p, hidden, B, T, s.start), fb.targets, fb.mask, fb.denom))
 
 
-def pretrain_grad(gpt: Gpt, params: Params, s: Subset, b: Batch, hidden: torch.Tensor, q: Targets) -> Grads:
-    """g_pre: the gradient over S of the learner's loss against fixed targets q."""
+def pretrain_grad(gpt: LanguageModel, params: Params, s: Subset, b: Batch, hidden: torch.Tensor, q: Targets) -> Grads:
+    """g_pre: the gradient over S of the learner's loss against fixed targets q (a share's part, as g_down's)."""
     B, T = b.shape
-    return subset_grad(params, s, lambda p: soft_cross_entropy(gpt.forward_from(p, hidden, B, T, s.start), q, b.mask))[1]
+    return subset_grad(params, s, lambda p: soft_cross_entropy(gpt.forward_from(p, hidden, B, T, s.start), q, b.mask, b.denom))[1]
 
 
 def candidate_logp(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -121,7 +122,7 @@ class Directional:
     """D along a direction over S, by forward-mode AD (`exact`: path 'torch.func' or 'forward_ad') or by the
     tfjs engine's finite differences ('differences')."""
 
-    def __init__(self, gpt: Gpt, s: Subset, method: str, path: str) -> None:
+    def __init__(self, gpt: LanguageModel, s: Subset, method: str, path: str) -> None:
         self.gpt = gpt.written_out() if method == "exact" else gpt
         self.s = s
         self.method = method
@@ -141,7 +142,7 @@ class Directional:
             if rows is not None:
                 out = g.last_hidden_at_rows(p, hidden, B, T, self.s.start, rows)
             else:
-                out = g.run_blocks(p, hidden, B, T, self.s.start, g.cfg.nLayer)
+                out = g.run_blocks(p, hidden, B, T, self.s.start, g.n_layer)
             return wide(g.head_at_columns(p, out, cands))
 
         return at
@@ -183,9 +184,11 @@ class Directional:
         return (shifted(1.0) - shifted(-1.0)) / (2 * eps) * norm
 
 
-def value_of_weights(w: torch.Tensor, D: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """V(w) = −(1/M) Σ_n m_n Σ_k w[n,k]·D[n,k]."""
+def value_of_weights(w: torch.Tensor, D: torch.Tensor, mask: torch.Tensor, denom: Optional[float] = None) -> torch.Tensor:
+    """V(w) = −(1/M) Σ_n m_n Σ_k w[n,k]·D[n,k] (M = denom when the rows are a share of the batch)."""
     per_token = (w * D).sum(-1)
+    if denom is not None:
+        return -((per_token * mask).sum() / max(1.0, denom))
     return -((per_token * mask).sum() / mask.sum().clamp(min=1.0))
 
 
@@ -193,12 +196,14 @@ class CosineLoss:
     """−cos(g_down, g_pre(w)) as a function of candidate weights w, exact in value and gradient at w0:
     ∇cos = ∇V/(‖g_d‖‖g_p‖) − V·∇(ḡ_pᵀg_p)/(‖g_d‖‖g_p‖³), ḡ_p = g_pre(w0) detached (value.ts cosineLoss)."""
 
-    def __init__(self, w0: torch.Tensor, D: torch.Tensor, Dpre: torch.Tensor, mask: torch.Tensor, norm_down: torch.Tensor, norm_pre: torch.Tensor) -> None:
-        v0 = value_of_weights(w0, D, mask)
-        self.D, self.Dpre, self.mask = D, Dpre, mask
+    def __init__(self, w0: torch.Tensor, D: torch.Tensor, Dpre: torch.Tensor, mask: torch.Tensor, norm_down: torch.Tensor, norm_pre: torch.Tensor,
+                 denom: Optional[float] = None, total: Callable[[torch.Tensor], torch.Tensor] = lambda v: v) -> None:
+        """`denom`, `total`: on a share of the batch, its token count and the sum over the shares (V at w0 is global)."""
+        v0 = total(value_of_weights(w0, D, mask, denom))
+        self.D, self.Dpre, self.mask, self.denom = D, Dpre, mask, denom
         self.a = 1 / (norm_down * norm_pre)
         self.b = v0 / (norm_down * norm_pre.pow(3))
         self.cosine = v0 * self.a
 
     def loss(self, w: torch.Tensor) -> torch.Tensor:
-        return -(value_of_weights(w, self.D, self.mask) * self.a - value_of_weights(w, self.Dpre, self.mask) * self.b)
+        return -(value_of_weights(w, self.D, self.mask, self.denom) * self.a - value_of_weights(w, self.Dpre, self.mask, self.denom) * self.b)
