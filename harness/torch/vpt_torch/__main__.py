@@ -37,19 +37,17 @@ def probe_info(device: str, dtype: str, threads: int, directional: str) -> Dict[
 
 
 def relaunch(folder: Path, mode: str, nproc: int) -> int:
-    """The same command under torch.distributed.run with nproc processes (inputs already checked here, so bad
-    inputs are still exit 2 and one line); its exit status. The launcher dies with this process."""
+    """The same command as nproc data-parallel processes (distributed.launch; inputs already checked here, so bad
+    inputs are still exit 2 and one line); the first failing process's exit status, else 0. They die with this one."""
     import os
     import signal
-    import subprocess
 
+    from .distributed import launch
     from .hygiene import set_parent_death_signal
 
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "vpt_torch", mode, str(folder)]
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: set_parent_death_signal(signal.SIGTERM))
-    return proc.wait()
+    return launch(["-m", "vpt_torch", mode, str(folder)], nproc, env, lambda: set_parent_death_signal(signal.SIGTERM))
 
 
 def run(folder: Path, mode: str, emitter: Emitter) -> int:

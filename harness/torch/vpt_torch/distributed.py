@@ -16,8 +16,13 @@ step (after the microbatches of an accumulated step), in buckets, as DDP's no_sy
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -107,7 +112,7 @@ def under_launcher() -> bool:
 
 
 def init(cuda: bool) -> Dist:
-    """Joins the process group torch.distributed.run set up (gloo on CPU, NCCL on CUDA); one process otherwise."""
+    """Joins the process group of torch.distributed.run or `launch` (gloo on CPU, NCCL on CUDA); one process otherwise."""
     if not under_launcher():
         return Dist()
     world, rank, local = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
@@ -120,6 +125,47 @@ def init(cuda: bool) -> Dist:
             torch.cuda.set_device(local)
         dist.init_process_group(backend="nccl" if cuda else "gloo")
     return Dist(world=world, rank=rank, local_rank=local)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(args: List[str], nproc: int, env: Dict[str, str], preexec: Optional[Callable[[], Any]] = None) -> int:
+    """`python <args>` as nproc processes on this machine with torch.distributed.run's environment (WORLD_SIZE,
+    RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), their stdout and stderr this process's. When one fails the others
+    are stopped (they would wait in a collective); the first failure's exit status is returned, else 0.
+    (torch.distributed.run itself works as well; torch 1.13's fails to start under Python 3.11.)"""
+    port = free_port()
+    procs = []
+    for rank in range(nproc):
+        e = {**env, "WORLD_SIZE": str(nproc), "RANK": str(rank), "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(nproc),
+             "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs.append(subprocess.Popen([sys.executable, *args], env=e, preexec_fn=preexec))
+    status = 0
+    try:
+        while True:
+            codes = [p.poll() for p in procs]
+            failed = [c for c in codes if c not in (None, 0)]
+            if failed:
+                status = int(failed[0])
+                break
+            if all(c == 0 for c in codes):
+                break
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    return status
 
 
 def shutdown(d: Optional[Dist]) -> None:
