@@ -148,7 +148,7 @@ def launch(args: List[str], nproc: int, env: Dict[str, str], preexec: Optional[C
     try:
         while True:
             codes = [p.poll() for p in procs]
-            failed = [c for c in codes if c not in (None, 0)]
+            failed = [c for c in codes if c is not None and c != 0]
             if failed:
                 status = int(failed[0])
                 break
