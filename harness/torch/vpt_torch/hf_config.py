@@ -80,6 +80,17 @@ def module_path(i: int, module: str) -> str:
     return layer_prefix(i) + ("self_attn." if module in ATTENTION_MODULES else "mlp.") + module
 
 
+def layer_subset_order(cfg: HfConfig, i: int) -> List[str]:
+    """Layer i's parameters in the order S lists them (the tfjs engine's decoderShapes order): input norm, the
+    projections' weights, their biases, Qwen3's q/k norms, the post-attention norm."""
+    p = layer_prefix(i)
+    out = [p + "input_layernorm.weight"] + [module_path(i, m) + ".weight" for m in LINEAR_MODULES]
+    out += [module_path(i, m) + ".bias" for m in LINEAR_MODULES if cfg.has_bias(m)]
+    if cfg.qk_norm:
+        out += [p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"]
+    return out + [p + "post_attention_layernorm.weight"]
+
+
 def parameter_shapes(cfg: HfConfig) -> Dict[str, Tuple[int, ...]]:
     """Every parameter a checkpoint of `cfg` holds, in transformers' order (lm_head only when untied)."""
     D = cfg.hidden_size

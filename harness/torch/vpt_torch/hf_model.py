@@ -6,9 +6,9 @@ Per layer (transformers' LlamaDecoderLayer / Qwen2DecoderLayer / Qwen3DecoderLay
 then x + down_proj(silu(gate_proj(m)) · up_proj(m)), m = RMSNorm(x). Attention: q/k/v projections (biases per
 family), Qwen3's RMSNorm of each q and k head, rotary embeddings (rotate-half form, θ and scaling from the config),
 grouped-query heads repeated, causal softmax(q·kᵀ/√dh)·v. Final RMSNorm; the head is 'lm_head.weight' (the embedding
-when tied: the parameter dictionary maps that name to it). RMSNorm as transformers computes it: in float32 (or
+when the dictionary has no 'lm_head.weight': tied). RMSNorm as transformers computes it: in float32 (or
 wider), scaled by the weight after the cast back. LoRA adapters, where the dictionary holds them
-('<module>.lora_A.weight' [r, in], '<module>.lora_B.weight' [out, r]), add (α/r)·B·A·dropout(x) to their module.
+('<module>.lora_A' [r, in], '<module>.lora_B' [out, r]), add (α/r)·B·A·dropout(x) to their module.
 
 Mixed precision: a weight is used in the activations' dtype unless autocast casts both (so bf16 frozen weights run
 in float32 where autocast is off: the designer's and the value's float32 passes).
@@ -134,9 +134,9 @@ class HfLm:
         w = p[path + ".weight"]
         b = p.get(path + ".bias")
         y = F.linear(x, like(w, x), None if b is None else like(b, x))
-        a = p.get(path + ".lora_A.weight")
+        a = p.get(path + ".lora_A")
         if a is not None:
-            bm = p[path + ".lora_B.weight"]
+            bm = p[path + ".lora_B"]
             xi = F.dropout(x, self.lora_dropout, training=True) if self.state.training and self.lora_dropout > 0 else x
             y = y + F.linear(F.linear(xi, like(a, xi)), like(bm, xi)) * self.lora_scale
         return y

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .errors import InputError
 from .gpt import candidate_scores, causal_mask
-from .hf_config import HfConfig, layer_prefix
+from .hf_config import ATTENTION_MODULES, HfConfig, layer_prefix
 from .hf_model import EMBED, HEAD, NORM, autocasting, like
 from .inputs import CellInputs, HfSpec, Subset
 from .learner_model import Learnable, choose_subset
@@ -37,32 +37,33 @@ from .runtime import Runtime
 
 
 def functional_call(module: nn.Module, tensors: Dict[str, torch.Tensor], args: Tuple[Any, ...], kwargs: Optional[Dict[str, Any]] = None) -> Any:
-    fn = getattr(importlib.import_module("torch.func"), "functional_call", None)
-    if fn is None:  # torch < 2.0
+    try:
+        fn = importlib.import_module("torch.func").functional_call
+    except (ImportError, AttributeError):  # torch < 2.0
         fn = importlib.import_module("torch.nn.utils.stateless").functional_call
     return fn(module, tensors, args, kwargs or {})
 
 
 class LoraLinear(nn.Module):
-    """The engine's adapter around a frozen nn.Linear (names as peft's without the adapter name)."""
+    """The engine's adapter around a frozen nn.Linear: parameters 'base_layer.weight' (and bias), 'lora_A' [r, in],
+    'lora_B' [out, r] (so the adapters' names are the built-in implementation's)."""
 
     def __init__(self, base: nn.Linear, spec: LoraSpec, a: torch.Tensor, b: torch.Tensor) -> None:
         super().__init__()
         self.base_layer = base
-        self.lora_A = nn.Linear(base.in_features, spec.r, bias=False, device=a.device)
-        self.lora_B = nn.Linear(spec.r, base.out_features, bias=False, device=b.device)
-        with torch.no_grad():
-            self.lora_A.weight.copy_(a)
-            self.lora_B.weight.copy_(b)
+        self.lora_A = nn.Parameter(a.detach().clone())
+        self.lora_B = nn.Parameter(b.detach().clone())
         self.drop = nn.Dropout(spec.dropout) if spec.dropout > 0 else nn.Identity()
         self.scale = spec.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.base_layer(x)
         xi = self.drop(x)
+        a: torch.Tensor = self.lora_A
+        b: torch.Tensor = self.lora_B
         if not autocasting(xi):
-            xi = xi.to(self.lora_A.weight.dtype)
-        z = self.lora_B(self.lora_A(xi)) * self.scale
+            a, b = like(a, xi), like(b, xi)
+        z = F.linear(F.linear(xi, a), b) * self.scale
         return y + z.to(y.dtype)
 
 
@@ -238,22 +239,16 @@ def load_transformers(rt: Runtime, cell: CellInputs, spec: HfSpec, frozen: torch
     model.eval()
     lora_path = "none"
     if spec.lora is not None:
-        lora_path = attach_lora(model, cfg, spec.lora, spec.seed, rt.device)
-    params: Dict[str, torch.Tensor] = dict(model.named_parameters())
+        lora_path = attach_lora(model, cfg, spec.lora, spec.seed, rt.device, cell.lora_init)
+    params: Dict[str, torch.Tensor] = dict(model.named_parameters())  # tied: the embedding only (named once)
     trainable = [n for n, t in params.items() if t.requires_grad]
-    aliases: Dict[str, str] = {}
-    if cfg.tied:
-        params[HEAD] = params[EMBED]
-        if full:
-            aliases[HEAD] = EMBED
-    elif HEAD not in params:
+    aliases = {HEAD: EMBED} if cfg.tied and full else {}
+    if not cfg.tied and HEAD not in params:
         raise InputError(f"{cell.model.dir}: transformers' model has no '{HEAD}' although config.json does not tie it")
-    if full:
-        subset = choose_subset(cfg, spec, cell.subset_blocks, [n for n in params if n != HEAD])
-    else:  # the adapters of the last layers, by the names peft or the engine gave them
-        start = cfg.num_layers - cell.subset_blocks
-        layers = tuple(layer_prefix(i) for i in range(start, cfg.num_layers))
-        subset = Subset(start, [n for n in trainable if n.startswith(layers)])
+    subset = choose_subset(cfg, spec, cell.subset_blocks)
+    if spec.lora is not None:  # the adapters by the names peft or the engine gave them, in S's order
+        by_name = {peft_name(n): n for n in trainable}
+        subset = Subset(subset.start, [by_name[n] for n in subset.names])
     lm = TransformersLm(model, cfg)
     info = {
         "paths": {"models": "transformers", "lora": lora_path, "weights": str(dtype).replace("torch.", ""),
@@ -264,32 +259,38 @@ def load_transformers(rt: Runtime, cell: CellInputs, spec: HfSpec, frozen: torch
     return Learnable(lm, params, trainable, subset, aliases, info)
 
 
-def attach_lora(model: Any, cfg: HfConfig, spec: LoraSpec, seed: int, device: torch.device) -> str:
-    """peft's LoRA when it imports (adapters in float32), else the engine's; returns which."""
+def peft_name(name: str) -> str:
+    """The built-in name of an adapter parameter: peft's '<module>.lora_A.default.weight' -> '<module>.lora_A'."""
+    for ab in ("lora_A", "lora_B"):
+        if f".{ab}." in name:
+            return name[: name.index(f".{ab}.")] + f".{ab}"
+    return name
+
+
+def attach_lora(model: Any, cfg: HfConfig, spec: LoraSpec, seed: int, device: torch.device, given: Optional[Dict[str, Any]] = None) -> str:
+    """peft's LoRA when it imports, else the engine's modules; the adapters start from the harness's values when
+    given, else from the engine's draw for `seed` (both paths alike); float32, the only trainable tensors. Returns
+    which LoRA runs."""
+    init = init_adapters(cfg, spec, seed, device, given)
     try:
         peft = importlib.import_module("peft")
     except ImportError:
         peft = None
     if peft is not None:
-        torch.manual_seed(seed)
         conf = peft.LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout, target_modules=list(spec.targets), bias="none")
         peft.get_peft_model(model, conf)  # injects the adapters into `model` in place
         for n, t in model.named_parameters():
             if "lora_" in n:
-                t.data = t.data.float()
-                t.requires_grad_(True)
-            else:
-                t.requires_grad_(False)
-        return "peft"
-    adapters = init_adapters(cfg, spec, seed, device)
-    for i, layer in enumerate(model.model.layers):
-        for m in cfg.module_names():
-            if m not in spec.targets:
-                continue
-            parent = layer.self_attn if m in ("q_proj", "k_proj", "v_proj", "o_proj") else layer.mlp
-            base = getattr(parent, m)
-            path = f"{layer_prefix(i)}{'self_attn' if parent is layer.self_attn else 'mlp'}.{m}"
-            setattr(parent, m, LoraLinear(base, spec, adapters[path + ".lora_A.weight"].detach(), adapters[path + ".lora_B.weight"].detach()))
+                t.data = init[peft_name(n)].detach().to(device=t.device, dtype=torch.float32).reshape(t.shape).clone()
+        which = "peft"
+    else:
+        for i, layer in enumerate(model.model.layers):
+            for m in spec.targets:
+                attention = m in ATTENTION_MODULES
+                parent = layer.self_attn if attention else layer.mlp
+                path = f"{layer_prefix(i)}{'self_attn' if attention else 'mlp'}.{m}"
+                setattr(parent, m, LoraLinear(getattr(parent, m), spec, init[path + ".lora_A"], init[path + ".lora_B"]))
+        which = "built-in"
     for n, t in model.named_parameters():
         t.requires_grad_("lora_" in n)
-    return "built-in"
+    return which

@@ -14,7 +14,7 @@ from . import PROTOCOL, safetensors_io
 from .errors import InputError
 from .hf_checkpoint import index_weights
 from .hf_config import HfConfig, parse_config, read_config, weight_files
-from .lora import LoraSpec, check_targets
+from .lora import LoraSpec, check_given, check_targets
 
 RULES = ("onehot", "uniform-topk", "self-distill", "oracle-gate", "schedule", "designer")
 FEEDBACK_KINDS = ("true", "random", "shuffled")
@@ -196,6 +196,7 @@ class CellInputs:
     test: Optional[TokenRows] = None
     prompts: List[np.ndarray] = field(default_factory=list)
     designer_init: Dict[str, np.ndarray] = field(default_factory=dict)
+    lora_init: Dict[str, np.ndarray] = field(default_factory=dict)  # `lora.<name>`: the adapters' initial values
     subset_blocks: int = 0
     launch: LaunchConfig = field(default_factory=LaunchConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
@@ -489,6 +490,10 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         if cell.probe_steps and cell.mode == "run":  # (the bench runs no probe)
             cell.probe_rows = _rows(arrays, "probe", V)
             cell.probe_feedback = _rows(arrays, "probe_feedback", V)
+    lora_init = {k[len("lora."):]: v for k, v in arrays.items() if k.startswith("lora.")}
+    if model.hf is not None and model.hf.lora is not None and lora_init:
+        check_given(model.hf.config, model.hf.lora, lora_init)
+        cell.lora_init = lora_init
     if rule == "oracle-gate" and not train_rows.wrong.any():
         raise InputError("inputs.safetensors: 'train.wrong' marks no token; the oracle-gate rule reads the wrong-token labels")
     if _has_rows(arrays, "validation"):

@@ -6,7 +6,8 @@ them the optimiser updates, S, and what the hello line says about it.
   implementation (hf_model.py) or transformers' classes (hf_transformers.py, when transformers imports and
   `model.implementation` allows). Full-parameter: every weight trains, in float32 (master weights: AdamW's state is
   float32 too, and CUDA runs the matmuls in bf16 under autocast); S = the last n layers, the final norm and the head
-  (for a tied head, 'lm_head.weight' is the embedding as the head uses it: its own part of the gradient). LoRA: the
+  (for a tied head, the embedding as the head uses it: the activations below S are held, and the rule sees the head's
+  own part of the gradient). LoRA: the
   base frozen in `weightsDtype` (bf16 on CUDA by default), float32 adapters train; S = the last n layers' adapters.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .checkpoint import load_params
 from .errors import InputError
 from .gpt import Gpt
 from .hf_checkpoint import library_available, load_weights, random_weights
-from .hf_config import HfConfig, layer_prefix
+from .hf_config import HfConfig, layer_subset_order
 from .hf_model import EMBED, HEAD, NORM, HfLm
 from .inputs import CellInputs, HfSpec, Subset
 from .lm import LanguageModel
@@ -35,7 +36,7 @@ class Learnable:
     params: Dict[str, torch.Tensor]  # every tensor the forward reads, by name
     trainable: List[str]  # what the optimiser updates
     subset: Subset
-    aliases: Dict[str, str] = field(default_factory=dict)  # a name the forward reads -> the trainable tensor it is
+    aliases: Dict[str, str] = field(default_factory=dict)  # a name the forward reads -> the trainable tensor it uses (Learner)
     info: Dict[str, Any] = field(default_factory=dict)  # for hello.engine: paths and facts
 
     def counts(self) -> Dict[str, int]:
@@ -96,13 +97,15 @@ def frozen_dtype(rt: Runtime, spec: HfSpec) -> torch.dtype:
     return torch.bfloat16 if want == "bfloat16" else torch.float32
 
 
-def choose_subset(cfg: HfConfig, spec: HfSpec, blocks: int, names_in_order: List[str]) -> Subset:
-    """S: full-parameter, the last `blocks` layers' parameters, the final norm and the head; LoRA, their adapters."""
+def choose_subset(cfg: HfConfig, spec: HfSpec, blocks: int) -> Subset:
+    """S, in the tfjs engine's order (harness/language/model/decoder.ts decoderSubsetNames): full-parameter, the
+    embedding when tied (as the head: the activations below S are held), the last `blocks` layers' parameters, the
+    final norm, the head when untied; LoRA, the last layers' adapters."""
     start = cfg.num_layers - blocks
     if spec.lora is not None:
         return Subset(start, adapter_names(cfg, spec.lora, range(start, cfg.num_layers)))
-    layers = tuple(layer_prefix(i) for i in range(start, cfg.num_layers))
-    return Subset(start, [n for n in names_in_order if n.startswith(layers)] + [NORM, HEAD])
+    layers = [n for i in range(start, cfg.num_layers) for n in layer_subset_order(cfg, i)]
+    return Subset(start, ([EMBED] if cfg.tied else []) + layers + [NORM] + ([] if cfg.tied else [HEAD]))
 
 
 def load_builtin(rt: Runtime, cell: CellInputs, spec: HfSpec) -> Learnable:
@@ -120,18 +123,16 @@ def load_builtin(rt: Runtime, cell: CellInputs, spec: HfSpec) -> Learnable:
     else:
         params = load_weights(cfg, spec.files, place, use_library=library_available())
     trainable = list(params)
-    aliases: Dict[str, str] = {}
     if spec.lora is not None:
-        adapters = init_adapters(cfg, spec.lora, spec.seed, rt.device)
+        adapters = init_adapters(cfg, spec.lora, spec.seed, rt.device, cell.lora_init)
         trainable = list(adapters)
         params.update(adapters)
-    if cfg.tied:
-        params[HEAD] = params[EMBED]
-        if full:
-            aliases[HEAD] = EMBED
+    # A tied head is the embedding: inside a learner step the head reads it through a view (aliases), so the rule
+    # gets the head's own part of its gradient when S holds it.
+    aliases = {HEAD: EMBED} if cfg.tied and full else {}
     torch.manual_seed(spec.seed)  # the adapters' dropout
     lm = HfLm(cfg, sdpa=rt.sdpa, lora_scale=spec.lora.scale if spec.lora else 1.0, lora_dropout=spec.lora.dropout if spec.lora else 0.0)
-    subset = choose_subset(cfg, spec, cell.subset_blocks, [n for n in params if n != HEAD])
+    subset = choose_subset(cfg, spec, cell.subset_blocks)
     info = {
         "paths": {"models": "built-in", "lora": "built-in" if spec.lora else "none",
                   "weights": str(torch.float32 if full else frozen).replace("torch.", "")},

@@ -46,9 +46,10 @@ class Learner:
     """The learner's parameters, optimiser and step.
 
     `params` holds every tensor the forward reads; `trainable` names those the optimiser updates (all of them by
-    default; a LoRA learner's adapters). `aliases` maps a name the forward reads to the trainable tensor it stands
-    for (a tied head: 'lm_head.weight' -> the embedding): inside a step the alias is a view of its tensor, so the
-    optimiser gets the tensor's whole gradient and the rule sees the alias's own part (the head's, for S).
+    default; a LoRA learner's adapters). `aliases` maps a name the forward reads to the trainable tensor it is a use
+    of (a tied head: 'lm_head.weight' -> the embedding). Inside a step the forward reads it as a view of that
+    tensor: AdamW gets the tensor's whole gradient, and a rule that asks for the tensor's gradient (S holds the tied
+    embedding as the head) gets the view's part, the head's.
     """
 
     def __init__(self, rt: Runtime, gpt: LanguageModel, params: Dict[str, torch.Tensor], optim: OptimConfig,
@@ -69,9 +70,10 @@ class Learner:
         after_gradients, AdamW. Returns device tensors: nothing here waits for the device."""
         rt, gpt = self.rt, self.gpt
         grads: Dict[str, torch.Tensor] = {}
+        names: List[str] = []
         loss_sum: Optional[torch.Tensor] = None
         meta: Optional[Tuple[Stamp, Stamp]] = None
-        wanted: List[str] = []
+        wanted: List[str] = []  # aliases whose part of the gradient the rule asked for
         for k, b in enumerate(micro):
             p: Dict[str, torch.Tensor] = self.params
             views: Dict[str, torch.Tensor] = {}
@@ -97,10 +99,10 @@ class Learner:
                         did_meta = rule.meta_step(b, step, view)
                         m1 = self.clock.stamp()
                         meta = (m0, m1) if did_meta else None
-                        wanted = [a for a in views if rule.wants_gradient(a)]
+                        wanted = [a for a in views if rule.wants_gradient(self.aliases[a])]
                     q = rule.targets(b, step, view)
                 loss = soft_cross_entropy(logits, q, b.mask, b.denom)
-            names = self.trainable + wanted
+            names = self.trainable + [f"{a}@view" for a in wanted]
             gs = torch.autograd.grad(loss, [p[n] for n in self.trainable] + [views[a] for a in wanted])
             if k == 0:
                 grads = dict(zip(names, gs))
@@ -111,9 +113,15 @@ class Learner:
                 assert loss_sum is not None
                 loss_sum = loss_sum + loss.detach()
         assert loss_sum is not None
-        rt.dist.sum_([grads[n] for n in self.trainable + wanted])
-        rule.after_gradients(grads, step)
-        norm = self.opt.apply({n: grads[n] for n in self.trainable} if wanted else grads)
+        rt.dist.sum_([grads[n] for n in names])
+        if wanted:
+            for_rule = {n: grads[n] for n in self.trainable}
+            for_rule.update({self.aliases[a]: grads[f"{a}@view"] for a in wanted})
+            rule.after_gradients(for_rule, step)
+            norm = self.opt.apply({n: grads[n] for n in self.trainable})
+        else:
+            rule.after_gradients(grads, step)
+            norm = self.opt.apply(grads)
         return StepOutput(loss_sum, norm, meta)
 
 
