@@ -7,7 +7,6 @@ Every rule sees a detached view of the learner step's one forward pass; the targ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
@@ -15,17 +14,25 @@ import torch
 from .batches import Batch
 from .distributed import Dist
 from .gate_trace import GateTrace
-from .losses import Targets
+from .losses import Targets, wide
 from .topk import mix_weights, top_k_candidates
 
 
-@dataclass
 class View:
-    """The learner's forward on the batch, detached: logits [B*T, V] (float32), and the hidden state entering
-    block `TargetRule.hidden_at` when the rule asks for it."""
+    """The learner's forward on the batch, detached: logits [B*T, V] (widened to float32 when a rule first reads
+    them: the baseline never does, and a bf16 copy of a large vocabulary's logits is not free), and the hidden state
+    entering block `TargetRule.hidden_at` when the rule asks for it."""
 
-    logits: torch.Tensor
-    hidden: Optional[torch.Tensor] = None
+    def __init__(self, logits: torch.Tensor, hidden: Optional[torch.Tensor] = None) -> None:
+        self.raw = logits
+        self.hidden = hidden
+        self._wide: Optional[torch.Tensor] = None
+
+    @property
+    def logits(self) -> torch.Tensor:
+        if self._wide is None:
+            self._wide = wide(self.raw)
+        return self._wide
 
 
 class TargetRule:

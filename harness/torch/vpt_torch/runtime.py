@@ -116,6 +116,8 @@ def make_runtime(device: str, dtype: str, threads: int, directional: str, distri
     dev = torch.device(f"cuda:{dist.local_rank}" if device == "cuda" else "cpu")
     if dtype == "auto":  # bf16 autocast where the GPU has it; float32 elsewhere (no autocast on the CPU)
         dtype = "bfloat16" if dev.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    if dtype == "bfloat16" and dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise DeviceError(f"inputs.json: 'dtype' bfloat16: {torch.cuda.get_device_name(dev)} has no bf16 (ask for float32 or auto)")
     if dev.type == "cuda":
         # TF32 only for bf16 runs: a float32 run is the agreement test, where TF32's 10-bit mantissa would show.
         torch.backends.cuda.matmul.allow_tf32 = dtype == "bfloat16"

@@ -90,7 +90,7 @@ class Learner:
                     else:
                         hidden = gpt.hidden_below(p, b.ids, rule.hidden_at)
                         logits = gpt.forward_from(p, hidden, B, T, rule.hidden_at)
-                view = View(wide(logits.detach()), None if hidden is None else wide(hidden.detach()))
+                view = View(logits.detach(), None if hidden is None else wide(hidden.detach()))
                 # Off the tape: the targets are constants to this gradient, and the meta step takes gradients of its own.
                 with torch.no_grad():
                     rule.prepare(b, view)
