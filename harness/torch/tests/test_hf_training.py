@@ -146,3 +146,30 @@ def test_a_random_init_learner_from_a_config_alone(tmp_path: Path) -> None:
     assert rc == 0, err
     res = result_of(lines)
     assert res is not None and res["generations"] == [] and all(math.isfinite(p["loss"]) for p in res["curve"])
+
+
+def test_a_meta_step_on_an_accumulated_step_is_per_token_of_its_microbatch(tmp_path: Path) -> None:
+    """The meta step reads the step's first microbatch and normalises over that microbatch's tokens: its V is what
+    the same microbatch alone gives (not scaled down by the microbatches that follow)."""
+    from vpt_torch.batches import step_batches
+    from vpt_torch.cell import make_rule
+    from vpt_torch.rules import View
+
+    folder = write_hf_cell(tmp_path / "c", CellSpec(rule="designer", arm="v-pretraining", burn_in=0, meta_every=1), "qwen3", blocks=2)
+    firsts = []
+    for parts in (1, 2):
+        c = accumulated(folder, parts) if parts > 1 else parse(folder)
+        if parts == 1:  # the first microbatch of the accumulated cell, alone
+            c.batches = accumulated(folder, 2).batches[:1]
+            c.train = type(c.train)(**{**c.train.__dict__, "batchSize": 4})
+        m = load_learner(RT, c)
+        c.subset = m.subset
+        rule = make_rule(RT, m.lm, m.params, c, 4)
+        b = step_batches(RT, c.train_rows, c.batches, 0, parts)[0]
+        assert (b.denom is not None) == (parts > 1)
+        with torch.no_grad():
+            hidden = m.lm.hidden_below(m.params, b.ids, m.subset.start)
+            view = View(m.lm.forward_from(m.params, hidden, *b.shape, m.subset.start), hidden)
+            assert rule.meta_step(b, 0, view)
+        firsts.append(float(rule.value_term[1]))  # type: ignore[attr-defined]
+    assert firsts[1] == pytest.approx(firsts[0], rel=1e-6) and firsts[0] != 0

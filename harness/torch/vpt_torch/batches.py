@@ -21,7 +21,8 @@ class Batch:
     wrong: torch.Tensor  # [B*T] float32
     mask_host: np.ndarray  # [B*T] float32
     rows: Optional[torch.Tensor]  # int64 indices of the positions whose mask is not 0; None when all or none count
-    denom: Optional[float] = None  # the whole batch's token count when this is a share of it (else Σ mask is)
+    denom: Optional[float] = None  # the loss's token count when this is a share of what it is taken over (else Σ mask)
+    whole: Optional[float] = None  # this microbatch's token count over every rank, when this is one rank's share
 
     @property
     def shape(self) -> tuple:
@@ -44,7 +45,7 @@ def trim_padding(r: TokenRows) -> TokenRows:
     return TokenRows(r.inputs[:, :length], r.targets[:, :length], r.mask[:, :length], r.wrong[:, :length])
 
 
-def to_batch(rt: Runtime, r: TokenRows, denom: Optional[float] = None) -> Batch:
+def to_batch(rt: Runtime, r: TokenRows, denom: Optional[float] = None, whole: Optional[float] = None) -> Batch:
     mask = np.ascontiguousarray(r.mask.reshape(-1), dtype=np.float32)
     rows = masked_rows(mask)
     return Batch(
@@ -55,6 +56,7 @@ def to_batch(rt: Runtime, r: TokenRows, denom: Optional[float] = None) -> Batch:
         mask_host=mask,
         rows=None if rows is None else rt.upload(rows, torch.int64),
         denom=denom,
+        whole=whole,
     )
 
 
@@ -70,14 +72,24 @@ def shared_batch(rt: Runtime, r: TokenRows, total: Optional[float] = None) -> Ba
     if not d.active and total is None:
         return to_batch(rt, r)
     lo, hi = d.share(r.rows)
-    return to_batch(rt, r.select(np.arange(lo, hi)), token_count(r) if total is None else total)
+    count = token_count(r)
+    return to_batch(rt, r.select(np.arange(lo, hi)), count if total is None else total, count if d.active else None)
 
 
 def step_batches(rt: Runtime, rows: TokenRows, batches: np.ndarray, step: int, accum: int) -> List[Batch]:
     """The microbatches of optimiser step `step` (batches[step·accum + k], k < accum), each this rank's share; the
-    loss is normalised over the tokens of all of them on every rank (one microbatch on one process: as before)."""
+    loss is normalised over the tokens of all of them on every rank (one microbatch on one process: as before).
+    A meta step reads one microbatch: its values are per token of that microbatch (`meta_view`)."""
     picks = [rows.select(batches[step * accum + k]) for k in range(accum)]
     if accum == 1 and not rt.dist.active:
         return [to_batch(rt, picks[0])]
     total = sum(token_count(r) for r in picks)
     return [shared_batch(rt, r, total) for r in picks]
+
+
+def meta_view(b: Batch) -> Batch:
+    """The batch as the meta step normalises it: over this microbatch's own tokens (on every rank), not the
+    accumulated step's, so V on one microbatch estimates V per token of the whole step."""
+    if b.denom is None or b.denom == b.whole:
+        return b
+    return Batch(b.ids, b.targets, b.mask, b.wrong, b.mask_host, b.rows, b.whole, b.whole)

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .batches import Batch, to_batch, token_count, trim_padding
+from .batches import Batch, meta_view, to_batch, token_count, trim_padding
 from .designer import DesignerOutput, DesignerShape, LmDesigner
 from .gate_trace import GateTrace, GateWindow
 from .lm import LanguageModel
@@ -131,7 +131,8 @@ class DesignerRule(TargetRule):
             D, before = self.value_term
             self.value_term = None
             with torch.no_grad():
-                self.value_shift = (before, self.dist.summed(value_of_weights(out.weights, D, b.mask, b.denom)))
+                m = meta_view(b)
+                self.value_shift = (before, self.dist.summed(value_of_weights(out.weights, D, m.mask, m.denom)))
         self.trace.record(step, out.alpha, b)
         return q
 
@@ -165,6 +166,7 @@ class DesignerRule(TargetRule):
         if view.hidden is None:
             raise RuntimeError("the designer needs the hidden state entering S in the learner view")
         hidden = view.hidden
+        b = meta_view(b)
         window = self.trace.mark()
         g_down = self.g_down()
         cur = self.candidates(view, b.targets)
