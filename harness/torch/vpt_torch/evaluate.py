@@ -16,6 +16,9 @@ from .inputs import TokenRows
 from .runtime import Runtime
 
 
+ROWS = 8192  # positions whose log-softmax is taken at once
+
+
 @dataclass
 class AnswerNll:
     perItem: List[float]
@@ -47,8 +50,11 @@ def answer_nll(rt: Runtime, gpt: LanguageModel, params: Params, rows: TokenRows,
             ids = rt.upload(r.inputs, torch.int64)
             targets = rt.upload(r.targets.reshape(-1), torch.int64)
             mask = rt.upload(np.ascontiguousarray(r.mask.reshape(-1)))
-            logp = torch.log_softmax(gpt.forward(params, ids).float(), dim=-1)
-            nll = (-logp.gather(1, targets.reshape(-1, 1)).reshape(-1) * mask).reshape(n, T)
+            logits = gpt.forward(params, ids)
+            # log-softmax a block of rows at a time: a large vocabulary's float32 copy of every row would not fit
+            picked = torch.cat([torch.log_softmax(logits[i:i + ROWS].float(), dim=-1).gather(1, targets[i:i + ROWS].reshape(-1, 1))
+                                for i in range(0, logits.shape[0], ROWS)])
+            nll = (-picked.reshape(-1) * mask).reshape(n, T)
             both = torch.stack([nll.sum(-1), mask.reshape(n, T).sum(-1)]).cpu().numpy().astype(np.float64)
         for i in range(n):
             per_item.append(float(both[0, i] / max(1.0, both[1, i])))

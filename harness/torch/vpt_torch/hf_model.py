@@ -36,6 +36,11 @@ def autocasting(x: torch.Tensor) -> bool:
     return bool(x.is_cuda and torch.is_autocast_enabled())
 
 
+def autocast_dtype() -> torch.dtype:
+    get = getattr(torch, "get_autocast_dtype", None)  # torch ≥ 2.4; before, get_autocast_gpu_dtype
+    return get("cuda") if get is not None else torch.get_autocast_gpu_dtype()  # type: ignore[no-any-return]
+
+
 def like(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """w in x's dtype, unless autocast will cast both."""
     if w.dtype == x.dtype or autocasting(x):
@@ -184,6 +189,9 @@ class HfLm:
         """Causal when mask is None, else with the additive mask; heads merged: [B*Tq, H*dh]."""
         n = self.cfg.num_heads // self.cfg.num_kv_heads
         k, v = repeat_kv(k, n), repeat_kv(v, n)
+        if self.sdpa and autocasting(q):  # the rotated q, k are float32 here: the fused kernels want bf16
+            dt = autocast_dtype()
+            q, k, v = q.to(dt), k.to(dt), v.to(dt)
         if mask is None:
             y = sdpa(q, k, v) if self.sdpa else attend(q, k, v, causal_mask(q.shape[2], q.device))
         else:

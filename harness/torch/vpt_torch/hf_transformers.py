@@ -227,7 +227,10 @@ def load_transformers(rt: Runtime, cell: CellInputs, spec: HfSpec, frozen: torch
     impl = _attention_implementation()
     torch.manual_seed(spec.seed)  # transformers' random init, peft's A, dropout: the same on every process
     if spec.init == "checkpoint" and cell.model.dir is not None:
-        model = transformers.AutoModelForCausalLM.from_pretrained(str(cell.model.dir), torch_dtype=dtype, attn_implementation=impl)
+        # `dtype` from transformers 4.56 (`torch_dtype` before, deprecated since); the parameters are cast below anyway
+        version = tuple(int(x) for x in str(transformers.__version__).split(".")[:2] if x.isdigit())
+        kw = {"dtype": dtype} if version >= (4, 56) else {"torch_dtype": dtype}
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(cell.model.dir), attn_implementation=impl, **kw)
     else:
         raw = {k: v for k, v in spec.raw.items() if k != "model_type"}
         conf = transformers.AutoConfig.for_model(str(spec.raw.get("model_type", cfg.family)), **raw)
