@@ -78,3 +78,31 @@ def test_two_processes_give_what_one_gives(tmp_path: Path) -> None:
     assert all(close(a, b, abs_tol=2e-6) for a, b in zip(p1["realised"], p2["realised"]))
     for key in ("value_mean", "gate_mean", "probe_r", "meta_steps", "designer_updates"):
         assert close(one["diagnostics"][key], two["diagnostics"][key]), key
+
+
+def test_a_failing_process_fails_the_run(tmp_path: Path) -> None:
+    """Every rank raises at step 2 (VPT_TORCH_FAIL): the run exits 1 with rank 0's error line, and no process is left."""
+    import os
+    import subprocess
+
+    from tiny import ENGINE_ENV, PYTHON, ROOT
+
+    folder = write_hf_cell(tmp_path / "c", CellSpec(steps=6, log_every=1), "qwen2")
+    doc = json.loads((folder / "inputs.json").read_text())
+    doc["launch"] = {"nproc": 2}
+    (folder / "inputs.json").write_text(json.dumps(doc))
+    proc = subprocess.run([PYTHON, "-m", "vpt_torch", "run", str(folder)], cwd=str(ROOT), env={**ENGINE_ENV, "VPT_TORCH_FAIL": "tiny@2"},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    errors = [json.loads(x[6:]) for x in proc.stdout.splitlines() if x.startswith("@@vpt ") and '"error"' in x]
+    assert errors and "injected failure at step 2" in errors[0]["message"]
+    assert "RuntimeError" in proc.stderr
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _runs(p, str(folder))]
+
+
+def _runs(pid: str, folder: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return folder.encode() in f.read()
+    except OSError:
+        return False
