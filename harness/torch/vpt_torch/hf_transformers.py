@@ -197,22 +197,22 @@ class TransformersLm:
 
 @contextlib.contextmanager
 def set_attention(model: Any, impl: str) -> Iterator[None]:
-    """transformers' attention implementation switched for a while (its layers read it from the config per call)."""
+    """transformers' attention implementation switched for a while: its layers read it from the (shared) config at
+    each call. The config's attribute where it can be set, else the model's set_attn_implementation."""
     cfg: Any = model.config
     was = getattr(cfg, "_attn_implementation", None)
-    setter = getattr(model, "set_attn_implementation", None)
+
+    def put(value: Any) -> None:
+        try:
+            cfg._attn_implementation = value
+        except (AttributeError, TypeError, ValueError):
+            model.set_attn_implementation(value)
+
+    put(impl)
     try:
-        if callable(setter):
-            setter(impl)
-        else:
-            cfg._attn_implementation = impl
         yield
     finally:
-        if was is not None:
-            if callable(setter):
-                setter(was)
-            else:
-                cfg._attn_implementation = was
+        put(was)
 
 
 def _attention_implementation() -> str:
