@@ -16,7 +16,7 @@ import { runTool } from './tool.js';
 interface BenchFlags {
   preset?: string[]; suite?: string[]; arms?: string[]; repeats: number; steps: number; warmup: number; seed: number; torch: 'auto' | 'on' | 'off';
   python?: string; set: string[]; profile: number; backend?: string; json?: string; decontam: boolean; gsm8k?: string[]; math?: string[];
-  quick: boolean; baseStage: boolean; torchDevice: 'cpu' | 'cuda';
+  quick: boolean; baseStage: boolean; torchDevice: 'cpu' | 'cuda'; trainer: 'tfjs' | 'torch';
 }
 
 /** The task whose bench names `preset`, or an error listing every preset. */
@@ -56,6 +56,7 @@ export function registerBench(program: Command): void {
     .option('--warmup <n>', 'untimed learner steps first', int('--warmup'), 2)
     .option('--seed <n>', 'seeds the run order and the models', int('--seed'), 1)
     .addOption(new Option('--torch <mode>', 'PyTorch reference (optional, never a dependency)').choices(['auto', 'on', 'off']).default('auto'))
+    .addOption(new Option('--trainer <name>', 'torch: the PyTorch engine\'s arms beside tfjs\'s (its own runs, on --torch-device); tfjs: tfjs alone').choices(['tfjs', 'torch']).default('tfjs'))
     .option('--python <path>', 'interpreter for the PyTorch reference (default $VPT_PYTHON, python3, /usr/bin/python3)')
     .addOption(new Option('--torch-device <device>', "the PyTorch reference's device (cuda: the same GPU as --backend webgpu)").choices(['cpu', 'cuda']).default('cpu'))
     .option('--set <key=value>', 'override a key of every measured configuration (repeatable), e.g. --set design.feedbackBatch=16', collect, [])
@@ -96,6 +97,7 @@ export function registerBench(program: Command): void {
         const { text, report } = await task.bench.overhead({
           presets: w.presets, sets: o.set, suites: w.suites, repeats: o.quick ? 1 : Math.max(1, o.repeats), steps: o.quick ? 3 : Math.max(1, o.steps),
           warmup: o.quick ? 1 : o.warmup, seed: o.seed, backends: backends.filter((b): b is BackendName => b !== 'auto'), torch: o.torch,
+          trainers: o.trainer === 'torch' ? ['tfjs', 'torch'] : ['tfjs'],
           torchDevice: o.torchDevice, profile: o.profile, baseStage: o.baseStage, onProgress: (m) => process.stderr.write(`bench ${m}\n`),
           ...(o.arms ? { arms: o.arms } : {}), ...(o.python ? { python: o.python } : {}),
         }, taskServices);

@@ -16,7 +16,7 @@ import { registerCompare } from './compare.js';
 import { registerPublish } from './publish.js';
 import { registerReport } from './report.js';
 import { registerTool } from './tool.js';
-import { collect, int } from './options.js';
+import { collect, int, TRAINER_HELP, withEngineFlags } from './options.js';
 
 interface RunFlags {
   workers: number;
@@ -26,6 +26,7 @@ interface RunFlags {
   cache: string;
   set: string[];
   backend?: string;
+  trainer?: string;
   cellTimeout: number;
   shard?: string;
   balance: string;
@@ -60,6 +61,7 @@ program
   .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
   .option('--set <key=value>', 'override a suite key (repeatable; applies to every suite named), e.g. --set train.steps=20', collect, [])
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
+  .option('--trainer <name>', TRAINER_HELP)
   .option('--cell-timeout <s>', 'per-cell wall-clock limit in seconds (0 = none)', int('--cell-timeout'), 0)
   .option('--shard <i/n>', 'run only shard i of n (cells dealt round-robin over the sorted cell list; one suite only)')
   .option('--balance <how>', "with --shard: 'round-robin' or 'cost' (longest first, from --costs)", 'round-robin')
@@ -73,7 +75,7 @@ program
       }
     }
     const shard = o.shard ? await shardPlan(o) : undefined;
-    const sets = o.backend ? [...o.set, `backend=${o.backend}`] : o.set;
+    const sets = withEngineFlags(o);
     // Load (and so validate) every suite before any runs: a typo in the second costs seconds, not a first run.
     const suites = [];
     for (const ref of refs) suites.push((await loadSuite(ref, sets)).suite);
@@ -103,8 +105,9 @@ program
   .option('--cache <dir>', 'cache for generated data and base checkpoints', join(REPO_ROOT, '.cache'))
   .option('--set <key=value>', 'override a suite key (repeatable)', collect, [])
   .option('--backend <name>', `tfjs backend: auto, ${BACKENDS.join(', ')}`)
-  .action(async (ref: string, o: { out?: string; arms?: string[]; cache: string; set: string[]; backend?: string }) => {
-    const { suite } = await loadSuite(ref, o.backend ? [...o.set, `backend=${o.backend}`] : o.set);
+  .option('--trainer <name>', TRAINER_HELP)
+  .action(async (ref: string, o: { out?: string; arms?: string[]; cache: string; set: string[]; backend?: string; trainer?: string }) => {
+    const { suite } = await loadSuite(ref, withEngineFlags(o));
     const { calibrateSuite } = await import('../runner/run.js');
     const { readCalibration } = await import('../runner/calibration.js');
     const file = await calibrateSuite(suite, { outFile: resolve(o.out ?? join('runs', `${suite.name}.calibration.json`)), cacheDir: resolve(o.cache), ...(o.arms ? { arms: o.arms } : {}) });

@@ -30,7 +30,7 @@ export interface CalibrateOptions {
  * What an arm that reads another cell (`schedule-matched` reads V-pretraining's per-step gate) is given while it
  * is timed: a constant α_max trajectory. Only the cost is measured, and it does not depend on the α values.
  */
-function costOnlyReads(s: LanguageSuite): ReadRecord {
+export function costOnlyReads(s: LanguageSuite): ReadRecord {
   const alpha = Array.from({ length: s.train.steps }, (_, step) => ({ step, alpha: s.design.alphaMax }));
   return { file: '(calibration: constant α_max gate, timing only)', record: { curves: { alpha } } };
 }

@@ -3,6 +3,7 @@
  * evaluation, the designer and decontamination; the keys every suite has come from harness/suite/schema.ts.
  */
 import { z } from 'zod';
+import { SuiteError } from '../errors.js';
 import { armEntryBase, commonSuiteKeys, frac, int } from '../suite/schema.js';
 
 /** Where the data comes from: the embedded generator (default) or files in the published formats. */
@@ -43,7 +44,8 @@ export const DataSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const ModelSchema = z.strictObject({
+/** The vpt GPT, trained from scratch in the base stage with a tokenizer built from the base stream. */
+export const GptModelSchema = z.strictObject({
   nLayer: int(1).default(2),
   nHead: int(1).default(4),
   nEmbd: int(8).default(128),
@@ -53,6 +55,48 @@ export const ModelSchema = z.strictObject({
   maxPieces: int(0).default(512),
   /** Tokenizer: whole numbers 0..maxNumber are single tokens. Default 200. */
   maxNumber: int(0).default(200),
+});
+
+/** LoRA adapters on a pretrained decoder's projections (the paper's LoRA branch: r 8, α 16, dropout 0.05, all seven). */
+export const LoraSchema = z.strictObject({
+  r: int(1).default(8),
+  alpha: z.number().positive().default(16),
+  /** Dropout on the adapters' input while training (the torch engine; tfjs applies none). Default 0.05. */
+  dropout: frac.default(0.05),
+  /** Projections that get adapters. Default all seven of a Qwen/LLaMA block. */
+  targets: z.array(z.string()).min(1).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
+});
+
+/**
+ * A pretrained decoder from a local folder in the Hugging Face layout (config.json + model.safetensors, or shards
+ * with model.safetensors.index.json; bf16, fp16 or fp32): Qwen2/Qwen2.5, Qwen3 or LLaMA. Its tokenizer is the
+ * folder's tokenizer.json (or `tokenizer`). It is the base checkpoint: there is no base stage.
+ */
+export const HfModelSchema = z.strictObject({
+  kind: z.literal('hf'),
+  /** The model folder. */
+  path: z.string(),
+  /** tokenizer.json or its folder; default: the model folder. */
+  tokenizer: z.string().optional(),
+  /** Sequence length of packed training rows (at most the model's max_position_embeddings). Default 512. */
+  blockSize: int(8).default(512),
+  /** 'full' (every parameter) or { lora: {...} } (adapters only; S = the last design.subsetBlocks layers' adapters). */
+  trainable: z.union([z.literal('full'), z.strictObject({ lora: LoraSchema })]).default('full'),
+  /** The torch engine's storage of frozen weights: 'auto' (bfloat16 on CUDA, float32 on CPU), 'float32', 'bfloat16'. */
+  weightsDtype: z.enum(['auto', 'float32', 'bfloat16']).default('auto'),
+});
+
+type ModelInput = z.input<typeof GptModelSchema> | z.input<typeof HfModelSchema>;
+
+/** `model`: `{ kind: 'hf', path, ... }` names a pretrained decoder; anything else is the vpt GPT's shape. */
+export const ModelSchema = z.custom<ModelInput>().transform((raw, ctx): z.output<typeof GptModelSchema> | z.output<typeof HfModelSchema> => {
+  const hf = raw !== null && typeof raw === 'object' && (raw as { kind?: unknown }).kind === 'hf';
+  const r = (hf ? HfModelSchema : GptModelSchema).safeParse(raw);
+  if (!r.success) {
+    for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  }
+  return r.data;
 });
 
 export const OptimSchema = z.strictObject({
@@ -68,6 +112,11 @@ export const OptimSchema = z.strictObject({
   eps: z.number().positive().default(1e-8),
   /** Read losses every this many steps. Default 10. */
   logEvery: int(1).default(10),
+  /**
+   * Microbatches of `batchSize` rows accumulated per learner update (the paper: 32 full-parameter, 8 LoRA), on the
+   * torch engine; absent: 1. A designer's meta step reads an update's first microbatch.
+   */
+  accum: int(1).optional(),
 });
 
 export const BaseSchema = OptimSchema.extend({
@@ -213,3 +262,17 @@ export type ArmEntry = z.output<typeof ArmEntrySchema>;
 export type DataConfig = z.output<typeof DataSchema>;
 export type DesignConfig = z.output<typeof DesignSchema>;
 export type DecontamConfig = z.output<typeof DecontamSchema>;
+export type GptModelConfig = z.output<typeof GptModelSchema>;
+export type HfModelConfig = z.output<typeof HfModelSchema>;
+export type ModelKeys = GptModelConfig | HfModelConfig;
+
+/** Whether a suite's learner is a pretrained decoder (`model.kind: 'hf'`). */
+export function isHfModel(m: ModelKeys): m is HfModelConfig {
+  return 'kind' in m && m.kind === 'hf';
+}
+
+/** The vpt GPT's keys of a suite whose learner is one; `what` names the work that needs them. */
+export function gptModelOf(s: { model: ModelKeys }, what: string): GptModelConfig {
+  if (isHfModel(s.model)) throw new SuiteError(`${what} needs the vpt GPT; this suite's model is a pretrained decoder (model.kind 'hf', ${s.model.path})`);
+  return s.model;
+}

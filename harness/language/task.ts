@@ -2,28 +2,30 @@
  * The language task: a GPT learner continued-pretrained on a GSM8K-style stream, arms that differ only in how
  * they build next-token targets, and GSM8K Pass@1 + answer NLL on the frozen result.
  */
-import { languageBench, languageTools } from './bench/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { armRegistry } from './arms/index.js';
-import { decontaminateStream, decontamReferences, decontamReport } from './data/decontam.js';
 import { DataError } from '../errors.js';
-import { splitValidation, type Gsm8kItem } from './data/gsm8k.js';
-import { formatQA } from './data/numina.js';
-import { encodeDoc, packDocs, selectRows, type QADoc } from './data/pack.js';
-import { loadData, type LoadedData } from './data/sources.js';
-import { Rng } from '../engine/rng.js';
-import { answerNll, buildPrompt, chooseShots, evaluateGsm8k, GSM8K_EVAL_VERSION } from './eval/evaluate.js';
-import { baseDir, baseTokenizer, ensureBase, type BaseInfo } from './train/base.js';
-import { LanguageModel } from './model/model.js';
-import type { Tokenizer } from './model/tokenizer.js';
-import { trainLM, type TrainResult } from './train/trainer.js';
-import { writeFileAtomic } from '../results/atomic.js';
-import { HIGHER_IS_BETTER, type CellResult, type ReferenceRow } from '../results/schema.js';
-import type { ArmEntry, DesignConfig, LanguageSuite } from './schema.js';
-import type { ReadRecord } from './arms/types.js';
+import type { CellResult, ReferenceRow } from '../results/schema.js';
+import type { TaskDefinition } from '../tasks/contract.js';
+import { armRegistry } from './arms/index.js';
+import { languageBench, languageTools } from './bench/index.js';
 import { measureLanguageStepCost } from './calibrate.js';
-import type { CellOutcome, TaskDefinition } from '../tasks/contract.js';
+import { designOf, prepareLanguageCell, runOnTfjs } from './cell.js';
+import { splitValidation } from './data/gsm8k.js';
+import { formatQA } from './data/numina.js';
+import { encodeDoc, type QADoc } from './data/pack.js';
+import { loadData, type LoadedData } from './data/sources.js';
+import { buildPrompt, chooseShots, GSM8K_EVAL_VERSION } from './eval/evaluate.js';
+import type { TextTokenizer as Tokenizer } from './model/text-tokenizer.js';
+import { isHfModel, type LanguageSuite } from './schema.js';
+import { checkPretrained, decoderConfigOf } from './pretrained.js';
+import { baseTokenizer, ensureBase, type BaseInfo } from './train/base.js';
+
+/**
+ * The torch engine's side of a cell, imported when a suite asks for it: it starts processes with execa, which a
+ * suite file compiled as CommonJS (one outside the repository, loading defineSuite) could not require.
+ */
+const torchCell = () => import('./torch-cell.js');
 
 /** Where a split's file lives, for messages (the generated file for embedded data). */
 function fileOf(s: LanguageSuite, key: 'gsm8kTrain' | 'gsm8kTest'): string {
@@ -35,13 +37,20 @@ function rowLength(tok: Tokenizer, doc: QADoc): number {
   return encodeDoc(tok, doc).ids.length - 1;
 }
 
+/** The longest sequence the learner reads: the vpt GPT's blockSize, a pretrained decoder's max_position_embeddings. */
+function contextOf(s: LanguageSuite): { limit: number; name: string } {
+  if (!isHfModel(s.model)) return { limit: s.model.blockSize, name: 'model.blockSize' };
+  return { limit: decoderConfigOf(s).maxPositions, name: `the model's max_position_embeddings (${s.model.path}/config.json)` };
+}
+
 function tooLong(what: string, key: 'gsm8kTrain' | 'gsm8kTest', s: LanguageSuite, lengths: readonly number[], limit: number, need: string): void {
   const bad = lengths.map((n, i) => [i, n] as const).filter(([, n]) => n > limit);
   if (!bad.length) return;
   const [i, n] = bad[0] as readonly [number, number];
+  const ctx = contextOf(s);
   throw new DataError(
-    `data.${key}: ${fileOf(s, key)}: ${what} in row ${i + 1} needs ${n} tokens (${need}), more than model.blockSize ${s.model.blockSize}; ` +
-      `${bad.length} of ${lengths.length} do not fit: raise model.blockSize or drop long problems`,
+    `data.${key}: ${fileOf(s, key)}: ${what} in row ${i + 1} needs ${n} tokens (${need}), more than ${ctx.name} ${ctx.limit}; ` +
+      `${bad.length} of ${lengths.length} do not fit: ${isHfModel(s.model) ? 'drop long problems' : 'raise model.blockSize or drop long problems'}`,
   );
 }
 
@@ -56,10 +65,36 @@ function countRows(tok: Tokenizer, docs: readonly QADoc[], T: number): number {
  * parses (the loaders name the file and line or row), no split is empty, every GSM8K answer has a final "#### N",
  * every evaluated test problem and every feedback problem fits the context, and the streams fill a batch.
  */
-export async function languagePreflight(s: LanguageSuite, cacheDir: string): Promise<{ data: LoadedData; tokenizer: Tokenizer }> {
+/** The files and folders a suite names, by key (data files, a pretrained model and its tokenizer). */
+function namedPaths(s: LanguageSuite): [string, string][] {
+  const out: [string, string][] = [];
+  if (s.data.kind === 'files') {
+    const d = s.data;
+    out.push(['data.gsm8kTrain', d.gsm8kTrain], ['data.gsm8kTest', d.gsm8kTest], ['data.cptStream', d.cptStream]);
+    if (d.baseStream !== undefined && !isHfModel(s.model)) out.push(['data.baseStream', d.baseStream]);
+    if (d.mathTest !== undefined) out.push(['data.mathTest', d.mathTest]);
+  }
+  if (isHfModel(s.model)) {
+    out.push(['model.path', s.model.path]);
+    if (s.model.tokenizer !== undefined) out.push(['model.tokenizer', s.model.tokenizer]);
+  }
+  return out;
+}
+
+/** Every missing input at once, one line each, with what to get where the suite says (`requires`). */
+function checkNamedPaths(s: LanguageSuite): void {
+  const missing = namedPaths(s).filter(([, path]) => !existsSync(path));
+  if (!missing.length) return;
+  const lines = missing.map(([key, path]) => `${key}: ${path}: no such ${key === 'model.path' ? 'folder' : 'file'}${s.requires?.[key] ? `: get ${s.requires[key]}` : ''}`);
+  throw new DataError(missing.length === 1 ? (lines[0] as string) : `${missing.length} inputs are missing (give their paths with --set <key>=<path>):\n${lines.map((l) => `  ${l}`).join('\n')}`);
+}
+
+export async function languagePreflight(s: LanguageSuite, cacheDir: string): Promise<{ data: LoadedData; tokenizer: Tokenizer; model: string }> {
+  checkNamedPaths(s);
   const data = await loadData(s.data, cacheDir);
   const tok = baseTokenizer(s, data, cacheDir);
-  const T = s.model.blockSize;
+  const model = checkPretrained(s, tok);
+  const T = contextOf(s).limit;
   const cfg = s.eval.gsm8k;
   const evaluated = cfg.limit > 0 ? data.test.slice(0, cfg.limit) : data.test;
   tooLong('a test problem', 'gsm8kTest', s, evaluated.map((it) => rowLength(tok, formatQA(it.question, it.answer))), T, 'question and worked answer, for the answer NLL');
@@ -73,40 +108,15 @@ export async function languagePreflight(s: LanguageSuite, cacheDir: string): Pro
   }
   const { pool } = splitValidation(data.train, s.eval.downstream.size);
   tooLong('a validation problem', 'gsm8kTrain', s, trainLengths.map((n, i) => (i >= pool.length ? n : 0)), T, 'question and worked answer, for the tracked downstream loss');
-  const streams: [string, QADoc[], number][] = [['cptStream', data.cpt, s.train.batchSize], ['baseStream', data.base, s.base.batchSize]];
+  // A pretrained decoder has no base stage, so no base stream to fill.
+  const streams: [string, QADoc[], number][] = [['cptStream', data.cpt, s.train.batchSize], ...(isHfModel(s.model) ? [] : [['baseStream', data.base, s.base.batchSize] as [string, QADoc[], number]])];
   for (const [key, docs, batch] of streams) {
-    const rows = countRows(tok, docs, T);
+    const rows = countRows(tok, docs, s.model.blockSize);
     if (rows < batch) {
-      throw new DataError(`data.${key}: the stream packs into ${rows} rows of ${T} tokens, fewer than one batch of ${batch}: give more documents or lower the batch size`);
+      throw new DataError(`data.${key}: the stream packs into ${rows} rows of ${s.model.blockSize} tokens, fewer than one batch of ${batch}: give more documents or lower the batch size`);
     }
   }
-  return { data, tokenizer: tok };
-}
-
-/** Training timings with the validation tracking's time taken out (it is measurement, not training). */
-function withoutTracking(t: TrainResult, trackMs: number, tokens: number): TrainResult {
-  const wallMs = t.wallMs - trackMs;
-  return { ...t, wallMs, msPerStep: t.msPerStep * (wallMs / t.wallMs), tokensPerSecond: (tokens / wallMs) * 1000 };
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
-}
-
-/** Metric keys → higher-is-better flags. */
-function directions(metrics: Record<string, unknown>): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  for (const k of Object.keys(metrics)) {
-    const name = k.split(',')[0] as string;
-    if (name in HIGHER_IS_BETTER) out[k] = HIGHER_IS_BETTER[name] as boolean;
-  }
-  return out;
-}
-
-/** The design settings of an arm row: the suite's, with the row's `design` overrides. */
-export function designOf(s: LanguageSuite, row: ArmEntry): DesignConfig {
-  const own = 'design' in row ? row.design : undefined;
-  return { ...s.design, ...(own ?? {}) };
+  return { data, tokenizer: tok, model };
 }
 
 /**
@@ -131,110 +141,6 @@ function labelProblem(s: LanguageSuite): string | undefined {
   return undefined;
 }
 
-/** The cell record an arm reads, parsed (its status was checked by the runner). */
-function readRecord(file: string): ReadRecord {
-  try {
-    return { file, record: JSON.parse(readFileSync(file, 'utf8')) as unknown };
-  } catch (e) {
-    throw new DataError(`${file}: cannot read the cell record this arm reads (${(e as Error).message})`);
-  }
-}
-
-/** Load data and the base checkpoint, continue pretraining with the arm's target rule, evaluate the frozen result. */
-async function runLanguageCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<LanguageSuite>['runCell']>): Promise<CellOutcome> {
-  const arm = armRegistry.get(cell.arm.arm);
-  const design = designOf(s, cell.arm);
-  // The runner's plan from the row's budget; each arm's learning-rate schedule spans its own steps.
-  const steps = cell.plan?.steps ?? s.train.steps;
-  const data: LoadedData = await loadData(s.data, paths.cacheDir);
-  const base = await ensureBase(s, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
-  const model = LanguageModel.load(baseDir(s, data, paths.cacheDir));
-  const rng = new Rng(cell.seed);
-  let cpt = data.cpt;
-  let decontamination: Record<string, unknown> | undefined;
-  if ('decontaminate' in cell.arm && cell.arm.decontaminate) {
-    // Screened against the evaluation sets (GSM8K test + MATH test; train too with screenTrain), and scored
-    // against the generator's leak labels where the stream has them.
-    const refs = decontamReferences(data, s.decontamination);
-    const d = decontaminateStream(data.cptRows.map((r) => r.problem), refs, s.decontamination);
-    cpt = cpt.filter((_, i) => !d.removed.has(i));
-    decontamination = { ...s.decontamination, ...decontamReport(d.removed, data.cptRows), references: refs.length, ms: d.ms };
-  }
-  // The validation slice (last problems of train) is fixed across seeds and arms and never used as feedback.
-  const { pool, validation } = splitValidation(data.train, s.eval.downstream.size);
-  const feedbackRng = rng.fork('feedback');
-  const feedback = feedbackRng.sample(pool.length, Math.min(design.feedbackSize, pool.length)).map((i) => pool[i] as Gsm8kItem);
-  // Probe rows are held out of every arm's training stream (the suite's probeBatches, whatever a row
-  // overrides), so all arms train on the same rows.
-  const packed = packDocs(model.tokenizer, cpt, s.model.blockSize);
-  const probeCount = Math.min(s.design.probeBatches * s.train.batchSize, Math.floor(packed.rows / 4));
-  const rows = selectRows(packed, range(0, packed.rows - probeCount));
-  const probeRows = probeCount > 0 ? selectRows(packed, range(packed.rows - probeCount, packed.rows)) : undefined;
-  if (arm.needsWrongLabels && !rows.wrong.some((w) => w !== 0)) {
-    throw new DataError(`arm '${cell.arm.arm}' needs the generator's wrong-token labels and the training stream has none (data.cptStream: no vpt_corrupt_spans)`);
-  }
-  const reads = paths.reads ? readRecord(paths.reads) : undefined;
-  const rule = arm.create({
-    model, design, rng: rng.fork('arm'), feedback, steps, ...(probeRows ? { probeRows } : {}), ...(reads ? { reads } : {}),
-  });
-  const downstream: { step: number; nll: number }[] = [];
-  let trackMs = 0;
-  const track = async (updates: number): Promise<void> => {
-    if (!validation.length) return;
-    const t = performance.now();
-    downstream.push({ step: updates, nll: (await answerNll(model, validation)).value });
-    trackMs += performance.now() - t;
-  };
-  try {
-    await track(0);
-    trackMs = 0; // only tracking inside the training loop is subtracted from its wall time
-    const trained = await trainLM({
-      model,
-      rows,
-      steps,
-      batchSize: s.train.batchSize,
-      optim: { ...s.train, totalSteps: steps },
-      rng: rng.fork('data'),
-      rule,
-      logEvery: s.train.logEvery,
-      onLog: async (p) => {
-        await track(p.step + 1);
-        progress?.({ phase: 'train', done: p.step + 1, total: steps });
-      },
-    });
-    const diagnostics: Record<string, number> = { ...((await rule.summary?.()) ?? {}), base_answer_nll: base.metrics['answer_nll,none']?.value ?? Number.NaN };
-    // The probe's time (measure_ms) is measurement, like the validation tracking: not training time.
-    const train = withoutTracking(trained, trackMs + (diagnostics.measure_ms ?? 0), steps * s.train.batchSize * s.model.blockSize);
-    progress?.({ phase: 'eval', done: 0, total: 1 });
-    const te = performance.now();
-    const ev = await evaluateGsm8k(model, data.test, data.train, s.eval.gsm8k);
-    const evalMs = performance.now() - te;
-    writeFileAtomic(join(paths.dir, 'samples.jsonl'), ev.samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
-    const metaMs = diagnostics.meta_ms_mean;
-    const metaSteps = diagnostics.meta_steps;
-    if (metaMs !== undefined && metaSteps !== undefined && Number.isFinite(metaMs)) {
-      // Meta-step cost relative to one learner step (learner steps timed without the meta work).
-      const metaTotal = metaMs * metaSteps;
-      diagnostics.meta_fraction_of_step = metaMs / ((train.wallMs - metaTotal) / steps);
-      diagnostics.meta_share_of_time = metaTotal / train.wallMs;
-    }
-    return {
-      metrics: ev.metrics,
-      higherIsBetter: directions(ev.metrics),
-      diagnostics,
-      dataHashes: data.hashes,
-      baseHash: base.hash,
-      steps: { planned: steps, done: steps },
-      timings: { trainMs: train.wallMs, evalMs, msPerStep: train.msPerStep, tokensPerSecond: train.tokensPerSecond, totalMs: 0 },
-      curves: { train: train.curve, ...(downstream.length ? { downstream } : {}), ...((await rule.curves?.()) ?? {}) },
-      extra: { memory: train.memory, ...(decontamination ? { decontamination } : {}) },
-    };
-  } finally {
-    rule.dispose?.();
-    model.dispose();
-  }
-}
-
 /** The base checkpoint's own evaluation, as the first row of the table. */
 function baseRow(results: readonly CellResult[], cacheDir: string): ReferenceRow[] {
   const hash = results.find((x) => x.status === 'completed')?.config?.baseHash;
@@ -252,12 +158,15 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
   evalVersions: { gsm8k: GSM8K_EVAL_VERSION },
   checkSuite(s) {
     const out: string[] = [];
-    if (s.model.nEmbd % s.model.nHead !== 0) out.push(`model.nHead: ${s.model.nHead} does not divide model.nEmbd ${s.model.nEmbd}`);
-    if (s.design.subsetBlocks > s.model.nLayer) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+    // A pretrained decoder's shape is in its config.json, checked when the data is (preflight).
+    const gpt = isHfModel(s.model) ? undefined : s.model;
+    if (gpt && gpt.nEmbd % gpt.nHead !== 0) out.push(`model.nHead: ${gpt.nHead} does not divide model.nEmbd ${gpt.nEmbd}`);
+    if (gpt && s.design.subsetBlocks > gpt.nLayer) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.nLayer ${gpt.nLayer}`);
+    if ((s.train.accum ?? 1) > 1 && s.trainer !== 'torch') out.push(`train.accum: accumulating ${s.train.accum} microbatches per update runs on the torch engine (trainer: 'torch'); on tfjs raise train.batchSize instead`);
     const calibrated = calibratedArms(s);
     s.arms.forEach((a, i) => {
       const d = designOf(s, a);
-      if (a.design?.subsetBlocks !== undefined && d.subsetBlocks > s.model.nLayer) out.push(`arms.${i}.design.subsetBlocks: ${d.subsetBlocks} exceeds model.nLayer ${s.model.nLayer}`);
+      if (gpt && a.design?.subsetBlocks !== undefined && d.subsetBlocks > gpt.nLayer) out.push(`arms.${i}.design.subsetBlocks: ${d.subsetBlocks} exceeds model.nLayer ${gpt.nLayer}`);
       // A calibration times each arm at the suite's design, so its per-step cost would not be this row's.
       if (a.design !== undefined && calibrated.includes(a.arm)) {
         out.push(`arms.${i}.design: '${a.arm}' has a wall-clock budget here (its per-step cost is calibrated at the suite's design), so its rows cannot override design; move the override into the suite's design or give these rows an updates budget`);
@@ -268,15 +177,24 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     return out;
   },
   async preflight(s, cacheDir) {
-    const { data } = await languagePreflight(s, cacheDir);
-    return { hashes: data.hashes, summary: `train ${data.train.length}, test ${data.test.length}, stream ${data.cpt.length}, base stream ${data.base.length}` };
+    // Missing inputs first (all of them), then the engine: a missing torch costs a second, not a data check.
+    checkNamedPaths(s);
+    const engine = s.trainer === 'torch' ? await (await torchCell()).torchEngineInfo(s) : undefined;
+    const { data, model } = await languagePreflight(s, cacheDir);
+    const sizes = `train ${data.train.length}, test ${data.test.length}, stream ${data.cpt.length}${isHfModel(s.model) ? '' : `, base stream ${data.base.length}`}${model ? `; ${model}` : ''}`;
+    return { hashes: data.hashes, summary: engine ? `${sizes}; torch ${engine.torchVersion} on ${engine.device}` : sizes };
   },
   async prepareBase(s, cacheDir, progress) {
     const data = await loadData(s.data, cacheDir);
     await ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
-  runCell: runLanguageCell,
-  measureStepCost: (s, arm, cacheDir) => measureLanguageStepCost(s, arm, cacheDir),
+  // The harness prepares the cell; the suite's trainer trains it.
+  async runCell(s, cell, paths, progress) {
+    const p = await prepareLanguageCell(s, cell, paths, progress);
+    return s.trainer === 'torch' ? (await torchCell()).runOnTorch(p, paths, progress) : runOnTfjs(p, paths, progress);
+  },
+  measureStepCost: async (s, arm, cacheDir) => (s.trainer === 'torch' ? (await torchCell()).measureTorchStepCost(s, arm, cacheDir) : measureLanguageStepCost(s, arm, cacheDir)),
+  trainerEngine: async (s) => (s.trainer === 'torch' ? (await torchCell()).torchEngineInfo(s) : undefined),
   referenceRows: (_s, results, cacheDir) => baseRow(results, cacheDir),
   headline(r) {
     const m = r.metrics?.['pass@1,strict-match'];

@@ -109,7 +109,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message}); the file is truncated or corrupt — rerun that cell (vpt run --resume)`);
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message}); the file is truncated or corrupt: rerun with vpt run <suite> --resume --out <its folder> (same suite and --set; matching cells are kept and a damaged suite.json is rewritten from them)`);
   }
 }
 

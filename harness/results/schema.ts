@@ -29,6 +29,22 @@ export const HIGHER_IS_BETTER: Record<string, boolean> = {
   probe_r: true,
 };
 
+/** An engine other than the in-process tfjs one, from its hello line (docs/TRAINER-PROTOCOL.md). */
+export interface TrainerEngineInfo {
+  trainer: 'torch';
+  /** 'torch', so tables that name a cell's backend name its engine. */
+  backend: 'torch';
+  /** The device in words (e.g. "cpu, 1 thread", "cuda:0 NVIDIA H200"). */
+  device: string;
+  /** The engine package's version, and torch's. */
+  version: string;
+  torchVersion: string;
+  dtype: string;
+  threads: number;
+  /** Which code paths ran (directional term, attention, model implementation). */
+  paths: Record<string, string>;
+}
+
 export interface CellResult {
   schemaVersion: number;
   harnessVersion: string;
@@ -53,15 +69,16 @@ export interface CellResult {
   higherIsBetter: Record<string, boolean>;
   /** Arm diagnostics (mean value, gate statistics, probe r, ...). */
   diagnostics: Record<string, number>;
-  engine?: EngineInfo;
+  /** The tfjs backend the cell ran on, or the engine that trained it (the trainer protocol's engines). */
+  engine?: EngineInfo | TrainerEngineInfo;
   steps: { planned: number; done: number };
   timings: { trainMs: number; evalMs: number; msPerStep: number; tokensPerSecond: number; totalMs: number };
   /** The row's budget as planned: kind, learner steps, planned training time and the calibration it used. */
   budget?: CellPlan;
   /** The cell record this cell read (schedule-matched reads V-pretraining's), with its hash at the time. */
   reads?: { id: string; file: string; sha256: string };
-  /** Peak tfjs tensor bytes and process RSS over training, when recorded. */
-  memory?: { tfPeakBytes: number; rssPeakBytes: number };
+  /** Peak tfjs tensor bytes (tfjs) or device bytes (torch on CUDA), and process RSS over training, when recorded. */
+  memory?: { tfPeakBytes?: number; devicePeakBytes?: number; rssPeakBytes: number };
   /** Removed stream documents and the decontamination settings, when the arm used the decontaminated stream. */
   decontamination?: Record<string, unknown>;
   /** The resolved suite, the cell's arm row and seed, and the base checkpoint it continued from. */

@@ -22,7 +22,7 @@ export const CalibrationSchema = z.strictObject({
   codeHash: z.string(),
   /** The suite config it was measured for. */
   configHash: z.string(),
-  engine: z.looseObject({ backend: z.string(), tfjsVersion: z.string(), device: z.string() }),
+  engine: z.looseObject({ backend: z.string(), tfjsVersion: z.string().optional(), device: z.string() }),
   measuredAt: z.string(),
   arms: z.record(z.string(), ArmCostSchema),
 });
@@ -58,7 +58,7 @@ export function calibrationHash(file: string): string {
  * Why a stored calibration cannot plan this run's steps (undefined: it can). Times from another device, backend
  * or harness version would give another run's step counts, so they are refused unless `force`.
  */
-export function calibrationMismatch(c: Calibration, engine: EngineInfo, harnessVersion: string, arms: readonly string[]): string | undefined {
+export function calibrationMismatch(c: Calibration, engine: Pick<EngineInfo, 'device'> & { backend: string }, harnessVersion: string, arms: readonly string[]): string | undefined {
   const missing = arms.filter((a) => !c.arms[a]);
   if (missing.length) return `it has no cost for arm(s) ${missing.join(', ')} (it has ${Object.keys(c.arms).join(', ') || 'none'})`;
   if (c.engine.backend !== engine.backend) return `it was measured on backend ${c.engine.backend}, this run uses ${engine.backend}`;

@@ -39,7 +39,7 @@ export async function calibrate(s: Suite, arms: readonly string[], cacheDir: str
   }
   const c: Calibration = {
     kind: 'vpt-calibration', schemaVersion: CALIBRATION_SCHEMA_VERSION, harnessVersion: harnessVersion(), codeHash: code,
-    configHash: suiteHash(s), engine: { ...engine }, measuredAt: new Date().toISOString(), arms: costs,
+    configHash: suiteHash(s), engine: { ...((await task.trainerEngine?.(s)) ?? engine) }, measuredAt: new Date().toISOString(), arms: costs,
   };
   writeJsonAtomic(out, c);
   return c;
@@ -88,7 +88,7 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     metrics: out.metrics,
     higherIsBetter: out.higherIsBetter,
     diagnostics: out.diagnostics,
-    engine,
+    engine: out.engine ?? engine,
     steps: out.steps,
     timings: { ...out.timings, totalMs: performance.now() - t0 },
     ...out.extra,

@@ -361,7 +361,7 @@ async function planSteps(s: Suite, opts: RunOptions, code: string, display: Prog
   if (stored) {
     const c = readCalibration(stored);
     // The engine the workers will get; a WebGPU device opened here only to name it is freed at once.
-    const engine = await selectSuiteBackend(s).finally(releaseBackend);
+    const engine = (await taskOf(s).trainerEngine?.(s)) ?? (await selectSuiteBackend(s).finally(releaseBackend));
     const why = calibrationMismatch(c, engine, harnessVersion(), arms);
     if (why && !(opts.forceCalibration && !why.startsWith('it has no cost'))) {
       throw new UserError(`${stored}: cannot plan this run's steps: ${why}${why.startsWith('it has no cost') ? '' : ' (--force-calibration uses it anyway)'}`);

@@ -17,8 +17,8 @@ export function fileHash(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Hash of everything that determines results: the resolved suite without its `compare` settings. */
-export function suiteHash(s: { compare?: unknown }): string {
-  const { compare: _judging, ...producing } = s;
+/** Hash of everything that determines results: the resolved suite without its `compare` settings and `requires` hints. */
+export function suiteHash(s: { compare?: unknown; requires?: unknown }): string {
+  const { compare: _judging, requires: _hints, ...producing } = s;
   return configHash(producing);
 }

@@ -64,6 +64,26 @@ export const CompareConfigSchema = z.strictObject({
   alpha: z.number().gt(0).lt(1).default(0.05),
 });
 
+/** Settings of the PyTorch engine (harness/torch), used when a suite's `trainer` is 'torch'. */
+export const TorchSchema = z.strictObject({
+  /** Interpreter that can import torch. Default: $VPT_PYTHON, else the first of python3 and /usr/bin/python3 that can. */
+  python: z.string().optional(),
+  /** 'auto' (CUDA when the engine sees a GPU, else CPU), 'cpu' or 'cuda'. Default 'auto'. */
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** 'auto' (bfloat16 autocast on CUDA, float32 on CPU), 'float32' or 'bfloat16'. Default 'auto'. */
+  dtype: z.enum(['auto', 'float32', 'bfloat16']).default('auto'),
+  /** CPU threads of each engine process (one cell per core, as the tfjs workers run). Default 1. */
+  threads: int(1).default(1),
+  /**
+   * The value's directional term D: 'exact' (forward-mode differentiation where the torch version has it, else the
+   * suite's finite differences) or 'differences' (the suite's finite differences, as the tfjs engine computes D).
+   * Default 'exact'.
+   */
+  directional: z.enum(['exact', 'differences']).default('exact'),
+  /** Data-parallel processes per cell (torchrun; one GPU each on CUDA, gloo on CPU). Default 1. */
+  nproc: int(1).default(1),
+});
+
 /** Keys every suite has, whatever its task. */
 export const commonSuiteKeys = {
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'suite names are lower-case letters, digits, - and _'),
@@ -75,6 +95,19 @@ export const commonSuiteKeys = {
    * software adapter such as lavapipe. Default 'auto'.
    */
   backend: z.enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * The engine that trains the cells: 'tfjs' (in the worker process, on `backend`) or 'torch' (the PyTorch engine,
+   * started by the worker through the trainer protocol, docs/TRAINER-PROTOCOL.md). Absent: 'tfjs'.
+   */
+  trainer: z.enum(['tfjs', 'torch']).optional(),
+  /** The torch engine's settings (`trainer: 'torch'`); absent: their defaults. */
+  torch: TorchSchema.optional(),
+  /**
+   * What to get for each input the suite names by path, keyed by the key that names it (e.g. `'model.path':
+   * 'Qwen2.5-0.5B from huggingface.co/Qwen/Qwen2.5-0.5B'`): a missing path is reported with it, one line each.
+   * Not part of the config hash.
+   */
+  requires: z.record(z.string(), z.string()).optional(),
   /** Training budget of every arm row without its own. Default `{ kind: 'updates' }` (train.steps). */
   budget: BudgetSchema.prefault({ kind: 'updates' }),
   /**
@@ -95,6 +128,9 @@ export interface SuiteBase {
   description: string;
   seeds: number[];
   backend: z.output<typeof commonSuiteKeys.backend>;
+  trainer?: 'tfjs' | 'torch' | undefined;
+  torch?: TorchConfig | undefined;
+  requires?: Record<string, string> | undefined;
   budget: Budget;
   compare?: z.output<typeof CompareConfigSchema> | undefined;
   arms: ArmRow[];
@@ -103,6 +139,7 @@ export interface SuiteBase {
 }
 
 export type Budget = z.output<typeof BudgetSchema>;
+export type TorchConfig = z.output<typeof TorchSchema>;
 export type ArmRow = z.output<typeof ArmRowSchema>;
 export type Tolerance = z.output<typeof ToleranceSchema>;
 export type CompareConfig = z.output<typeof CompareConfigSchema>;

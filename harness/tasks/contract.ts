@@ -5,7 +5,7 @@
  * (harness/tasks/index.ts) hands out. Task packages import this file and nothing above it.
  */
 import type { BackendName } from '../engine/backend.js';
-import type { CellResult, MetricValue, ReferenceRow } from '../results/schema.js';
+import type { CellResult, MetricValue, ReferenceRow, TrainerEngineInfo } from '../results/schema.js';
 import type { ArmCost } from '../bench/step-cost.js';
 import type { CellSpec } from '../suite/cell.js';
 import type { Registry } from '../suite/registry.js';
@@ -50,6 +50,8 @@ export interface CellOutcome {
   curves: CellResult['curves'];
   /** Further task-specific record fields (e.g. `decontamination`). */
   extra?: Record<string, unknown>;
+  /** The engine that trained the cell, when not the in-process tfjs one (`trainer: 'torch'`). */
+  engine?: TrainerEngineInfo;
 }
 
 export interface Preflight {
@@ -79,6 +81,11 @@ export interface TaskDefinition<S extends SuiteBase = SuiteBase> {
   prepareBase(s: S, cacheDir: string, progress?: ProgressFn): Promise<void>;
   /** Per-step cost of `arm` at the suite's cadence, for wall-clock budgets (runs in a worker, after the base). */
   measureStepCost(s: S, arm: string, cacheDir: string): Promise<ArmCost>;
+  /**
+   * The engine that trains this suite's cells when it is not the in-process tfjs one (`trainer: 'torch'`), as a
+   * calibration records it; undefined: tfjs on the selected backend.
+   */
+  trainerEngine?(s: S): Promise<TrainerEngineInfo | undefined>;
   /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
   runCell(s: S, cell: CellSpec<S['arms'][number]>, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
   /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */
@@ -118,7 +125,9 @@ export interface BenchRequest<S extends SuiteBase = SuiteBase> {
   seed: number;
   /** tfjs backends to measure; several: each configuration on each, side by side. Empty: 'auto'. */
   backends: BackendName[];
-  /** PyTorch reference: 'auto' (if importable), 'on' (required), 'off'; its interpreter and device. */
+  /** Engines to measure: tfjs alone, or the PyTorch engine beside it (`--trainer torch`). */
+  trainers: ('tfjs' | 'torch')[];
+  /** PyTorch reference: 'auto' (if importable), 'on' (required), 'off'; its interpreter and device (also the torch engine's). */
   torch: 'auto' | 'on' | 'off';
   python?: string;
   torchDevice: 'cpu' | 'cuda';

@@ -39,7 +39,7 @@ import { LanguageModel } from '../../harness/language/model/model.js';
 import { AdamW } from '../../harness/optim/adamw.js';
 import { learnerStep, trainLM } from '../../harness/language/train/trainer.js';
 import { loadSuite } from '../../harness/suite/load.js';
-import type { LanguageSuite } from '../../harness/language/schema.js';
+import { gptModelOf, type LanguageSuite } from '../../harness/language/schema.js';
 import { microSuite, tinyModel } from '../helpers.js';
 
 export const AGREEMENT_PREFIX = '@@agreement ';
@@ -194,7 +194,8 @@ async function trajectories(steps: number): Promise<Record<string, unknown>> {
   const s = suite as LanguageSuite;
   const loaded = await loadData(s.data, '.cache');
   const tok = baseTokenizer(s, loaded, '.cache');
-  const cfg = { vocabSize: tok.vocabSize, blockSize: s.model.blockSize, nLayer: s.model.nLayer, nHead: s.model.nHead, nEmbd: s.model.nEmbd };
+  const m = gptModelOf(s, 'the agreement trajectories');
+  const cfg = { vocabSize: tok.vocabSize, blockSize: m.blockSize, nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd };
   const rows = packDocs(tok, loaded.cpt, 32);
   const out: Record<string, unknown> = { config: cfg };
   for (const arm of ['baseline', 'v-pretraining']) {

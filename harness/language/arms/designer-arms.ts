@@ -28,6 +28,7 @@ import { shuffleAnswers, trimPadding } from './feedback.js';
 import { GateTrace, type GateWindow } from './gate-trace.js';
 import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 import type { ArmContext, ArmDefinition } from './types.js';
+import { isMetaStep } from '../draws.js';
 
 /** Where g_down comes from: the feedback set, a same-norm Gaussian, or the feedback set with answers permuted. */
 export type FeedbackKind = 'true' | 'random' | 'shuffled';
@@ -144,6 +145,8 @@ export class DesignerRule implements TargetRule {
   readonly probes: ProbePoint[] = [];
   private pending: PendingPoint[] = [];
   private updates = 0;
+  /** Feedback draws consumed so far (when the harness made them). */
+  private drawn = 0;
   private measureMs = 0;
   private readonly probeAt: Set<number>;
   /** θ_S before the update a probe point measures. */
@@ -165,7 +168,7 @@ export class DesignerRule implements TargetRule {
   constructor(private readonly ctx: ArmContext, private readonly feedback: FeedbackKind) {
     const { model, design } = ctx;
     this.designer = new LmDesigner(
-      { vocabSize: model.cfg.vocabSize, blockSize: model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
+      { vocabSize: model.cfg.vocabSize, blockSize: ctx.rowLength ?? model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
       ctx.rng.fork('designer-init'),
     );
     // Adam (tfjs's defaults: β 0.9/0.999, ε 1e-7), no decay, no clipping, on vpt's fused kernel where it runs.
@@ -177,9 +180,9 @@ export class DesignerRule implements TargetRule {
     this.hiddenAt = this.subset.from;
     this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
     if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
-    this.designRows = feedback === 'shuffled'
+    this.designRows = ctx.draws?.designRows ?? (feedback === 'shuffled'
       ? shuffleAnswers(this.feedbackRows, ctx.rng.fork('shuffle-feedback'), model.tokenizer.eosId, model.cfg.blockSize)
-      : this.feedbackRows;
+      : this.feedbackRows);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
     this.probeRng = ctx.rng.fork('probe');
@@ -189,8 +192,7 @@ export class DesignerRule implements TargetRule {
   }
 
   private isMetaStep(step: number): boolean {
-    const { burnIn, metaEvery } = this.ctx.design;
-    return step >= burnIn && (step - burnIn) % metaEvery === 0;
+    return isMetaStep(step, this.ctx.design);
   }
 
   /** C_t and the learner's candidate log-probabilities, from the step's detached logits (computed once per view). */
@@ -228,13 +230,17 @@ export class DesignerRule implements TargetRule {
     return q;
   }
 
-  private feedbackSample(rows: TokenRows, rng: Rng): TokenRows {
+  /** A feedback batch of `rows`: the given draw, or one drawn from `rng` (when the harness made no draws). */
+  private feedbackSample(rows: TokenRows, rng: Rng, drawn?: number[]): TokenRows {
     const n = Math.min(this.ctx.design.feedbackBatch, rows.rows);
-    return trimPadding(selectRows(rows, rng.sample(rows.rows, n)));
+    return trimPadding(selectRows(rows, drawn ?? rng.sample(rows.rows, n)));
   }
 
-  private feedbackBatch(rows: TokenRows, rng: Rng): BatchTensors {
-    return toTensors(this.feedbackSample(rows, rng));
+  /** The next meta step's feedback batch of the design rows. */
+  private feedbackBatch(): BatchTensors {
+    const drawn = this.ctx.draws?.feedback;
+    if (drawn && this.drawn >= drawn.length) throw new Error(`the harness drew ${drawn.length} feedback batches and the designer asked for more`);
+    return toTensors(this.feedbackSample(this.designRows, this.fbRng, drawn?.[this.drawn++]));
   }
 
   /**
@@ -242,7 +248,7 @@ export class DesignerRule implements TargetRule {
    * Draws the next feedback batch (public for `vpt bench`, which counts its work).
    */
   gDown(): Grads {
-    const fb = this.feedbackBatch(this.designRows, this.fbRng);
+    const fb = this.feedbackBatch();
     const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, fb);
     loss.dispose();
     disposeBatch(fb);
@@ -409,7 +415,7 @@ export class DesignerRule implements TargetRule {
     const bs = Math.max(1, Math.floor(rows.rows / batches));
     const held: BatchTensors[] = [];
     for (let j = 0; j < batches && (j + 1) * bs <= rows.rows; j++) held.push(toTensors(selectRows(rows, Array.from({ length: bs }, (_, i) => j * bs + i))));
-    this.probeFbRows ??= this.feedbackSample(this.feedbackRows, this.probeRng);
+    this.probeFbRows ??= this.feedbackSample(this.feedbackRows, this.probeRng, this.ctx.draws?.probeFeedback);
     const fb = toTensors(this.probeFbRows);
     try {
       return await probeOneStep(this.ctx.model, this.subset, held, fb, (b, view) => {

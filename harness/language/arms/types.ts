@@ -5,6 +5,7 @@ import type { TokenRows } from '../data/pack.js';
 import type { LanguageModel } from '../model/model.js';
 import type { TargetRule } from '../train/trainer.js';
 import type { DesignConfig } from '../schema.js';
+import type { ArmDraws } from '../draws.js';
 
 /** The cell record an arm reads (see `ArmDefinition.reads`): where it is and its parsed JSON. */
 export interface ReadRecord {
@@ -26,10 +27,17 @@ export interface ArmContext {
   feedbackRows?: TokenRows;
   /** Learner updates planned for the cell. */
   steps: number;
+  /** Length of the training rows the designer reads (its position table); default the learner's blockSize. */
+  rowLength?: number;
   /** Held-out unlabeled rows for the one-step probe (never trained on). */
   probeRows?: TokenRows;
   /** The same-seed cell record this arm reads, for arms with `reads` (the runner ran that cell first). */
   reads?: ReadRecord;
+  /**
+   * The designer's draws made by the harness (harness/language/draws.ts); absent (bench, calibration): the arm
+   * draws from `rng` itself, the same streams.
+   */
+  draws?: ArmDraws;
 }
 
 export interface ArmDefinition {

@@ -14,7 +14,7 @@ import { Tokenizer } from '../model/tokenizer.js';
 import { SuiteError } from '../../errors.js';
 import { applyOverrides } from '../../suite/overrides.js';
 import type { TaskServices } from '../../tasks/contract.js';
-import type { DesignConfig, LanguageSuite, LanguageSuiteInput } from '../schema.js';
+import { gptModelOf, type DesignConfig, type LanguageSuite, type LanguageSuiteInput } from '../schema.js';
 
 /** One benchmark configuration. */
 export interface BenchConfig {
@@ -35,6 +35,25 @@ export interface BenchConfig {
   backend?: BackendName;
   /** Name of the configuration this copy was made from (its PyTorch reference runs once, under that name). Default `name`. */
   baseName?: string;
+  /** The engine its cases run on: tfjs (default) or the PyTorch engine (`vpt bench --trainer torch`). */
+  trainer?: 'tfjs' | 'torch';
+  /** Engines the configuration can run on (default both): a 0.5B-parameter learner does not fit wasm's heap. */
+  trainers?: ('tfjs' | 'torch')[];
+  /** Microbatches per update (torch engine). Default 1. */
+  accum?: number;
+  /** A Hugging Face decoder's config.json (random weights) and what trains, in place of the vpt GPT. */
+  hf?: { config: Record<string, unknown>; trainable: 'full' | { lora: { r: number; alpha: number; dropout: number; targets: string[] } } };
+}
+
+/** Copies of the configurations for the torch engine ("<config> on torch"), and the tfjs ones where they run. */
+export function perTrainer(configs: readonly BenchConfig[], trainers: readonly ('tfjs' | 'torch')[]): BenchConfig[] {
+  return configs.flatMap((c) => {
+    const can = (t: 'tfjs' | 'torch'): boolean => trainers.includes(t) && (c.trainers ?? ['tfjs', 'torch']).includes(t);
+    return [
+      ...(can('tfjs') ? [c] : []),
+      ...(can('torch') ? [{ ...c, name: `${c.name} on torch`, trainer: 'torch' as const, baseName: baseNameOf(c) }] : []),
+    ];
+  });
 }
 
 /** The configuration a per-backend copy was made from (its own name when it is not a copy). */
@@ -66,7 +85,7 @@ function fromParsed(s: LanguageSuite, source: BenchConfig['source'], vocabSize?:
   return {
     name: s.name,
     source,
-    model: { ...s.model, ...(vocabSize ? { vocabSize } : {}) },
+    model: { ...gptModelOf(s, 'vpt bench'), ...(vocabSize ? { vocabSize } : {}) },
     batchSize: s.train.batchSize,
     optim: s.train,
     design: s.design,
@@ -84,7 +103,32 @@ interface PresetDef {
   description: string;
   vocabSize: number;
   suite: LanguageSuiteInput;
+  /** A Hugging Face decoder in place of the vpt GPT (the torch engine only), with microbatches per update. */
+  hf?: BenchConfig['hf'];
+  accum?: number;
+  trainers?: BenchConfig['trainers'];
 }
+
+/** Qwen2.5-0.5B's config.json (huggingface.co/Qwen/Qwen2.5-0.5B): the shape, with random weights. */
+const QWEN25_05B = {
+  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_attention_heads: 14,
+  num_hidden_layers: 24, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true,
+  vocab_size: 151936, hidden_act: 'silu', torch_dtype: 'bfloat16',
+};
+
+/** The paper's language design at Qwen2.5-0.5B: K 64, a meta step every 8 updates, S the last 2 layers, its 6 × 256 designer. */
+const PAPER_DESIGN = { topK: 64, alphaMax: 0.5, metaEvery: 8, burnIn: 8, subsetBlocks: 2, feedbackBatch: 8, designerWidth: 256, designerLayers: 6, designerHeads: 4 };
+
+/** A Qwen2.5-0.5B-shaped preset (the GPT keys only name the shape in the table; the engine builds the Qwen2 decoder). */
+function qwenPreset(description: string, blockSize: number, trainable: NonNullable<BenchConfig['hf']>['trainable']): PresetDef {
+  return {
+    description, vocabSize: QWEN25_05B.vocab_size, accum: 8, trainers: ['torch'], hf: { config: QWEN25_05B, trainable },
+    suite: {
+      name: 'qwen', seeds: [1], model: { nLayer: 24, nHead: 14, nEmbd: 896, blockSize }, train: { batchSize: 4 }, design: PAPER_DESIGN, arms: [{ arm: 'baseline' }],
+    },
+  };
+}
+
 
 /**
  * The design settings of lm-ablation when issue 7 set the performance goals (S = the last block + head, K = 16,
@@ -118,6 +162,14 @@ const PRESETS: Record<string, PresetDef> = {
       arms: [{ arm: 'baseline' }],
     },
   },
+  'qwen2.5-0.5b-lora': qwenPreset(
+    "Qwen2.5-0.5B's shape (random weights), the paper's LoRA branch: r 8 on all seven projections, sequence 1024, microbatch 4 × 8, K 64, r = 8 (torch engine; a GPU)",
+    1024, { lora: { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } },
+  ),
+  'qwen2.5-0.5b-full': qwenPreset(
+    "Qwen2.5-0.5B's shape (random weights), the paper's full-parameter branch: sequence 512, microbatch 4 × 8 (the paper accumulates 32), K 64, r = 8 (torch engine; a GPU)",
+    512, 'full',
+  ),
   tiny: {
     description: 'a few-second configuration for tests: vocab 64, width 16, 2 heads, 2 blocks, sequence 16, batch 2',
     vocabSize: 64,
@@ -152,7 +204,8 @@ export function configFromPreset(name: string, sets: readonly string[], parse: T
   const input = applyOverrides({ task: 'language', ...p.suite }, sets);
   const s = parse(input, `preset ${name}`);
   if (s.task !== 'language') throw new SuiteError(`preset ${name}: a ${s.task} suite; the GPT bench measures language suites`);
-  return fromParsed(s as LanguageSuite, 'preset', p.vocabSize, allArms());
+  const c = fromParsed(s as LanguageSuite, 'preset', p.vocabSize, allArms());
+  return { ...c, ...(p.hf ? { hf: p.hf } : {}), ...(p.accum ? { accum: p.accum } : {}), ...(p.trainers ? { trainers: p.trainers } : {}) };
 }
 
 /**

@@ -11,9 +11,9 @@ import { presetDescriptions } from './cases.js';
 export const languageBench: TaskBench<LanguageSuite> = {
   presets: presetDescriptions(),
   async overhead(req: BenchRequest<LanguageSuite>, services) {
-    const { configFromPreset, configFromSuite, perBackend } = await import('./cases.js');
+    const { configFromPreset, configFromSuite, perBackend, perTrainer } = await import('./cases.js');
     const { renderOverhead, runOverhead } = await import('./overhead.js');
-    const configs = perBackend([...req.presets.map((p) => configFromPreset(p, req.sets, services.parseSuite)), ...req.suites.map(configFromSuite)], req.backends);
+    const configs = perTrainer(perBackend([...req.presets.map((p) => configFromPreset(p, req.sets, services.parseSuite)), ...req.suites.map(configFromSuite)], req.backends), req.trainers);
     const backend = req.backends.length === 1 ? req.backends[0] : undefined;
     const report = await runOverhead({
       configs, repeats: req.repeats, steps: req.steps, warmup: req.warmup, seed: req.seed, torch: req.torch, torchDevice: req.torchDevice,

@@ -6,6 +6,7 @@
  * and the meta step runs inside it, so each step is timed to its loss read instead, designer arms run a meta
  * step on every second step, and the meta step's time is the difference of the medians of those and the others.
  */
+import type { TrainerEngineInfo } from '../../results/schema.js';
 import { DesignerRule, type MetaParts } from '../arms/designer-arms.js';
 import { armRegistry } from '../arms/index.js';
 import { selectBackend, type BackendName, type EngineInfo } from '../../engine/backend.js';
@@ -51,7 +52,8 @@ export interface KernelTime {
 export interface BenchRun {
   config: string;
   arm: string;
-  engine: EngineInfo;
+  /** The tfjs backend, or the torch engine (`vpt bench --trainer torch`). */
+  engine: EngineInfo | TrainerEngineInfo;
   vocabSize: number;
   params: number;
   tokensPerStep: number;
@@ -75,6 +77,9 @@ export interface BenchRun {
   profiledStepMs?: number;
   /** Multiply-adds of a learner step, a meta step and g_down (when the job asked; never for the base stage). */
   work?: StepWork;
+  /** The torch engine's count of a learner step's FLOPs, and its model FLOPs utilisation on CUDA (else null). */
+  flopsPerStep?: number;
+  mfu?: number | null;
 }
 
 export const RESULT_PREFIX = '@@bench ';

@@ -6,6 +6,9 @@
  * the table gives medians and [min–max] over repeats. With PyTorch importable, the same GPT in PyTorch on one
  * thread runs beside them as a reference (optional; never a product dependency).
  */
+import { findTorchPython } from '../../trainer/python.js';
+import { UserError } from '../../errors.js';
+import { runEngineBench } from './torch-bench.js';
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -89,6 +92,8 @@ export interface ArmRow {
    * (this arm's learner work + meta work / r). What the same computation allows however fast its kernels get.
    */
   workVsBaseline: number | null;
+  /** The torch engine on CUDA: learner-step FLOPs per second ÷ the card's bf16 peak (median over runs). */
+  mfu: number | null;
 }
 
 export interface TorchRow {
@@ -131,7 +136,10 @@ export interface OverheadReport {
   machine: MachineInfo;
   engine: BenchRun['engine'] | null;
   options: { repeats: number; steps: number; warmup: number; seed: number; torch: string };
-  configs: { name: string; source: string; engine: BenchRun['engine']; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number; feedbackBatch: number; subsetBlocks: number }[];
+  configs: {
+    name: string; source: string; engine: BenchRun['engine']; vocabSize: number; params: number; model: BenchConfig['model']; batchSize: number; cadence: number;
+    feedbackBatch: number; subsetBlocks: number; accum?: number; hf?: BenchConfig['hf'];
+  }[];
   rows: ArmRow[];
   torch: TorchRow[];
   profiles: KernelProfile[];
@@ -149,22 +157,14 @@ interface TorchRun {
   rssPeakBytes: number;
 }
 
+/** Arms the torch engine's bench mode runs (docs/TRAINER-PROTOCOL.md, Benchmarks). */
+const ENGINE_BENCH_ARMS = new Set(['baseline', 'uniform-topk', 'self-distill', 'v-pretraining', 'random-feedback', 'shuffled-feedback']);
+
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('./torch_gpt.py', import.meta.url));
 
 function stat(xs: number[]): Stat {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
-}
-
-/** The first interpreter that can `import torch` (and, for 'cuda', sees a CUDA device), or undefined. */
-export async function findTorchPython(preferred?: string, device: 'cpu' | 'cuda' = 'cpu'): Promise<string | undefined> {
-  const candidates = [preferred, process.env.VPT_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => !!x);
-  const check = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
-  for (const py of candidates) {
-    const r = await execa(py, ['-c', check], { reject: false, timeout: 60_000 });
-    if (r.exitCode === 0) return py;
-  }
-  return undefined;
 }
 
 async function busyProcesses(): Promise<string[]> {
@@ -173,7 +173,7 @@ async function busyProcesses(): Promise<string[]> {
   return r.stdout.split('\n').slice(1, 6).map((l) => l.trim().slice(0, 160));
 }
 
-type Job = { kind: 'vpt'; job: BenchJob } | { kind: 'torch'; config: BenchConfig };
+type Job = { kind: 'vpt'; job: BenchJob } | { kind: 'torch'; config: BenchConfig } | { kind: 'engine'; config: BenchConfig; arm: string; seed: number };
 
 export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   const repeats = o.repeats ?? 3;
@@ -192,10 +192,18 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   if (torchMode === 'on' && !python) throw new Error(`--torch on: no python3 here can ${torchNeed} (Debian: apt-get install python3-torch libopenblas0-pthread)`);
   if (torchMode === 'auto' && !python) log(`PyTorch reference skipped: no python3 here can ${torchNeed}`);
 
+  const engineConfigs = o.configs.filter((c) => c.trainer === 'torch');
+  const enginePython = engineConfigs.length ? await findTorchPython(o.python, torchDevice) : undefined;
+  if (engineConfigs.length && !enginePython) throw new UserError(`--trainer torch: no python3 here can ${torchNeed} (Debian: apt-get install python3-torch libopenblas0-pthread)`);
   const jobs: Job[] = [];
   for (const config of o.configs) {
     // The baseline always runs: every other arm is reported relative to it.
     const arms = config.arms.filter((a) => a === 'baseline' || !o.arms || o.arms.includes(a));
+    if (config.trainer === 'torch') {
+      // The engine's bench runs the rules that need no recorded trajectory nor wrong-token labels.
+      for (let r = 0; r < repeats; r++) for (const arm of arms.filter((a) => ENGINE_BENCH_ARMS.has(a))) jobs.push({ kind: 'engine', config, arm, seed: seed + r });
+      continue;
+    }
     if (o.baseStage) arms.push(BASE_STAGE);
     for (let r = 0; r < repeats; r++) {
       for (const arm of arms) {
@@ -213,9 +221,14 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   const vocabOf = new Map<string, number>();
   try {
     for (const [i, j] of order.entries()) {
-      const label = j.kind === 'vpt' ? `${j.job.config.name}/${j.job.arm}` : `${j.config.name}/pytorch`;
+      const label = j.kind === 'vpt' ? `${j.job.config.name}/${j.job.arm}` : j.kind === 'engine' ? `${j.config.name}/${j.arm}` : `${j.config.name}/pytorch`;
       log(`[${i + 1}/${order.length}] ${label}`);
-      if (j.kind === 'vpt') {
+      if (j.kind === 'engine') {
+        const run = await runEngineBench(j.config, j.arm, { python: enginePython as string, device: torchDevice, steps, warmup, seed: j.seed });
+        vocabOf.set(run.config, run.vocabSize);
+        runs.push(run);
+        log(`  ${label}: learner step ${run.learnerMs.toFixed(1)} ms (${Math.round((run.tokensPerStep / run.learnerMs) * 1000)} tokens/s)${run.metaMs !== null ? `, meta step ${run.metaMs.toFixed(1)} ms` : ''}${run.mfu !== null ? `, MFU ${(100 * run.mfu).toFixed(1)}%` : ''}`);
+      } else if (j.kind === 'vpt') {
         const f = join(dir, `job-${i}.json`);
         writeFileSync(f, JSON.stringify(j.job));
         const r = await execa(process.execPath, ['--import', 'tsx', WORKER, f], { reject: false, cwd: REPO_ROOT });
@@ -288,7 +301,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
     engine ??= mine[0]!.engine;
     info.push({
       name: c.name, source: c.source, engine: mine[0]!.engine, vocabSize: mine[0]!.vocabSize, params: mine[0]!.params, model: c.model, batchSize: c.batchSize,
-      cadence: r, feedbackBatch: c.design.feedbackBatch, subsetBlocks: c.design.subsetBlocks,
+      cadence: r, feedbackBatch: c.design.feedbackBatch, subsetBlocks: c.design.subsetBlocks, ...(c.accum ? { accum: c.accum } : {}), ...(c.hf ? { hf: c.hf } : {}),
     });
     // Rows in the configuration's arm order (the baseline first), not the shuffled order the runs came in.
     const rank = (a: string): number => (a === 'baseline' ? -1 : c.arms.includes(a) ? c.arms.indexOf(a) : c.arms.length);
@@ -311,6 +324,7 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
         metaParts: partsOf(rs),
         tfPeakBytes: median(rs.map((x) => x.tfPeakBytes)), rssPeakBytes: median(rs.map((x) => x.rssPeakBytes)),
         work: workOf(rs), workVsBaseline: null as number | null,
+        mfu: rs.some((x) => typeof x.mfu === 'number') ? median(rs.map((x) => x.mfu ?? NaN)) : null,
       } satisfies ArmRow;
     });
     const base = perArm.find((x) => x.arm === 'baseline');
@@ -342,6 +356,11 @@ export function summarise(configs: BenchConfig[], runs: OverheadReport['runs'], 
     }
   }
   return { machine, engine, options, configs: info, rows, torch, profiles, runs };
+}
+
+/** An engine in words: a tfjs backend and its device, or the torch engine's version, device and dtype. */
+function engineWords(e: BenchRun['engine']): string {
+  return 'trainer' in e ? `torch engine (torch ${e.torchVersion}), ${e.device}, ${e.dtype}` : `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}`;
 }
 
 const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -385,8 +404,8 @@ export function renderOverhead(rep: OverheadReport): string {
   const lines: string[] = [];
   lines.push(`# vpt bench: overhead per arm`);
   lines.push('');
-  const engines = [...new Set(rep.configs.map((c) => `${c.engine.backend}, tfjs ${c.engine.tfjsVersion}, ${c.engine.device}`))];
-  lines.push(`${engines.length > 1 ? 'backends side by side (each section names its own)' : e ? `${e.backend}, tfjs ${e.tfjsVersion}, ${e.device}` : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
+  const engines = [...new Set(rep.configs.map((c) => engineWords(c.engine)))];
+  lines.push(`${engines.length > 1 ? 'engines side by side (each section names its own)' : e ? engineWords(e) : ''}; ${o.repeats} fresh-process runs per case × ${o.steps} timed steps ` +
     `(after ${o.warmup} untimed), order shuffled (seed ${o.seed}); medians [min–max over runs]. PyTorch reference: ${o.torch}.`);
   const m = rep.machine;
   lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, node ${m.node}; load average ${m.loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
@@ -394,16 +413,19 @@ export function renderOverhead(rep: OverheadReport): string {
   for (const c of rep.configs) {
     const md = c.model;
     lines.push('');
-    lines.push(`## ${c.name} (${c.source}): vocab ${c.vocabSize}, width ${md.nEmbd}, ${md.nHead} heads, ${md.nLayer} blocks, sequence ${md.blockSize}, ` +
-      `batch ${c.batchSize}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s) + head, ` +
-      `feedback batch ${c.feedbackBatch}${engines.length > 1 ? `; ${c.engine.backend} on ${c.engine.device}` : ''}`);
+    const onTorch = 'trainer' in c.engine;
+    lines.push(`## ${c.name} (${c.source}): ${c.hf ? `${String(c.hf.config.architectures && (c.hf.config.architectures as string[])[0])}, ${c.hf.trainable === 'full' ? 'full-parameter' : `LoRA r ${c.hf.trainable.lora.r}`}, ` : ''}vocab ${c.vocabSize}, width ${md.nEmbd}, ${md.nHead} heads, ${md.nLayer} blocks, sequence ${md.blockSize}, ` +
+      `batch ${c.batchSize}${c.accum && c.accum > 1 ? ` × ${c.accum}` : ''}, ${n0(c.params)} parameters; meta step every r = ${c.cadence} steps, S = last ${c.subsetBlocks} block(s)${c.hf ? '' : ' + head'}, ` +
+      `feedback batch ${c.feedbackBatch}${engines.length > 1 ? `; ${engineWords(c.engine)}` : ''}`);
     lines.push('');
-    lines.push('| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | tf peak MB | RSS peak MB | tokens/CPU-s at r | × baseline (CPU) | meta ÷ learner (CPU) |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    // The torch engine times device work (CUDA events) or wall time, not process CPU time; on CUDA it reports MFU.
+    const mfu = onTorch && rep.rows.some((x) => x.config === c.name && x.mfu !== null);
+    lines.push(`| arm | tokens/s at r | × baseline | ms / learner step | target building | meta step ms | meta ÷ learner step | meta share at r | ${onTorch ? 'device' : 'tf'} peak MB | RSS peak MB | ${mfu ? 'MFU (learner step, bf16 peak) |' : 'tokens/CPU-s at r | × baseline (CPU) | meta ÷ learner (CPU) |'}`);
+    lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ${mfu ? '--- |' : '--- | --- | --- |'}`);
     for (const r of rep.rows.filter((x) => x.config === c.name)) {
+      const tail = mfu ? `${pct(r.mfu)} |` : `${Number.isFinite(r.tokensPerCpuSec.median) ? range(r.tokensPerCpuSec, n0) : '–'} | ${Number.isFinite(r.vsBaselineCpu) ? r.vsBaselineCpu.toFixed(2) : '–'} | ${r.metaPerStepCpu === null || !Number.isFinite(r.metaPerStepCpu) ? '–' : r.metaPerStepCpu.toFixed(2)} |`;
       lines.push(`| ${r.arm} | ${range(r.tokensPerSec, n0)} | ${r.vsBaseline.toFixed(2)} | ${range(r.learnerMs, n1)} | ${pct(r.targetShare)} | ` +
-        `${r.metaMs ? range(r.metaMs, n1) : '–'} | ${r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2)} | ${pct(r.metaShare)} | ${mb(r.tfPeakBytes)} | ${mb(r.rssPeakBytes)} | ` +
-        `${range(r.tokensPerCpuSec, n0)} | ${r.vsBaselineCpu.toFixed(2)} | ${r.metaPerStepCpu === null ? '–' : r.metaPerStepCpu.toFixed(2)} |`);
+        `${r.metaMs ? range(r.metaMs, n1) : '–'} | ${r.metaPerStep === null ? '–' : r.metaPerStep.toFixed(2)} | ${pct(r.metaShare)} | ${mb(r.tfPeakBytes)} | ${mb(r.rssPeakBytes)} | ${tail}`);
     }
     const t = rep.torch.find((x) => x.config === c.name);
     if (t) {

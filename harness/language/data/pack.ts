@@ -3,7 +3,7 @@
  * (loss); documents are concatenated and cut into fixed-length rows for continued pretraining, or kept one
  * per row (right-padded) for the teacher-forced downstream loss.
  */
-import { Tokenizer } from '../model/tokenizer.js';
+import type { TextTokenizer } from '../model/text-tokenizer.js';
 
 /** Rows of `seqLen` positions: inputs, next-token targets, loss mask (1 on answer targets), and a flag on
  * targets that lie inside a deliberately wrong result (for the designer's gate statistics). */
@@ -29,10 +29,11 @@ interface EncodedDoc {
   wrong: number[];
 }
 
-export function encodeDoc(tok: Tokenizer, doc: QADoc): EncodedDoc {
+export function encodeDoc(tok: TextTokenizer, doc: QADoc): EncodedDoc {
   const p = tok.encode(doc.prompt);
-  const a = tok.encodeWithOffsets(doc.answer);
   const spans = doc.wrongSpans ?? [];
+  // Offsets only where there are labelled spans to flag (they cost a pretrained tokenizer a decode per token).
+  const a = spans.length ? tok.encodeWithOffsets(doc.answer) : { ids: tok.encode(doc.answer), offsets: [] as number[] };
   // A token is flagged when its piece overlaps a span: a number's piece starts at its leading space.
   const pieceEnd = (k: number): number => {
     const start = a.offsets[k] as number;
@@ -47,7 +48,7 @@ export function encodeDoc(tok: Tokenizer, doc: QADoc): EncodedDoc {
   return {
     ids: [...p, ...a.ids, tok.eosId],
     mask: [...p.map(() => 0), ...a.ids.map(() => 1), 1],
-    wrong: [...p.map(() => 0), ...a.offsets.map(inWrong), 0],
+    wrong: [...p.map(() => 0), ...(spans.length ? a.offsets.map(inWrong) : a.ids.map(() => 0)), 0],
   };
 }
 
@@ -57,7 +58,7 @@ function allocRows(rows: number, seqLen: number): TokenRows {
 }
 
 /** Concatenates documents and cuts them into rows of `seqLen` inputs (+1 for the shifted targets). */
-export function packDocs(tok: Tokenizer, docs: Iterable<QADoc>, seqLen: number): TokenRows {
+export function packDocs(tok: TextTokenizer, docs: Iterable<QADoc>, seqLen: number): TokenRows {
   const ids: number[] = [];
   const mask: number[] = [];
   const wrong: number[] = [];
@@ -85,7 +86,7 @@ export function packDocs(tok: Tokenizer, docs: Iterable<QADoc>, seqLen: number):
 }
 
 /** One document per row, right-padded with end-of-text (mask 0); rows longer than `maxLen` are an error. */
-export function padDocs(tok: Tokenizer, docs: readonly QADoc[], maxLen?: number): TokenRows {
+export function padDocs(tok: TextTokenizer, docs: readonly QADoc[], maxLen?: number): TokenRows {
   const enc = docs.map((d) => encodeDoc(tok, d));
   const longest = Math.max(...enc.map((e) => e.ids.length - 1));
   const seqLen = maxLen === undefined ? longest : maxLen;

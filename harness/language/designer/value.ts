@@ -125,7 +125,7 @@ export function directionalLogits(...[model, s, hidden, ids, candIds, dir, eps, 
   const [B, T] = ids.shape;
   return directional(model, s, dir, eps, candIds, mask, center, (p, rows, cands) => {
     const out = rows ? lastHiddenAtRows(model.cfg, p, hidden, B, T, s.from, rows) : runBlocks(model.cfg, p, hidden, B, T, s.from, model.cfg.nLayer);
-    return headAtColumns(p, out, cands);
+    return headAtColumns(model.cfg, p, out, cands);
   });
 }
 

@@ -95,19 +95,22 @@ export async function answerNll(model: LanguageModel, items: readonly Gsm8kItem[
       count += cnt[i] as number;
     });
   }
-  // The value is per answer token over the whole set; the stderr comes from the per-problem spread.
+  return nllMetric(perItem, sum, count);
+}
+
+/** Answer NLL over a set: per answer token over the whole set; the stderr from the per-problem spread. */
+export function nllMetric(perItem: readonly number[], sum: number, count: number): MetricValue {
   return { ...meanMetric(perItem), value: sum / Math.max(1, count) };
 }
 
-export async function evaluateGsm8k(
-  model: LanguageModel,
-  test: readonly Gsm8kItem[],
-  train: readonly Gsm8kItem[],
-  cfg: Gsm8kEvalConfig,
-): Promise<Gsm8kResult> {
-  const items = cfg.limit > 0 ? test.slice(0, cfg.limit) : test;
-  const prompts = items.map((it, i) => buildPrompt(it, chooseShots(train, cfg.numFewshot, cfg.fewshotSeed, i)));
-  const gens = await generateGreedy(model, prompts, { maxNewTokens: cfg.maxNewTokens, stop: GSM8K_STOP });
+/** The evaluated test items (the first `limit`) and their prompts, few-shot examples chosen per item by seed. */
+export function gsm8kPrompts(test: readonly Gsm8kItem[], train: readonly Gsm8kItem[], cfg: Gsm8kEvalConfig): { items: Gsm8kItem[]; prompts: string[] } {
+  const items = cfg.limit > 0 ? test.slice(0, cfg.limit) : [...test];
+  return { items, prompts: items.map((it, i) => buildPrompt(it, chooseShots(train, cfg.numFewshot, cfg.fewshotSeed, i))) };
+}
+
+/** Each generation scored by every filter (lm-eval gsm8k semantics), and Pass@1 per filter. */
+export function scoreGenerations(items: readonly Gsm8kItem[], gens: readonly string[]): { samples: Gsm8kSample[]; metrics: Record<string, MetricValue> } {
   const samples: Gsm8kSample[] = items.map((it, i) => {
     const generation = gens[i] as string;
     const extracted = {} as Record<FilterName, string>;
@@ -120,6 +123,18 @@ export async function evaluateGsm8k(
   });
   const metrics: Record<string, MetricValue> = {};
   for (const f of FILTERS) metrics[`pass@1,${f}`] = meanMetric(samples.map((s) => (s.correct[f] ? 1 : 0)));
+  return { samples, metrics };
+}
+
+export async function evaluateGsm8k(
+  model: LanguageModel,
+  test: readonly Gsm8kItem[],
+  train: readonly Gsm8kItem[],
+  cfg: Gsm8kEvalConfig,
+): Promise<Gsm8kResult> {
+  const { items, prompts } = gsm8kPrompts(test, train, cfg);
+  const gens = await generateGreedy(model, prompts, { maxNewTokens: cfg.maxNewTokens, stop: GSM8K_STOP });
+  const { samples, metrics } = scoreGenerations(items, gens);
   metrics['answer_nll,none'] = await answerNll(model, items);
   return { metrics, samples };
 }

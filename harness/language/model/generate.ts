@@ -7,8 +7,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { embed } from '../../engine/ops.js';
 import { read } from '../../engine/read.js';
-import { attend, attentionInputs, blockOutput, causalMask, headLogits } from './gpt.js';
+import { attend, attentionInputs, blockOutput, causalMask, headLogits, isDecoder } from './gpt.js';
 import type { LanguageModel } from './model.js';
+import type { TextTokenizer } from './text-tokenizer.js';
 
 export interface GenerateOptions {
   /** Upper bound on generated tokens per prompt. Default 96. */
@@ -31,26 +32,36 @@ export function cutAtStop(text: string, stop: readonly string[]): [string, boole
   return cut >= 0 ? [text.slice(0, cut), true] : [text, false];
 }
 
+/** A prompt's ids as decoding sees them: its last tokens, leaving room for min(maxNew, ctx/2) new ones. */
+export function promptIds(tok: TextTokenizer, prompt: string, ctx: number, maxNew: number): number[] {
+  return tok.encode(prompt).slice(-Math.max(1, ctx - Math.min(maxNew, ctx >> 1)));
+}
+
 interface LayerCache {
   kT: tf.Tensor4D;
   v: tf.Tensor4D;
 }
 
-/** Runs `x` ([B*Tq, D], positions already embedded) through every block, attending to cache + new keys. */
-function stepBlocks(model: LanguageModel, x: tf.Tensor2D, B: number, Tq: number, mask: tf.Tensor, caches: LayerCache[]): tf.Tensor2D {
+/**
+ * Runs `x` ([B*Tq, D]) through every block, attending to cache + new keys. `pos` [B*Tq]: each row's positions (the
+ * GPT's are already in its embedding; a decoder's RoPE takes them here).
+ */
+function stepBlocks(model: LanguageModel, x: tf.Tensor2D, B: number, Tq: number, mask: tf.Tensor, caches: LayerCache[], pos: Int32Array): tf.Tensor2D {
   for (let l = 0; l < model.cfg.nLayer; l++) {
-    const { q, kT, v } = attentionInputs(model.cfg, model.params, l, x, B, Tq);
+    const { q, kT, v } = attentionInputs(model.cfg, model.params, l, x, B, Tq, pos);
     const old = caches[l];
     const kAll = old ? (tf.concat([old.kT, kT], 3) as tf.Tensor4D) : kT;
     const vAll = old ? (tf.concat([old.v, v], 2) as tf.Tensor4D) : v;
     caches[l] = { kT: tf.keep(kAll), v: tf.keep(vAll) };
     if (old) tf.dispose([old.kT, old.v]);
-    x = blockOutput(model.params, l, x, attend(q, kAll, vAll, mask));
+    x = blockOutput(model.cfg, model.params, l, x, attend(model.cfg, q, kAll, vAll, mask));
   }
   return x;
 }
 
+/** Embeddings of `ids` at positions `pos` (a decoder's positions go into attention instead). */
 function embedAt(model: LanguageModel, ids: Int32Array, pos: Int32Array): tf.Tensor2D {
+  if (isDecoder(model.cfg)) return embed(tf.tensor1d(ids, 'int32'), model.params['model.embed_tokens.weight'] as tf.Tensor2D);
   const tok = embed(tf.tensor1d(ids, 'int32'), model.params.wte as tf.Tensor2D);
   return tf.add(tok, tf.gather(model.params.wpe as tf.Tensor2D, tf.tensor1d(pos, 'int32'))) as tf.Tensor2D;
 }
@@ -66,7 +77,7 @@ export async function generateGreedy(model: LanguageModel, prompts: readonly str
   for (let start = 0; start < prompts.length; start += bs) {
     const chunk = prompts.slice(start, start + bs);
     // Keep the right end of a prompt that does not fit, leaving room to generate (lm-eval truncates left too).
-    const seqs = chunk.map((p) => tok.encode(p).slice(-Math.max(1, ctx - Math.min(maxNew, ctx >> 1))));
+    const seqs = chunk.map((p) => promptIds(tok, p, ctx, maxNew));
     const B = seqs.length;
     const lens = seqs.map((s) => s.length);
     const T = Math.max(...lens);
@@ -97,9 +108,9 @@ export async function generateGreedy(model: LanguageModel, prompts: readonly str
     try {
       let next = await argMaxOf(() => {
         const mask = tf.add(causalMask(T), tf.tensor(keyMask, [B, 1, 1, T]));
-        const x = stepBlocks(model, embedAt(model, ids, pos), B, T, mask, caches);
+        const x = stepBlocks(model, embedAt(model, ids, pos), B, T, mask, caches, pos);
         const last = tf.gather(x, tf.tensor1d(seqs.map((_, i) => i * T + T - 1), 'int32'));
-        return tf.argMax(headLogits(model.params, last as tf.Tensor2D), -1);
+        return tf.argMax(headLogits(model.cfg, model.params, last as tf.Tensor2D), -1);
       });
       for (let k = 0; k < maxNew; k++) {
         seqs.forEach((_, i) => {
@@ -130,8 +141,8 @@ export async function generateGreedy(model: LanguageModel, prompts: readonly str
         maskData = grown;
         next = await argMaxOf(() => {
           const t = maskData.length / B;
-          const x = stepBlocks(model, embedAt(model, feed, feedPos), B, 1, tf.tensor(maskData, [B, 1, 1, t]), caches);
-          return tf.argMax(headLogits(model.params, x), -1);
+          const x = stepBlocks(model, embedAt(model, feed, feedPos), B, 1, tf.tensor(maskData, [B, 1, 1, t]), caches, feedPos);
+          return tf.argMax(headLogits(model.cfg, model.params, x), -1);
         });
       }
     } finally {

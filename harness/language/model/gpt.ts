@@ -5,7 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../engine/rng.js';
-import { batchMatMul, candidateScores, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, softmax } from '../../engine/ops.js';
+import { batchMatMul, candidateScores, causalAttention, causalMask, embed, gatherRows, gelu, layerNorm, linear, matMul2d, softmax } from '../../engine/ops.js';
+import {
+  decoderAttend, decoderAttentionInputs, decoderBlockOutput, decoderEmbed, decoderFinalNorm, decoderHeadWeight, decoderShapes, decoderSubsetNames,
+  loraShapes, type DecoderConfig,
+} from './decoder.js';
 
 /** Shape of a GPT. */
 export interface GptConfig {
@@ -21,9 +25,20 @@ export interface GptConfig {
   nEmbd: number;
 }
 
-export type Params = Record<string, tf.Tensor>;
+import type { Params } from './params.js';
 
-export function parameterShapes(cfg: GptConfig): Record<string, number[]> {
+export type { Params } from './params.js';
+
+/** The learner's shape: the vpt GPT, or a pretrained decoder (./decoder.ts). Every function below takes either. */
+export type ModelConfig = GptConfig | DecoderConfig;
+
+export function isDecoder(cfg: ModelConfig): cfg is DecoderConfig {
+  return 'arch' in cfg;
+}
+
+/** Every parameter and its shape (a decoder's adapters included). */
+export function parameterShapes(cfg: ModelConfig): Record<string, number[]> {
+  if (isDecoder(cfg)) return { ...decoderShapes(cfg), ...loraShapes(cfg) };
   const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: D } = cfg;
   const shapes: Record<string, number[]> = { wte: [V, D], wpe: [T, D] };
   for (let i = 0; i < L; i++) {
@@ -58,7 +73,8 @@ export function initParams(cfg: GptConfig, rng: Rng): Record<string, { shape: nu
 }
 
 /** Names of the parameters in S: the last `nBlocks` blocks plus the final norm and the head. */
-export function subsetNames(cfg: GptConfig, nBlocks: number): string[] {
+export function subsetNames(cfg: ModelConfig, nBlocks: number): string[] {
+  if (isDecoder(cfg)) return decoderSubsetNames(cfg, nBlocks);
   const from = Math.max(0, cfg.nLayer - nBlocks);
   return Object.keys(parameterShapes(cfg)).filter((n) => {
     const m = /^h\.(\d+)\./.exec(n);
@@ -75,7 +91,8 @@ function p(params: Params, name: string): tf.Tensor {
 export { causalMask };
 
 /** Token + position embeddings: ids [B,T] -> hidden [B*T, D]. */
-export function embedTokens(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
+export function embedTokens(cfg: ModelConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
+  if (isDecoder(cfg)) return decoderEmbed(cfg, params, ids);
   const [B, T] = ids.shape;
   if (T > cfg.blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${cfg.blockSize}`);
   const tok = embed(ids.reshape([B * T]) as tf.Tensor1D, p(params, 'wte') as tf.Tensor2D);
@@ -83,8 +100,12 @@ export function embedTokens(cfg: GptConfig, params: Params, ids: tf.Tensor2D): t
   return tf.add(tok.reshape([B, T, cfg.nEmbd]), pos).reshape([B * T, cfg.nEmbd]) as tf.Tensor2D;
 }
 
-/** Per-head projections of block i: q [B,H,T,dh], kᵀ [B,H,dh,T], v [B,H,T,dh] (explicit transposes: fast path). */
-export function attentionInputs(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): { q: tf.Tensor4D; kT: tf.Tensor4D; v: tf.Tensor4D } {
+/**
+ * Per-head projections of block i: q [B,H,T,dh], kᵀ [B,H,dh,T], v [B,H,T,dh] (explicit transposes: fast path).
+ * `positions` (a decoder's RoPE; [T], or B×T per row): default 0..T−1; the GPT's positions are in its embedding.
+ */
+export function attentionInputs(cfg: ModelConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number, positions?: Int32Array): { q: tf.Tensor4D; kT: tf.Tensor4D; v: tf.Tensor4D } {
+  if (isDecoder(cfg)) return decoderAttentionInputs(cfg, params, i, x, B, T, positions);
   const H = cfg.nHead;
   const dh = cfg.nEmbd / H;
   const g = (n: string): tf.Tensor => p(params, `h.${i}.${n}`);
@@ -101,14 +122,16 @@ function mergeHeads(y: tf.Tensor4D): tf.Tensor2D {
 }
 
 /** softmax(q·kᵀ/√dh + mask)·v with any additive mask (generation: cached keys, padding), merged to [B*Tq, D]. */
-export function attend(q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor2D {
+export function attend(cfg: ModelConfig, q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor2D {
+  if (isDecoder(cfg)) return decoderAttend(cfg, q, kT, v, mask);
   const dh = q.shape[3];
   const scores = tf.add(tf.mul(batchMatMul(q, kT), 1 / Math.sqrt(dh)), mask) as tf.Tensor4D;
   return mergeHeads(batchMatMul(softmax(scores), v));
 }
 
 /** Output projection, residual, and the MLP half of block i. */
-export function blockOutput(params: Params, i: number, x: tf.Tensor2D, merged: tf.Tensor2D): tf.Tensor2D {
+export function blockOutput(cfg: ModelConfig, params: Params, i: number, x: tf.Tensor2D, merged: tf.Tensor2D): tf.Tensor2D {
+  if (isDecoder(cfg)) return decoderBlockOutput(cfg, params, i, x, merged);
   const g = (n: string): tf.Tensor => p(params, `h.${i}.${n}`);
   x = tf.add(x, linear(merged, g('attn.wo') as tf.Tensor2D, g('attn.bo') as tf.Tensor1D));
   const m = layerNorm(x, g('ln2.g') as tf.Tensor1D, g('ln2.b') as tf.Tensor1D);
@@ -116,32 +139,38 @@ export function blockOutput(params: Params, i: number, x: tf.Tensor2D, merged: t
   return tf.add(x, linear(hdn, g('mlp.w2') as tf.Tensor2D, g('mlp.b2') as tf.Tensor1D));
 }
 
-function block(cfg: GptConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+function block(cfg: ModelConfig, params: Params, i: number, x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
   const { q, kT, v } = attentionInputs(cfg, params, i, x, B, T);
-  return blockOutput(params, i, x, mergeHeads(causalAttention(q, kT, v)));
+  return blockOutput(cfg, params, i, x, selfAttention(cfg, q, kT, v));
+}
+
+/** Causal self-attention of a whole sequence, merged to [B*T, D]. */
+function selfAttention(cfg: ModelConfig, q: tf.Tensor4D, kT: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor2D {
+  return isDecoder(cfg) ? decoderAttend(cfg, q, kT, v, causalMask(q.shape[2])) : mergeHeads(causalAttention(q, kT, v));
 }
 
 /** Runs blocks [from, to) on hidden [B*T, D]. */
-export function runBlocks(cfg: GptConfig, params: Params, x: tf.Tensor2D, B: number, T: number, from: number, to: number): tf.Tensor2D {
+export function runBlocks(cfg: ModelConfig, params: Params, x: tf.Tensor2D, B: number, T: number, from: number, to: number): tf.Tensor2D {
   for (let i = from; i < to; i++) x = block(cfg, params, i, x, B, T);
   return x;
 }
 
 /** Final norm and head: hidden [N, D] -> logits [N, V]. */
-export function headLogits(params: Params, x: tf.Tensor2D): tf.Tensor2D {
+export function headLogits(cfg: ModelConfig, params: Params, x: tf.Tensor2D): tf.Tensor2D {
+  if (isDecoder(cfg)) return matMul2dT(decoderFinalNorm(cfg, params, x), decoderHeadWeight(cfg, params));
   const f = layerNorm(x, p(params, 'ln_f.g') as tf.Tensor1D, p(params, 'ln_f.b') as tf.Tensor1D);
   return linear(f, p(params, 'head.w') as tf.Tensor2D);
 }
 
 /** Full forward: ids [B,T] -> logits [B*T, V]. */
-export function forward(cfg: GptConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
+export function forward(cfg: ModelConfig, params: Params, ids: tf.Tensor2D): tf.Tensor2D {
   const [B, T] = ids.shape;
-  return headLogits(params, runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, cfg.nLayer));
+  return headLogits(cfg, params, runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, cfg.nLayer));
 }
 
 /** Forward from the hidden state entering block `from`: the part of the network that S spans. */
-export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
-  return headLogits(params, runBlocks(cfg, params, hidden, B, T, from, cfg.nLayer));
+export function forwardFrom(cfg: ModelConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number): tf.Tensor2D {
+  return headLogits(cfg, params, runBlocks(cfg, params, hidden, B, T, from, cfg.nLayer));
 }
 
 /**
@@ -149,31 +178,37 @@ export function forwardFrom(cfg: GptConfig, params: Params, hidden: tf.Tensor2D,
  * (they are the causal context) except that the last block's attention output feeds its projection, MLP and
  * the head at `rows` only (position-wise layers: the same values there as a full forward).
  */
-export function forwardFromAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
-  return headLogits(params, lastHiddenAtRows(cfg, params, hidden, B, T, from, rows));
+export function forwardFromAtRows(cfg: ModelConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
+  return headLogits(cfg, params, lastHiddenAtRows(cfg, params, hidden, B, T, from, rows));
 }
 
 /** The last block's output (before the final norm) at `rows`, from the hidden state entering block `from`. */
-export function lastHiddenAtRows(cfg: GptConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
+export function lastHiddenAtRows(cfg: ModelConfig, params: Params, hidden: tf.Tensor2D, B: number, T: number, from: number, rows: tf.Tensor1D): tf.Tensor2D {
   const last = cfg.nLayer - 1;
   if (from > last) throw new Error(`lastHiddenAtRows: block ${from} is past the last block ${last}`);
   const x = runBlocks(cfg, params, hidden, B, T, from, last);
   const { q, kT, v } = attentionInputs(cfg, params, last, x, B, T);
-  const merged = mergeHeads(causalAttention(q, kT, v));
-  return blockOutput(params, last, gatherRows(x, rows), gatherRows(merged, rows));
+  const merged = selfAttention(cfg, q, kT, v);
+  return blockOutput(cfg, params, last, gatherRows(x, rows), gatherRows(merged, rows));
 }
 
 /**
  * Final norm and the head's columns `ids` [N, K] only: logits [N, K] of each row's own candidates, N·K·D work
  * instead of the full head's N·V·D (forward only).
  */
-export function headAtColumns(params: Params, x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+export function headAtColumns(cfg: ModelConfig, params: Params, x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  if (isDecoder(cfg)) return candidateScores(decoderFinalNorm(cfg, params, x), decoderHeadWeight(cfg, params), ids);
   const f = layerNorm(x, p(params, 'ln_f.g') as tf.Tensor1D, p(params, 'ln_f.b') as tf.Tensor1D);
   return candidateScores(f, tf.transpose(p(params, 'head.w')) as tf.Tensor2D, ids);
 }
 
 /** Hidden state entering block `upTo` (the activations below S, computed once and reused). */
-export function hiddenBelow(cfg: GptConfig, params: Params, ids: tf.Tensor2D, upTo: number): tf.Tensor2D {
+export function hiddenBelow(cfg: ModelConfig, params: Params, ids: tf.Tensor2D, upTo: number): tf.Tensor2D {
   const [B, T] = ids.shape;
   return runBlocks(cfg, params, embedTokens(cfg, params, ids), B, T, 0, upTo);
+}
+
+/** x [N, D] · w [V, D]ᵀ: a decoder's head, stored [out, in]. */
+function matMul2dT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return matMul2d(x, tf.transpose(w) as tf.Tensor2D);
 }

@@ -16,7 +16,10 @@ import { trainShardedLM } from './sharded.js';
 import type { CurvePoint } from './trainer.js';
 import { writeJsonAtomic } from '../../results/atomic.js';
 import { configHash } from '../../suite/hash.js';
-import type { LanguageSuite } from '../schema.js';
+import { gptModelOf, isHfModel, type LanguageSuite } from '../schema.js';
+import { checkpointFingerprint } from '../model/hf-checkpoint.js';
+import { HfTokenizer } from '../model/hf-tokenizer.js';
+import type { TextTokenizer } from '../model/text-tokenizer.js';
 
 export interface BaseInfo {
   hash: string;
@@ -26,6 +29,8 @@ export interface BaseInfo {
 }
 
 export function baseHash(s: LanguageSuite, data: LoadedData): string {
+  // A pretrained decoder is its own base checkpoint.
+  if (isHfModel(s.model)) return checkpointFingerprint(s.model.path);
   // Only what the base stage reads: its stream, and the GSM8K files its reference evaluation uses. Suites
   // that differ only in the continued-pretraining stream (clean vs noisy) share one base checkpoint.
   const { baseStream, gsm8kTrain, gsm8kTest } = data.hashes;
@@ -35,22 +40,30 @@ export function baseHash(s: LanguageSuite, data: LoadedData): string {
 }
 
 export function baseDir(s: LanguageSuite, data: LoadedData, cacheDir: string): string {
+  if (isHfModel(s.model)) return s.model.path;
   return join(cacheDir, 'base', baseHash(s, data));
 }
 
 export function readBase(s: LanguageSuite, data: LoadedData, cacheDir: string): BaseInfo | undefined {
+  // A pretrained decoder has no base stage (and no base-checkpoint row of its own yet).
+  if (isHfModel(s.model)) return { hash: baseHash(s, data), metrics: {}, curve: [], msPerStep: 0 };
   const dir = baseDir(s, data, cacheDir);
   const f = join(dir, 'base.json');
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BaseInfo) : undefined;
 }
 
-/** The tokenizer of the base stage: the cached checkpoint's, or built from the base stream as the stage would. */
-export function baseTokenizer(s: LanguageSuite, data: LoadedData, cacheDir: string): Tokenizer {
+/**
+ * The tokenizer of the base checkpoint: a pretrained decoder's tokenizer.json; for the vpt GPT the cached
+ * checkpoint's, or built from the base stream as the stage would.
+ */
+export function baseTokenizer(s: LanguageSuite, data: LoadedData, cacheDir: string): TextTokenizer {
+  if (isHfModel(s.model)) return HfTokenizer.load(s.model.tokenizer ?? s.model.path);
   const cached = join(baseDir(s, data, cacheDir), 'tokenizer.json');
   if (existsSync(cached)) return Tokenizer.load(cached);
+  const m = gptModelOf(s, 'the base stage');
   return Tokenizer.build(
     data.base.map((d) => d.prompt + d.answer),
-    { maxPieces: s.model.maxPieces, maxNumber: s.model.maxNumber },
+    { maxPieces: m.maxPieces, maxNumber: m.maxNumber },
   );
 }
 
@@ -64,7 +77,7 @@ export async function ensureBase(
   if (have) return have;
   const dir = baseDir(s, data, cacheDir);
   const tok = baseTokenizer(s, data, cacheDir);
-  const { maxPieces: _p, maxNumber: _n, ...shape } = s.model;
+  const { maxPieces: _p, maxNumber: _n, ...shape } = gptModelOf(s, 'the base stage');
   const rng = new Rng(s.base.seed);
   const model = LanguageModel.init({ ...shape, vocabSize: tok.vocabSize }, tok, rng.fork('init'));
   try {

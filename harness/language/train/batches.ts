@@ -1,24 +1,23 @@
-/** Seeded batch order over packed rows: a fresh permutation each epoch, drawn from the cell's RNG. */
+/** Batches of packed rows, in the harness's drawn order or a seeded one (harness/language/draws.ts RowOrder). */
 import * as tf from '@tensorflow/tfjs';
 import { withHostCopy } from '../../engine/read.js';
 import { Rng } from '../../engine/rng.js';
 import { selectRows, type TokenRows } from '../data/pack.js';
+import { RowOrder } from '../draws.js';
 
 export class BatchSampler {
-  private order: number[] = [];
-  private pos = 0;
+  private readonly order: RowOrder;
+  private step = 0;
 
-  constructor(private readonly rows: TokenRows, readonly batchSize: number, private readonly rng: Rng) {
-    if (rows.rows < batchSize) throw new Error(`only ${rows.rows} rows of data for a batch of ${batchSize}`);
+  /** `drawn`: the rows of each step, made by the harness; when given they are used in order instead of `rng`. */
+  constructor(private readonly rows: TokenRows, readonly batchSize: number, rng: Rng, private readonly drawn?: readonly number[][]) {
+    this.order = new RowOrder(rows.rows, batchSize, rng);
   }
 
   next(): TokenRows {
-    if (this.pos + this.batchSize > this.order.length) {
-      this.order = this.rng.shuffle(Array.from({ length: this.rows.rows }, (_, i) => i));
-      this.pos = 0;
-    }
-    const idx = this.order.slice(this.pos, this.pos + this.batchSize);
-    this.pos += this.batchSize;
+    if (!this.drawn) return selectRows(this.rows, this.order.next());
+    const idx = this.drawn[this.step++];
+    if (!idx) throw new Error(`the harness drew ${this.drawn.length} batches and training asked for more`);
     return selectRows(this.rows, idx);
   }
 }

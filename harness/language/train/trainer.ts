@@ -11,7 +11,8 @@ import type { TokenRows } from '../data/pack.js';
 import { detach, withoutTape } from '../../engine/ops.js';
 import { readScalars } from '../../engine/read.js';
 import { BatchSampler, disposeBatch, toTensors, type BatchTensors } from './batches.js';
-import { forward, forwardFrom, hiddenBelow, type GptConfig, type Params } from '../model/gpt.js';
+import { forward, forwardFrom, hiddenBelow, isDecoder, type GptConfig, type Params } from '../model/gpt.js';
+import { TIED_EMBEDDING, TIED_HEAD } from '../model/decoder.js';
 import { softCrossEntropy } from '../model/loss.js';
 import type { LanguageModel } from '../model/model.js';
 import { AdamW, scheduledLr, type AdamWConfig } from '../../optim/adamw.js';
@@ -82,6 +83,8 @@ export interface TrainOptions {
   optim: AdamWConfig;
   rng: Rng;
   rule: TargetRule;
+  /** The rows of each step, drawn by the harness (harness/language/draws.ts); absent: drawn from `rng`. */
+  batches?: readonly number[][];
   /** Read scalars (a device sync) every this many steps. Default 10. */
   logEvery?: number;
   /** Called at each log point after the step's scalars are read; a returned promise is awaited (it may read the device). */
@@ -164,9 +167,13 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
   const stats: StepStats = { targetMs: 0, metaMs: 0, metaCpuMs: 0, tfBytes: 0 };
   const out = tf.tidy(() => {
     const names = Object.keys(model.vars);
+    // A tied head is differentiated as an input of its own, so the rule sees the head's share of the embedding's
+    // gradient (S holds the embedding only as the head; the activations below S are held), as g_down does.
+    const tied = tiedHead(model);
+    const inputs = tied ? [...names, TIED_HEAD] : names;
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
-      const p: Params = {};
-      names.forEach((n, i) => (p[n] = xs[i] as tf.Tensor));
+      const p: Params = { ...model.frozen };
+      inputs.forEach((n, i) => (p[n] = xs[i] as tf.Tensor));
       const { logits, hidden } = forwardWithHidden(model.cfg, p, batch.ids, rule.hiddenAt);
       // Detached views share the forward's buffers but have no tape history: nothing built from them is differentiated.
       const view: ForwardView = hidden ? { logits: detach(logits), hidden: detach(hidden) } : { logits: detach(logits) };
@@ -188,21 +195,34 @@ export function learnerStep(model: LanguageModel, opt: AdamW, batch: BatchTensor
       stats.tfBytes = tf.memory().numBytes;
       return softCrossEntropy(logits, q, batch.mask);
     };
-    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => model.vars[n] as tf.Tensor));
+    // The head's input is a copy (another tensor id): tfjs takes gradients by tensor, not by argument position.
+    const { value, grads } = tf.valueAndGrads(f)(inputs.map((n) => (n === TIED_HEAD ? tf.clone(model.vars[tied as string] as tf.Tensor) : (model.vars[n] as tf.Tensor))));
     const g: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => (g[n] = grads[i] as tf.Tensor));
-    rule.afterGradients?.(g, step);
+    if (tied) {
+      const head = grads[names.length] as tf.Tensor;
+      rule.afterGradients?.({ ...g, [tied]: head }, step);
+      g[tied] = tf.add(g[tied] as tf.Tensor, head);
+    } else {
+      rule.afterGradients?.(g, step);
+    }
     const norm = opt.apply(g);
     return [tf.keep(value), norm] as [tf.Scalar, tf.Scalar];
   });
   return { loss: out[0], gradNorm: out[1], stats };
 }
 
+/** The trainable embedding a decoder's head reads when tied (its name), else undefined. */
+function tiedHead(model: LanguageModel): string | undefined {
+  const cfg = model.cfg;
+  return isDecoder(cfg) && cfg.tied && TIED_EMBEDDING in model.vars ? TIED_EMBEDDING : undefined;
+}
+
 /** Runs the loop; awaits only at log points (reads), so steps between them are queued back to back. */
 export async function trainLM(o: TrainOptions): Promise<TrainResult> {
   const logEvery = o.logEvery ?? 10;
   const opt = new AdamW(o.optim, o.model.vars);
-  const sampler = new BatchSampler(o.rows, o.batchSize, o.rng);
+  const sampler = new BatchSampler(o.rows, o.batchSize, o.rng, o.batches);
   const curve: CurvePoint[] = [];
   const timing: StepTiming = { learnerMs: [], targetMs: [], metaMs: [], learnerCpuMs: [], metaCpuMs: [], stepMs: [], metaSteps: [] };
   let tfPeakBytes = 0;
