@@ -90,8 +90,8 @@ describe('vpt bench (overhead table)', () => {
     ], { reject: false, cwd: REPO_ROOT });
     const r = await bench('wasm,cpu');
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/## tiny on wasm \(preset\): .*; wasm on /);
-    expect(r.stdout).to.match(/## tiny on cpu \(preset\): .*; cpu on /);
+    expect(r.stdout).to.match(/## tiny on wasm \(preset\): .*; wasm, tfjs [\d.]+, /);
+    expect(r.stdout).to.match(/## tiny on cpu \(preset\): .*; cpu, tfjs [\d.]+, /);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as OverheadReport;
     expect(rep.configs.map((c) => [c.name, c.engine.backend])).to.deep.equal([['tiny on wasm', 'wasm'], ['tiny on cpu', 'cpu']]);
     expect(rep.rows.map((x) => x.config)).to.deep.equal(['tiny on wasm', 'tiny on cpu']);

@@ -188,6 +188,11 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
     const data = await loadData(s.data, cacheDir);
     await ensureBase(s, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
   },
+  // Every cell reads GSM8K train (feedback, validation, few-shot) and test, and the stream; the base stage reads the
+  // base stream (a pretrained decoder has none); only decontaminated cells read MATH test.
+  dataRoles: (s, cell) => [
+    'gsm8kTrain', 'gsm8kTest', 'cptStream', ...(isHfModel(s.model) ? [] : ['baseStream']), ...(cell.arm.decontaminate ? ['mathTest'] : []),
+  ],
   // The harness prepares the cell; the suite's trainer trains it.
   async runCell(s, cell, paths, progress) {
     const p = await prepareLanguageCell(s, cell, paths, progress);

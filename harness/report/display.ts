@@ -111,6 +111,12 @@ const WIDTH_KEYS = ['nEmbd', 'width', 'dModel', 'hiddenSize', 'hidden'];
 export function modelShape(model: unknown): string | undefined {
   if (typeof model !== 'object' || model === null) return undefined;
   const m = model as Record<string, unknown>;
+  // A pretrained decoder: its folder's name (e.g. Qwen2.5-0.5B), and LoRA's rank when it trains adapters.
+  if (m.kind === 'hf' && typeof m.path === 'string') {
+    const name = m.path.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? m.path;
+    const lora = typeof m.trainable === 'object' && m.trainable !== null ? (m.trainable as { lora?: { r?: number } }).lora : undefined;
+    return lora ? `${name}, LoRA r ${lora.r ?? '?'}` : `${name}, full`;
+  }
   const pick = (keys: string[]): number | undefined => keys.map((k) => m[k]).find((v): v is number => typeof v === 'number');
   const layers = pick(LAYER_KEYS);
   const width = pick(WIDTH_KEYS);

@@ -59,6 +59,11 @@ function readSource(cell: CellSpec, file: string): { id: string; file: string; s
   return { id: rec.id ?? file, file, sha256: fileHash(text) };
 }
 
+/** The hashes of the roles a cell reads (all when its task does not say). */
+function onlyRoles(hashes: Record<string, string>, roles: readonly string[] | undefined): Record<string, string> {
+  return roles ? Object.fromEntries(Object.entries(hashes).filter(([r]) => roles.includes(r))) : hashes;
+}
+
 export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progress?: ProgressFn): Promise<CellResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
@@ -75,7 +80,7 @@ export async function runCell(s: Suite, cell: CellSpec, paths: CellPaths, progre
     gitSha: gitSha(),
     codeHash: paths.codeHash ?? codeHash(),
     configHash: suiteHash(s),
-    dataHashes: out.dataHashes,
+    dataHashes: onlyRoles(out.dataHashes, task.dataRoles?.(s, cell)),
     evalVersions: task.evalVersions,
     armVersion: arm.version,
     suite: s.name,

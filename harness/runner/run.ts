@@ -79,6 +79,8 @@ export interface CellInputs {
   armVersion: (arm: string) => number;
   /** Learner steps this run plans for the cell (from its budget). */
   plannedSteps: (cellId: string) => number;
+  /** The data roles a cell reads (its task says; undefined: every role): only their changes redo it. */
+  dataRoles?: (cellId: string) => readonly string[] | undefined;
 }
 
 /** Why a recorded cell cannot stand for this run (undefined: keep it). */
@@ -88,7 +90,10 @@ export function staleReason(prev: CellResult, want: CellInputs): string | undefi
   }
   if (prev.status !== 'completed') return `its last attempt ${prev.status}`;
   if (prev.configHash !== want.configHash) return `config changed (${prev.configHash} -> ${want.configHash})`;
-  const roles = new Set([...Object.keys(prev.dataHashes ?? {}), ...Object.keys(want.dataHashes)]);
+  // Only the inputs this cell reads: a changed file it never opens (MATH test for a cell without decontamination)
+  // leaves it standing.
+  const reads = want.dataRoles?.(prev.id);
+  const roles = new Set(reads ?? [...Object.keys(prev.dataHashes ?? {}), ...Object.keys(want.dataHashes)]);
   for (const role of [...roles].sort()) {
     const a = prev.dataHashes?.[role];
     const b = want.dataHashes[role];
@@ -304,6 +309,10 @@ export async function runSuite(s: Suite, opts: RunOptions): Promise<RunSummary> 
         configHash: hash, codeHash: code, harnessVersion: manifest.harnessVersion, dataHashes: data.hashes,
         evalVersions: task.evalVersions, armVersion: (a) => task.arms.get(a).version,
         plannedSteps: (id) => cells.find((c) => c.id === id)?.plan?.steps ?? Number.NaN,
+        dataRoles: (id) => {
+          const c = cells.find((x) => x.id === id);
+          return c && task.dataRoles ? task.dataRoles(s, c) : undefined;
+        },
       };
       const todo: CellSpec[] = [];
       for (const c of cells) {

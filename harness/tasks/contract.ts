@@ -86,6 +86,11 @@ export interface TaskDefinition<S extends SuiteBase = SuiteBase> {
    * calibration records it; undefined: tfjs on the selected backend.
    */
   trainerEngine?(s: S): Promise<TrainerEngineInfo | undefined>;
+  /**
+   * The data roles (keys of `Preflight.hashes`) a cell reads: its record keeps their hashes only, and --resume redoes
+   * it only when one of them changed. Default: every role.
+   */
+  dataRoles?(s: S, cell: CellSpec<S['arms'][number]>): string[];
   /** Trains and evaluates one cell (runs in a worker, on the selected backend). */
   runCell(s: S, cell: CellSpec<S['arms'][number]>, paths: CellPaths, progress?: ProgressFn): Promise<CellOutcome>;
   /** Reference rows of the tables (the base checkpoint, ...), read from what the base stage cached. */
