@@ -15,6 +15,7 @@ import type { CellSpec } from '../suite/cell.js';
 import { armRegistry } from './arms/index.js';
 import { MIN_PROBE_BATCHES } from './arms/designer-arms.js';
 import type { ArmDefinition, ReadRecord } from './arms/types.js';
+import { familiesOf } from './arms/feedback.js';
 import { decontaminateStream, decontamReferences, decontamReport } from './data/decontam.js';
 import { splitValidation, type Gsm8kItem } from './data/gsm8k.js';
 import { formatQA } from './data/numina.js';
@@ -125,7 +126,7 @@ export async function prepareLanguageCell(s: LanguageSuite, cell: CellSpec<ArmEn
   // With accumulation every update reads `accum` microbatches: the draws list them in order.
   const draws = drawCell({
     rng, trainRows: rows.rows, batchSize: s.train.batchSize, steps: steps * (s.train.accum ?? 1), metaSteps: steps, design,
-    ...(feedbackRows ? { designer: { feedbackRows, feedback: feedbackKind(arm.name), probing, eosId: tokenizer.eosId, blockSize: config.blockSize } } : {}),
+    ...(feedbackRows ? { designer: { feedbackRows, feedback: feedbackKind(arm.name), probing, eosId: tokenizer.eosId, blockSize: config.blockSize, ...familiesOf(feedback) } } : {}),
   });
   const reads = paths.reads ? readRecord(paths.reads) : undefined;
   return {

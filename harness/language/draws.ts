@@ -75,7 +75,11 @@ export interface DrawOptions {
   metaSteps?: number;
   design: DesignConfig;
   /** Designer arms: the labelled feedback rows, the kind of feedback, and whether the probe runs. */
-  designer?: { feedbackRows: TokenRows; feedback: 'true' | 'random' | 'shuffled'; probing: boolean; eosId: number; blockSize: number };
+  designer?: {
+    feedbackRows: TokenRows; feedback: 'true' | 'random' | 'shuffled'; probing: boolean; eosId: number; blockSize: number;
+    /** The feedback problems' families (embedded data): shuffled feedback takes answers from other families. */
+    families?: readonly string[];
+  };
 }
 
 export function drawCell(o: DrawOptions): CellDraws {
@@ -83,10 +87,12 @@ export function drawCell(o: DrawOptions): CellDraws {
   const draws: CellDraws = { batches: batchOrder(o.trainRows, o.batchSize, o.steps, o.rng.fork('data')), noiseSeed: arm.fork('random-feedback').seed };
   const d = o.designer;
   if (d) {
-    const designRows = d.feedback === 'shuffled' ? shuffleAnswers(d.feedbackRows, arm.fork('shuffle-feedback'), d.eosId, d.blockSize) : d.feedbackRows;
+    const designRows = d.feedback === 'shuffled' ? shuffleAnswers(d.feedbackRows, arm.fork('shuffle-feedback'), d.eosId, d.blockSize, d.families) : d.feedbackRows;
     const n = Math.min(o.design.feedbackBatch, designRows.rows);
     const fb = arm.fork('feedback-batches');
-    const feedback = Array.from({ length: metaStepCount(o.metaSteps ?? o.steps, o.design) }, () => fb.sample(designRows.rows, n));
+    // Fresh feedback: a batch for every designer step of a meta step.
+    const perMeta = o.design.freshFeedback ? o.design.designerSteps : 1;
+    const feedback = Array.from({ length: metaStepCount(o.metaSteps ?? o.steps, o.design) * perMeta }, () => fb.sample(designRows.rows, n));
     draws.arm = {
       feedback, designRows,
       ...(d.probing ? { probeFeedback: arm.fork('probe').sample(d.feedbackRows.rows, Math.min(o.design.feedbackBatch, d.feedbackRows.rows)) } : {}),

@@ -192,6 +192,32 @@ export const DesignSchema = z.strictObject({
    * At each point the probe also steps as far as the learner really moved: ‖η·g_pre‖ = the norm of the
    * learner's last AdamW update on S. Default 4. */
   probePoints: int(0).default(4),
+  // Options for testing the designer fairly (issue 24); absent, each is today's behaviour.
+  /**
+   * What r, the designer's distribution, spans: 'candidates' (C_t, the true token included: the paper's; what absence
+   * means) or 'others' (C_t without w_t, so the mass the gate moves cannot go back to the true token).
+   */
+  rSupport: z.enum(['candidates', 'others']).optional(),
+  /** Initial weight of the true token's score bonus in r (absence: 0). Negative starts r away from w_t. */
+  trueScoreInit: z.number().optional(),
+  /**
+   * The gate also reads the learner's detached log-probability of w_t and its entropy at the position (a departure
+   * from the paper, whose gate reads the context only). Absence: false.
+   */
+  gateFeatures: z.boolean().optional(),
+  /**
+   * Diagnostic, not a method: the gate also reads the generator's label of w_t as wrong (embedded data with
+   * corruptFraction > 0), with a weight trained by V like every other. Tells whether V's signal can train the gate
+   * at all apart from whether the designer can find the wrong tokens. Absence: false.
+   */
+  labelFeature: z.boolean().optional(),
+  /** The designer's Adam ε (absence: 1e-7, tfjs's default). */
+  designerEps: z.number().positive().optional(),
+  /**
+   * A fresh feedback batch (g_down and D anew) for every designer step of a meta step, instead of designerSteps
+   * steps on one. Absence: false.
+   */
+  freshFeedback: z.boolean().optional(),
 });
 
 /**

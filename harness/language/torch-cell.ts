@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { formatQA } from './data/numina.js';
 import { padDocs, selectRows, type TokenRows } from './data/pack.js';
-import { LmDesigner } from './designer/lm-designer.js';
+import { designerShapeOf, LmDesigner } from './designer/lm-designer.js';
 import { gsm8kPrompts, nllMetric, scoreGenerations } from './eval/evaluate.js';
 import { cutAtStop, GSM8K_STOP, promptIds } from './model/generate.js';
 import { isDecoder, subsetNames } from './model/gpt.js';
@@ -60,10 +60,7 @@ function indexMatrix(xs: readonly number[][], k: number): TypedArrayTensor {
 /** The designer's initial parameters, drawn as the tfjs engine draws them (the arm's 'designer-init' fork). */
 async function designerInit(p: PreparedCell): Promise<Record<string, TypedArrayTensor>> {
   const d = p.design;
-  const designer = new LmDesigner(
-    { vocabSize: p.config.vocabSize, blockSize: p.rows.seqLen, width: d.designerWidth, layers: d.designerLayers, heads: d.designerHeads, alphaMax: d.alphaMax },
-    new Rng(p.cell.seed).fork('arm').fork('designer-init'),
-  );
+  const designer = new LmDesigner(designerShapeOf(d, p.config.vocabSize, p.rows.seqLen), new Rng(p.cell.seed).fork('arm').fork('designer-init'));
   try {
     const out: Record<string, TypedArrayTensor> = {};
     for (const [name, v] of Object.entries(designer.vars)) out[`designer.${name}`] = { shape: v.shape, data: (await read(v)) as Float32Array };

@@ -101,6 +101,10 @@ export const DIAGNOSTICS: DiagnosticDisplay[] = [
   { key: 'mask_entropy', label: 'mask entropy', scale: 1, digits: 3 },
   { key: 'gate_mean', label: 'mean α', scale: 1, digits: 3 },
   { key: 'probe_r_first_order', label: 'probe r (η → 0)', scale: 1, digits: 3 },
+  { key: 'gate_wrong_meta', label: 'α on wrong (meta batches)', scale: 1, digits: 3 },
+  { key: 'gate_other_meta', label: 'α elsewhere (meta batches)', scale: 1, digits: 3 },
+  { key: 'probe_alpha_r', label: 'α-part probe r', scale: 1, digits: 3 },
+  { key: 'probe_alpha_slope', label: 'α-part probe slope', scale: 1, digits: 2 },
 ];
 
 /** Keys of a suite's `model` that give its depth and width, as the tasks name them (GPT: nLayer, nEmbd; ViT: depth, width). */

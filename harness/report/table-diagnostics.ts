@@ -43,6 +43,8 @@ const EXPLAINED: [string[], string][] = [
   [['value_mean'], "Mean V: the designer's value g_downᵀg_pre, averaged over its meta steps."],
   [['gate_wrong', 'gate_other', 'gate_mean'], "α: the gate's mean weight on the designer's soft target, over answer tokens the generator marked wrong and over the others."],
   [['probe_r', 'probe_slope', 'probe_r_first_order'], 'Probe r and slope: Pearson r and slope of the realised against the predicted (η·V) downstream decrease over held-out probe batches, at the last probe point.'],
+  [['gate_wrong_meta', 'gate_other_meta'], 'Meta batches: α on the batches whose targets were built right after the designer updated on their own D.'],
+  [['probe_alpha_r', 'probe_alpha_slope'], "α-part probe: the same for the difference between the designer's step and a one-hot step (the part of V the designer controls)."],
   [['keep_ratio', 'mask_entropy'], "Keep ratio and mask entropy: the designer's masks' mean value μ and mean binary entropy."],
 ];
 

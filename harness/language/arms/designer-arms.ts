@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { formatQA } from '../data/numina.js';
 import { padDocs, selectRows, type TokenRows } from '../data/pack.js';
-import { LmDesigner } from '../designer/lm-designer.js';
+import { designerShapeOf, LmDesigner, type GateInputs } from '../designer/lm-designer.js';
 import { probeOneStep, type ProbeSeries } from '../designer/probe.js';
 import { cosineLoss, directionalLogits, directionalLogp, downstreamGrad, pretrainGrad, valueOfWeights, type Subset } from '../designer/value.js';
 import { dot, randomLike, type Grads } from '../../engine/grads.js';
@@ -24,7 +24,7 @@ import { disposeBatch, toTensors, type BatchTensors } from '../train/batches.js'
 import { AdamW } from '../../optim/adamw.js';
 import { subsetNames } from '../model/gpt.js';
 import type { ForwardView, TargetRule } from '../train/trainer.js';
-import { shuffleAnswers, trimPadding } from './feedback.js';
+import { familiesOf, shuffleAnswers, trimPadding } from './feedback.js';
 import { GateTrace, type GateWindow } from './gate-trace.js';
 import { scatterCandidates, topKCandidates, type Candidates } from './topk.js';
 import type { ArmContext, ArmDefinition } from './types.js';
@@ -79,6 +79,14 @@ export interface ProbePoint {
   slopeFirstOrder: number;
   predicted: number[];
   realised: number[];
+  /**
+   * The α-dependent part of V (the difference between the designer's targets and one-hot): Pearson r and slope of
+   * realised on predicted at the matched step and at η = `probeLr`.
+   */
+  alphaR?: number;
+  alphaSlope?: number;
+  alphaRFirstOrder?: number;
+  alphaSlopeFirstOrder?: number;
 }
 
 /** Steps after whose update the probe runs: `points` evenly spaced, the last after the final update; never step 0. */
@@ -163,17 +171,15 @@ export class DesignerRule implements TargetRule {
   /** The probe's feedback batch: drawn once, the same at every probe point. */
   private probeFbRows: TokenRows | undefined;
   /** Candidates of the current step's view, shared by its meta step and its targets. */
-  private current: { view: ForwardView; c: Candidates; logp: tf.Tensor2D } | undefined;
+  private current: { view: ForwardView; c: Candidates; logp: tf.Tensor2D; entropy?: tf.Tensor1D } | undefined;
 
   constructor(private readonly ctx: ArmContext, private readonly feedback: FeedbackKind) {
     const { model, design } = ctx;
-    this.designer = new LmDesigner(
-      { vocabSize: model.cfg.vocabSize, blockSize: ctx.rowLength ?? model.cfg.blockSize, width: design.designerWidth, layers: design.designerLayers, heads: design.designerHeads, alphaMax: design.alphaMax },
-      ctx.rng.fork('designer-init'),
-    );
-    // Adam (tfjs's defaults: β 0.9/0.999, ε 1e-7), no decay, no clipping, on vpt's fused kernel where it runs.
+    this.designer = new LmDesigner(designerShapeOf(design, model.cfg.vocabSize, ctx.rowLength ?? model.cfg.blockSize), ctx.rng.fork('designer-init'));
+    // Adam (tfjs's defaults: β 0.9/0.999, ε 1e-7 unless design.designerEps says), no decay, no clipping, on vpt's
+    // fused kernel where it runs.
     this.opt = new AdamW(
-      { lr: design.designerLr, beta1: 0.9, beta2: 0.999, eps: 1e-7, weightDecay: 0, gradClip: 0, warmupSteps: 0, totalSteps: 1, minLrRatio: 1 },
+      { lr: design.designerLr, beta1: 0.9, beta2: 0.999, eps: design.designerEps ?? 1e-7, weightDecay: 0, gradClip: 0, warmupSteps: 0, totalSteps: 1, minLrRatio: 1 },
       this.designer.vars,
     );
     this.subset = { from: model.cfg.nLayer - design.subsetBlocks, names: subsetNames(model.cfg, design.subsetBlocks) };
@@ -181,7 +187,7 @@ export class DesignerRule implements TargetRule {
     this.feedbackRows = ctx.feedbackRows ?? padDocs(model.tokenizer, ctx.feedback.map((f) => formatQA(f.question, f.answer)));
     if (this.feedbackRows.seqLen > model.cfg.blockSize) throw new Error(`a feedback problem has ${this.feedbackRows.seqLen} tokens, more than blockSize ${model.cfg.blockSize}`);
     this.designRows = ctx.draws?.designRows ?? (feedback === 'shuffled'
-      ? shuffleAnswers(this.feedbackRows, ctx.rng.fork('shuffle-feedback'), model.tokenizer.eosId, model.cfg.blockSize)
+      ? shuffleAnswers(this.feedbackRows, ctx.rng.fork('shuffle-feedback'), model.tokenizer.eosId, model.cfg.blockSize, familiesOf(ctx.feedback).families)
       : this.feedbackRows);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
@@ -196,12 +202,22 @@ export class DesignerRule implements TargetRule {
   }
 
   /** C_t and the learner's candidate log-probabilities, from the step's detached logits (computed once per view). */
-  private candidates(view: ForwardView, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D } {
+  private candidates(view: ForwardView, targets: tf.Tensor1D): { c: Candidates; logp: tf.Tensor2D; entropy?: tf.Tensor1D } {
     if (this.current?.view !== view) {
       const c = topKCandidates(view.logits, targets, this.ctx.design.topK);
-      this.current = { view, c, logp: tf.sub(c.logits, rowLogSumExp(view.logits)) as tf.Tensor2D };
+      const lse = rowLogSumExp(view.logits);
+      // The learner's entropy H = lse − Σ p·logit, only for a gate that reads it.
+      const entropy = this.ctx.design.gateFeatures
+        ? (tf.sub(lse.reshape([-1]), tf.sum(tf.mul(tf.softmax(view.logits), view.logits), 1)) as tf.Tensor1D)
+        : undefined;
+      this.current = { view, c, logp: tf.sub(c.logits, lse) as tf.Tensor2D, ...(entropy ? { entropy } : {}) };
     }
     return this.current;
+  }
+
+  /** What the gate reads besides the context (only what the designer's shape asks for). */
+  private gateInputs(b: BatchTensors, entropy: tf.Tensor1D | undefined): GateInputs {
+    return { ...(entropy ? { entropy } : {}), ...(this.ctx.design.labelFeature ? { wrong: b.wrong } : {}) };
   }
 
   /** The candidates of this step's view: target building on every step, reused by a meta step. */
@@ -211,8 +227,8 @@ export class DesignerRule implements TargetRule {
 
   /** Designer-built targets and gates for a batch, from a view of the learner's forward on it. */
   private buildTargets(b: BatchTensors, view: ForwardView): { q: tf.Tensor2D; alpha: tf.Tensor1D; weights: tf.Tensor2D } {
-    const { c, logp } = this.candidates(view, b.targets);
-    const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp);
+    const { c, logp, entropy } = this.candidates(view, b.targets);
+    const out = this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp, this.gateInputs(b, entropy));
     return { q: scatterCandidates(c.ids, out.weights, this.ctx.model.cfg.vocabSize), alpha: out.alpha, weights: out.weights };
   }
 
@@ -267,35 +283,53 @@ export class DesignerRule implements TargetRule {
     const hidden = view.hidden;
     const window = this.trace.mark();
     if (this.cosDown) tf.dispose(Object.values(this.cosDown));
-    const gDown = this.gDown();
+    let gDown = this.gDown();
     const t1 = performance.now();
     // Candidates outlive this tidy: the targets of the same step reuse them.
-    const { c, logp } = this.candidates(view, b.targets);
+    const { c, logp, entropy } = this.candidates(view, b.targets);
+    const gate = this.gateInputs(b, entropy);
     const vars = Object.values(this.designer.vars);
     // The learner's own forward supplies the candidates and the activations below S: only S is rerun, at the
-    // answer rows. Forward differences take the centre from the learner's forward: one S-forward.
+    // answer rows. Forward differences take the centre from the learner's own forward: one S-forward.
     const forwardDiff = this.ctx.design.fdScheme === 'forward';
-    const D = tf.tidy(() => (value === 'dot'
+    const directional = (g: Grads): tf.Tensor2D => tf.tidy(() => (value === 'dot'
       // The dot value needs D only up to a per-row constant: candidate logits, the head at K columns.
-      ? directionalLogits(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? c.logits : undefined)
-      : directionalLogp(model, this.subset, hidden, b.ids, c.ids, gDown, fdEpsilon, b.mask, forwardDiff ? logp : undefined)));
-    const t2 = performance.now();
-    const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp).weights;
+      ? directionalLogits(model, this.subset, hidden, b.ids, c.ids, g, fdEpsilon, b.mask, forwardDiff ? c.logits : undefined)
+      : directionalLogp(model, this.subset, hidden, b.ids, c.ids, g, fdEpsilon, b.mask, forwardDiff ? logp : undefined)));
+    let D = directional(gDown);
+    let directionalMs = performance.now() - t1;
+    const weightsOf = (): tf.Tensor2D => this.designer.apply(this.designer.vars, b.ids, b.targets, c, logp, gate).weights;
     let first: tf.Scalar | undefined;
+    let gDownMs = t1 - t0;
+    let designerMs = 0;
+    const fresh = this.ctx.design.freshFeedback === true;
     for (let k = 0; k < designerSteps; k++) {
+      if (k > 0 && fresh) {
+        // A fresh feedback batch for this designer step: g_down and D anew (the designer sees independent signals).
+        const tf0 = performance.now();
+        tf.dispose([...Object.values(gDown), D]);
+        gDown = this.gDown();
+        const tf1 = performance.now();
+        D = directional(gDown);
+        gDownMs += tf1 - tf0;
+        directionalMs += performance.now() - tf1;
+      }
       // D does not depend on φ, so the dot value is exact at every φ on this batch; the cosine's ‖g_pre‖ term
       // is recomputed at each φ.
+      const gd = gDown;
+      const Dk = D;
+      const tu = performance.now();
       const reported = tf.tidy(() => {
         let objective: () => tf.Scalar;
         let report: (o: tf.Scalar) => tf.Scalar;
         if (value === 'dot') {
-          objective = () => tf.neg(valueOfWeights(weightsOf(), D, b.mask));
+          objective = () => tf.neg(valueOfWeights(weightsOf(), Dk, b.mask));
           report = (o) => tf.neg(o);
         } else {
           const w0 = weightsOf();
           const gPre = pretrainGrad(model, this.subset, b, hidden, scatterCandidates(c.ids, w0, model.cfg.vocabSize));
           const Dp = directionalLogp(model, this.subset, hidden, b.ids, c.ids, gPre, fdEpsilon, b.mask, forwardDiff ? logp : undefined);
-          const cos = cosineLoss(w0, D, Dp, b.mask, globalNorm(Object.values(gDown)), globalNorm(Object.values(gPre)));
+          const cos = cosineLoss(w0, Dk, Dp, b.mask, globalNorm(Object.values(gd)), globalNorm(Object.values(gPre)));
           objective = () => cos.loss(weightsOf());
           report = () => cos.cosine;
         }
@@ -305,12 +339,16 @@ export class DesignerRule implements TargetRule {
         this.opt.update(named);
         return report(o);
       });
-      if (k === 0) first = reported;
-      else reported.dispose();
+      designerMs += performance.now() - tu;
+      // The value before the updates pairs with the value after on one g_down: with fresh feedback, the last
+      // update's batch and the value before that update.
+      if (k === 0 || fresh) {
+        first?.dispose();
+        first = reported;
+      } else reported.dispose();
     }
     this.updates += designerSteps;
-    const t3 = performance.now();
-    if (syncReadable()) this.metaParts.push({ gDownMs: t1 - t0, directionalMs: t2 - t1, designerMs: t3 - t2 });
+    if (syncReadable()) this.metaParts.push({ gDownMs, directionalMs, designerMs });
     // Read at the trainer's next sync, outside the step; kept past the learner step's tidy until then. The dot
     // value's pair is completed by `targets` (V′ after) and `afterGradients` (the exact V after).
     const point: PendingPoint = { step, window, updates: this.updates };
@@ -397,6 +435,7 @@ export class DesignerRule implements TargetRule {
         step, updateNorm, eta: matched.eta.reduce((a, x) => a + x, 0) / Math.max(1, matched.eta.length),
         r: matched.r, slope: matched.slope, rFirstOrder: first.r, slopeFirstOrder: first.slope,
         predicted: matched.predicted, realised: matched.realised,
+        ...(matched.alpha && first.alpha ? { alphaR: matched.alpha.r, alphaSlope: matched.alpha.slope, alphaRFirstOrder: first.alpha.r, alphaSlopeFirstOrder: first.alpha.slope } : {}),
       });
     }
     if (this.probeAt.has(step + 1)) {
@@ -418,11 +457,12 @@ export class DesignerRule implements TargetRule {
     this.probeFbRows ??= this.feedbackSample(this.feedbackRows, this.probeRng, this.ctx.draws?.probeFeedback);
     const fb = toTensors(this.probeFbRows);
     try {
+      const vocab = this.ctx.model.cfg.vocabSize;
       return await probeOneStep(this.ctx.model, this.subset, held, fb, (b, view) => {
         const { q } = this.buildTargets(b, view);
         this.current = undefined;
         return q;
-      }, steps);
+      }, steps, (b) => tf.oneHot(b.targets.toInt(), vocab).toFloat() as tf.Tensor2D);
     } finally {
       held.forEach(disposeBatch);
       disposeBatch(fb);
@@ -432,11 +472,16 @@ export class DesignerRule implements TargetRule {
   async summary(): Promise<Record<string, number>> {
     await this.sync();
     const gate = await this.trace.diagnostics();
+    // α on the meta steps' own batches, whose targets were built right after the designer's updates on their D:
+    // where separation of wrong from other tokens should show first if V can teach it.
+    const meta = await this.trace.totalsWhere((step) => this.isMetaStep(step));
     const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, c) => a + c, 0) / xs.length : NaN);
     const last = this.probes[this.probes.length - 1];
     return {
       value_mean: mean(this.values),
       ...gate,
+      gate_wrong_meta: meta.gateWrong,
+      gate_other_meta: meta.gateOther,
       meta_steps: this.values.length,
       designer_updates: this.updates,
       meta_ms_mean: mean(this.metaMs),
@@ -445,6 +490,9 @@ export class DesignerRule implements TargetRule {
       probe_slope: last?.slope ?? NaN,
       probe_r_first_order: last?.rFirstOrder ?? NaN,
       probe_eta: last?.eta ?? NaN,
+      probe_alpha_r: last?.alphaR ?? NaN,
+      probe_alpha_slope: last?.alphaSlope ?? NaN,
+      probe_alpha_r_first_order: last?.alphaRFirstOrder ?? NaN,
       measure_ms: this.measureMs,
     };
   }
@@ -473,8 +521,9 @@ export class DesignerRule implements TargetRule {
   }
 }
 
-function designerArm(name: string, feedback: FeedbackKind, description: string): ArmDefinition {
-  return { name, version: 3, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
+/** Version 4 of shuffled-feedback: answers from other families on data that names them (issue 24). */
+function designerArm(name: string, feedback: FeedbackKind, description: string, version = 3): ArmDefinition {
+  return { name, version, description, usesDesigner: true, create: (ctx: ArmContext) => new DesignerRule(ctx, feedback) };
 }
 
 export const vPretrainingArm = designerArm('v-pretraining', 'true', 'designer-built soft top-K targets, designer trained on V with g_down from feedback');
@@ -482,5 +531,6 @@ export const randomFeedbackArm = designerArm('random-feedback', 'random', 'as v-
 export const shuffledFeedbackArm = designerArm(
   'shuffled-feedback',
   'shuffled',
-  'as v-pretraining, but the feedback answers are permuted across problems (g_down of the right scale and format, wrong content)',
+  'as v-pretraining, but the feedback answers are permuted across problems, from other families where the data names them (g_down of the right scale and format, wrong content)',
+  4,
 );

@@ -4,6 +4,7 @@
  * problem's worked answer).
  */
 import type { TokenRows } from '../data/pack.js';
+import type { Gsm8kItem } from '../data/gsm8k.js';
 import type { Rng } from '../../engine/rng.js';
 
 /**
@@ -47,14 +48,31 @@ function splitRow(r: TokenRows, i: number): { prompt: number[]; answer: number[]
 /**
  * The shuffled-feedback control's rows: question i with the worked answer of problem π(i), π a random
  * derangement (a cyclic shift of a seeded permutation: no question keeps its own answer), so g_down has
- * the scale and format of the real one but the wrong content. Rows longer than `maxLen` lose their tail.
+ * the scale and format of the real one but the wrong content. With the problems' `families` (embedded data), π
+ * takes every answer from another family: the permutation is grouped by family and shifted by the largest
+ * family's size, so the operations after each question are another kind of problem's (an answer of the same
+ * family would still carry the right operation at the positions that matter). Rows longer than `maxLen` lose
+ * their tail.
  */
-export function shuffleAnswers(r: TokenRows, rng: Rng, eosId: number, maxLen: number): TokenRows {
+export function shuffleAnswers(r: TokenRows, rng: Rng, eosId: number, maxLen: number, families?: readonly string[]): TokenRows {
   if (r.rows < 2) throw new Error(`shuffled feedback needs at least 2 feedback problems, got ${r.rows} (design.feedbackSize, from GSM8K train less the validation slice eval.downstream.size)`);
   const parts = Array.from({ length: r.rows }, (_, i) => splitRow(r, i));
-  const order = rng.shuffle(Array.from({ length: r.rows }, (_, i) => i));
+  let order = rng.shuffle(Array.from({ length: r.rows }, (_, i) => i));
+  let shift = 1;
+  if (families) {
+    if (families.length !== r.rows) throw new Error(`shuffled feedback: ${families.length} family names for ${r.rows} feedback problems`);
+    const groups = new Map<string, number[]>();
+    for (const q of order) {
+      const f = families[q] as string;
+      groups.set(f, [...(groups.get(f) ?? []), q]);
+    }
+    const [largest, size] = [...groups.entries()].reduce((a, [f, g]) => (g.length > a[1] ? [f, g.length] : a), ['', 0]);
+    if (2 * size > r.rows) throw new Error(`shuffled feedback from other families: family '${largest}' holds ${size} of the ${r.rows} feedback problems, more than half, so not every question can take another family's answer`);
+    order = [...groups.values()].flat();
+    shift = size;
+  }
   const answerOf = new Array<number>(r.rows);
-  order.forEach((q, k) => (answerOf[q] = order[(k + 1) % order.length] as number));
+  order.forEach((q, k) => (answerOf[q] = order[(k + shift) % order.length] as number));
   const docs = parts.map((p, i) => [...p.prompt, ...(parts[answerOf[i] as number] as { answer: number[] }).answer].slice(0, maxLen + 1));
   const promptLen = parts.map((p) => p.prompt.length);
   const seqLen = Math.max(...docs.map((d) => d.length - 1));
@@ -68,4 +86,9 @@ export function shuffleAnswers(r: TokenRows, rng: Rng, eosId: number, maxLen: nu
     }
   });
   return out;
+}
+
+/** The feedback problems' families when every one names its family (embedded data), for shuffleAnswers. */
+export function familiesOf(feedback: readonly Gsm8kItem[]): { families?: string[] } {
+  return feedback.length && feedback.every((f) => f.family !== undefined) ? { families: feedback.map((f) => f.family as string) } : {};
 }

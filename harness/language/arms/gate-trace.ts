@@ -119,6 +119,21 @@ export class GateTrace {
     return means(this.total);
   }
 
+  /**
+   * Means over the recorded steps `which` picks (e.g. the meta steps: batches whose targets were built right after
+   * the designer updated on that batch's own D).
+   */
+  async totalsWhere(which: (step: number) => boolean): Promise<GateMeans> {
+    await this.flush();
+    const acc = new Float64Array(SUMS);
+    this.steps.forEach(({ step }, k) => {
+      if (!which(step)) return;
+      const s = this.sums[k] as Float64Array;
+      for (let i = 0; i < SUMS; i++) acc[i] = (acc[i] as number) + (s[i] as number);
+    });
+    return means(acc);
+  }
+
   /** The usual diagnostics: gate_mean, gate_wrong, gate_other. */
   async diagnostics(): Promise<Record<string, number>> {
     const t = await this.totals();

@@ -15,7 +15,7 @@ import type { TrainerEngineInfo } from '../../results/schema.js';
 import { runEngine } from '../../trainer/process.js';
 import { TRAINER_PROTOCOL } from '../../trainer/python.js';
 import { armRegistry } from '../arms/index.js';
-import { LmDesigner } from '../designer/lm-designer.js';
+import { designerShapeOf, LmDesigner } from '../designer/lm-designer.js';
 import { initParams, subsetNames } from '../model/gpt.js';
 import type { TokenRows } from '../data/pack.js';
 import { benchData, type BenchConfig } from './cases.js';
@@ -85,7 +85,7 @@ export async function runEngineBench(c: BenchConfig, armName: string, o: EngineB
       const { wrong: _w, ...fbRows } = rowsTensors('feedback', feedbackRows);
       Object.assign(tensors, fbRows, { feedback_draws: { shape: [draws.length, fb], data: Int32Array.from(draws.flat()) } });
       const d = c.design;
-      const designer = new LmDesigner({ vocabSize, blockSize: c.model.blockSize, width: d.designerWidth, layers: d.designerLayers, heads: d.designerHeads, alphaMax: d.alphaMax }, rng.fork('designer-init'));
+      const designer = new LmDesigner(designerShapeOf(d, vocabSize, c.model.blockSize), rng.fork('designer-init'));
       try {
         for (const [name, v] of Object.entries(designer.vars)) tensors[`designer.${name}`] = { shape: v.shape, data: (await read(v)) as Float32Array };
       } finally {

@@ -8,6 +8,8 @@ import { DataError } from '../../errors.js';
 export interface Gsm8kItem {
   question: string;
   answer: string;
+  /** The embedded generator's problem family (`vpt_family`); real GSM8K has none. */
+  family?: string;
 }
 
 /**
@@ -16,14 +18,15 @@ export interface Gsm8kItem {
  */
 export function loadGsm8k(path: string): Gsm8kItem[] {
   return readJsonl(path, (obj, where) => {
-    const { question, answer } = obj as Partial<Gsm8kItem>;
+    const { question, answer, vpt_family: family } = obj as Partial<Gsm8kItem> & { vpt_family?: unknown };
     if (typeof question !== 'string') throw new DataError(`${where}: field 'question' must be a string`);
     if (typeof answer !== 'string') throw new DataError(`${where}: field 'answer' must be a string`);
     if (parseGoldAnswer(answer) === undefined) {
       const tail = answer.length > 40 ? `…${answer.slice(-40)}` : answer;
       throw new DataError(`${where}: the answer has no final '#### N' with a number (it ends ${JSON.stringify(tail)})`);
     }
-    return { question, answer };
+    if (family !== undefined && typeof family !== 'string') throw new DataError(`${where}: field 'vpt_family' must be a string`);
+    return { question, answer, ...(family !== undefined ? { family } : {}) };
   });
 }
 

@@ -3,6 +3,10 @@
  * the value predicts for a plain step θ_S ← θ_S − η·g_pre (η·V, V = g_downᵀ g_pre) against the decrease
  * actually realised after that step. At η → 0 the two agree by construction (first order); at the size
  * the learner really moves they need not, which is what makes the probe a test of the value.
+ * With a reference rule (one-hot targets) the probe also measures the part of V the designer controls: for the
+ * difference Δ = g_pre − g_ref of the designer's and the reference's gradients, the predicted η·g_downᵀΔ against the
+ * realised L_down(θ_S − η·g_ref) − L_down(θ_S − η·g_pre). V's one-hot part dominates the whole, so r on the whole
+ * says little about the α-dependent part; this says it directly.
  */
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../engine/ops.js';
@@ -31,6 +35,8 @@ export interface ProbeSeries {
   r: number;
   /** Least-squares slope of realised on predicted (1 where the first-order prediction is exact). */
   slope: number;
+  /** The α-dependent part (with a reference rule): the same four for the difference from the reference's step. */
+  alpha?: { predicted: number[]; realised: number[]; r: number; slope: number };
 }
 
 /**
@@ -46,6 +52,7 @@ export async function probeOneStep(
   fb: BatchTensors,
   targetsOf: (b: BatchTensors, view: ForwardView) => tf.Tensor2D,
   steps: readonly ProbeStep[],
+  reference?: (b: BatchTensors) => tf.Tensor2D,
 ): Promise<ProbeSeries[]> {
   const { cfg } = model;
   const [B, T] = fb.ids.shape;
@@ -56,28 +63,43 @@ export async function probeOneStep(
   const lossAt = (p: Params): tf.Scalar =>
     maskedNll(rows ? forwardFromAtRows(cfg, p, hidden, B, T, s.from, rows) : forwardFrom(cfg, p, hidden, B, T, s.from), targets, mask);
   const { value: before, grads: gDown } = tf.tidy(() => subsetGrad(model, s, lossAt));
-  const out: ProbeSeries[] = steps.map(() => ({ predicted: [], realised: [], eta: [], r: NaN, slope: NaN }));
+  const out: ProbeSeries[] = steps.map(() => ({
+    predicted: [], realised: [], eta: [], r: NaN, slope: NaN, ...(reference ? { alpha: { predicted: [], realised: [], r: NaN, slope: NaN } } : {}),
+  }));
+  const width = reference ? 5 : 3;
   try {
     for (const b of batches) {
       const series = tf.tidy(() => {
         const view = viewOf(model, b.ids, s.from);
         const gPre = pretrainGrad(model, s, b, view.hidden as tf.Tensor2D, targetsOf(b, view));
+        const gRef = reference ? pretrainGrad(model, s, b, view.hidden as tf.Tensor2D, reference(b)) : undefined;
         const v = dot(gDown, gPre);
         const norm = globalNorm(Object.values(gPre));
-        const per = steps.map((st) => {
-          const eta = 'eta' in st ? tf.scalar(st.eta) : tf.div(st.norm, norm);
+        const stepAlong = (g: Record<string, tf.Tensor>, eta: tf.Scalar): Params => {
           const stepped: Params = { ...model.params };
-          for (const n of s.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(gPre[n] as tf.Tensor, eta));
-          return tf.stack([tf.mul(eta, v), tf.sub(before, lossAt(stepped)), eta]);
+          for (const n of s.names) stepped[n] = tf.sub(model.params[n] as tf.Tensor, tf.mul(g[n] as tf.Tensor, eta));
+          return stepped;
+        };
+        const per = steps.map((st) => {
+          const eta: tf.Scalar = 'eta' in st ? tf.scalar(st.eta) : tf.div(st.norm, norm);
+          const after = lossAt(stepAlong(gPre, eta));
+          const whole = [tf.mul(eta, v), tf.sub(before, after), eta];
+          if (!gRef) return tf.stack(whole);
+          // The α part: predicted η·g_downᵀ(g_pre − g_ref); realised L(θ − η·g_ref) − L(θ − η·g_pre).
+          const vRef = dot(gDown, gRef);
+          return tf.stack([...whole, tf.mul(eta, tf.sub(v, vRef)), tf.sub(lossAt(stepAlong(gRef, eta)), after)]);
         });
         return tf.stack(per);
       });
       // Read outside the tidy (awaited: WebGPU has no synchronous read).
       const x = await read(series).finally(() => series.dispose());
       steps.forEach((_, k) => {
-        (out[k] as ProbeSeries).predicted.push(x[3 * k] as number);
-        (out[k] as ProbeSeries).realised.push(x[3 * k + 1] as number);
-        (out[k] as ProbeSeries).eta.push(x[3 * k + 2] as number);
+        const o = out[k] as ProbeSeries;
+        o.predicted.push(x[width * k] as number);
+        o.realised.push(x[width * k + 1] as number);
+        o.eta.push(x[width * k + 2] as number);
+        o.alpha?.predicted.push(x[width * k + 3] as number);
+        o.alpha?.realised.push(x[width * k + 4] as number);
       });
     }
   } finally {
@@ -86,6 +108,10 @@ export async function probeOneStep(
   for (const o of out) {
     o.r = pearson(o.predicted, o.realised);
     o.slope = slopeOf(o.predicted, o.realised);
+    if (o.alpha) {
+      o.alpha.r = pearson(o.alpha.predicted, o.alpha.realised);
+      o.alpha.slope = slopeOf(o.alpha.predicted, o.alpha.realised);
+    }
   }
   return out;
 }

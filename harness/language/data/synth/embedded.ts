@@ -78,13 +78,17 @@ export interface EmbeddedPaths {
   cptStream: string;
 }
 
-const GENERATOR_VERSION = 3;
+// 4: GSM8K train rows name their family (vpt_family), for the shuffled-feedback control; the same draws.
+const GENERATOR_VERSION = 4;
 const DELTAS = [1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6];
 
 /** The config with the optional fields filled in (what is hashed and recorded). */
 export function resolveEmbedded(cfg: EmbeddedDataConfig): Required<EmbeddedDataConfig> {
   return { ...cfg, noise: cfg.noise ?? 'rule', noisyFamilies: cfg.noisyFamilies ?? DEFAULT_NOISY_FAMILIES };
 }
+
+/** A GSM8K train row as written: with its family, which loadGsm8k reads as `family`. */
+export type EmbeddedTrainRow = Gsm8kItem & { vpt_family: string };
 
 function toGsm8k(r: Rendered): Gsm8kItem {
   return { question: r.question, answer: r.answer };
@@ -163,7 +167,7 @@ export function noiseRate(cfg: Required<EmbeddedDataConfig>): number {
 }
 
 export function generateEmbedded(config: EmbeddedDataConfig): {
-  train: Gsm8kItem[];
+  train: EmbeddedTrainRow[];
   test: Gsm8kItem[];
   base: NuminaRow[];
   cpt: NuminaRow[];
@@ -188,12 +192,13 @@ export function generateEmbedded(config: EmbeddedDataConfig): {
   }
   const testQuestions: ReadonlySet<string> = new Set(seen);
   const trainRng = rng.fork('train');
-  const train: Gsm8kItem[] = [];
+  const train: EmbeddedTrainRow[] = [];
   while (train.length < cfg.trainSize) {
-    const p = drawProblem(trainRng.pick(relevant), trainRng);
+    const fam = trainRng.pick(relevant);
+    const p = drawProblem(fam, trainRng);
     if (seen.has(p.clean.question)) continue;
     seen.add(p.clean.question);
-    train.push(toGsm8k(p.clean));
+    train.push({ ...toGsm8k(p.clean), vpt_family: fam.name });
   }
   const baseRng = rng.fork('base');
   const base = Array.from({ length: cfg.baseSize }, () => {
