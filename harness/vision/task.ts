@@ -22,6 +22,13 @@ import { MaskDesignerRule } from './designer/rule.js';
 import { stageAugment, stageDino, stageOptim, type VisionConfig } from './schema.js';
 import { trainDino } from './trainer.js';
 import type { CellOutcome, TaskDefinition } from '../tasks/contract.js';
+import { metaCost, tokensPerImage } from './outcome.js';
+
+/**
+ * The torch engine's side of a cell, imported when a suite asks for it: it starts processes with execa, which a
+ * suite loaded as CommonJS outside the repository cannot import.
+ */
+const torchCell = () => import('./torch-cell.js');
 
 function configOf(s: VisionSuite): VisionConfig {
   return { model: s.model, data: s.data, base: s.base, train: s.train, design: s.design, eval: s.eval };
@@ -39,20 +46,15 @@ function visionData(s: VisionSuite): VisionData {
   }
 }
 
-/** Patch tokens a DINO step processes per source image (2 global + the local crops), for tokens/s. */
-function tokensPerImage(s: VisionSuite): number {
-  const p = s.model.patchSize;
-  return 2 * (s.model.imageSize / p) ** 2 + s.train.augment.nLocal * (s.train.augment.localSize / p) ** 2;
-}
-
 async function runVisionTaskCell(...[s, cell, paths, progress]: Parameters<TaskDefinition<VisionSuite>['runCell']>): Promise<CellOutcome> {
+  const data = visionData(s);
+  const read = paths.reads ? readDiagnostics(paths.reads) : undefined;
+  if (s.trainer === 'torch') return (await torchCell()).runVisionOnTorch(s, cell, paths, data, read, progress);
   const arm = visionArmRegistry.get(cell.arm.arm);
   const steps = cell.plan?.steps ?? s.train.steps;
   const cfg = configOf(s);
   const planned: VisionConfig = { ...cfg, train: { ...cfg.train, steps } };
-  const data = visionData(s);
   ensureVisionBase(cfg, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
-  const read = paths.reads ? readDiagnostics(paths.reads) : undefined;
   let designer: unknown[] | undefined;
   const r = runVisionCell(planned, cell.seed, data, paths.cacheDir, {
     rule: (model, rng, extras) => {
@@ -87,17 +89,6 @@ async function runVisionTaskCell(...[s, cell, paths, progress]: Parameters<TaskD
 function readDiagnostics(file: string): Record<string, number> {
   const rec = JSON.parse(readFileSync(file, 'utf8')) as { diagnostics?: Record<string, number> };
   return rec.diagnostics ?? {};
-}
-
-/**
- * The meta step's cost: per meta step relative to one learner step (learner steps timed without the meta
- * work and the heads' first fit), and all designer work (meta steps + first fit) as a share of training time.
- */
-function metaCost(d: Record<string, number>, trainMs: number, steps: number): Record<string, number> {
-  const { meta_ms_mean: ms, meta_steps: n } = d;
-  if (ms === undefined || n === undefined || !Number.isFinite(ms) || n === 0) return {};
-  const designerMs = ms * n + (d.head_fit_ms ?? 0);
-  return { meta_fraction_of_step: ms / ((trainMs - designerMs) / steps), meta_share_of_time: designerMs / trainMs };
 }
 
 /** Cached evaluations of the base checkpoint and its random initialisation (written by prepareBase). */
@@ -158,7 +149,9 @@ export const visionTask: TaskDefinition<VisionSuite> = {
         throw new DataError(`data: ${(e as Error).message}`);
       }
     }
-    return { hashes: d.hashes, summary: `unlabeled ${d.unlabeled.n}, probes train/validation/test: ${probes.join(', ')}` };
+    const engine = s.trainer === 'torch' ? await (await torchCell()).visionTorchEngineInfo(s) : undefined;
+    const summary = `unlabeled ${d.unlabeled.n}, probes train/validation/test: ${probes.join(', ')}`;
+    return { hashes: d.hashes, summary: engine ? `${summary}; torch ${engine.torchVersion} on ${engine.device}` : summary };
   },
   async prepareBase(s, cacheDir, progress) {
     const cfg = configOf(s);
@@ -171,9 +164,10 @@ export const visionTask: TaskDefinition<VisionSuite> = {
   },
   runCell: runVisionTaskCell,
   async measureStepCost(s, armName, cacheDir) {
+    const data = visionData(s);
+    if (s.trainer === 'torch') return (await torchCell()).measureVisionTorchStepCost(s, armName, cacheDir, data);
     const arm = visionArmRegistry.get(armName);
     const cfg = configOf(s);
-    const data = visionData(s);
     const model = loadVisionBase(cfg, data, cacheDir);
     const rng = new Rng(0).fork('calibration');
     const pools = splitUnlabeled(cfg, data);
@@ -199,6 +193,7 @@ export const visionTask: TaskDefinition<VisionSuite> = {
       model.dispose();
     }
   },
+  trainerEngine: async (s) => (s.trainer === 'torch' ? (await torchCell()).visionTorchEngineInfo(s) : undefined),
   referenceRows: visionReferences,
   headline(r) {
     const m = r.metrics;

@@ -57,6 +57,10 @@ def run(folder: Path, mode: str, emitter: Emitter) -> int:
     from .learner_model import load_learner
     from .runtime import make_runtime
 
+    from .vision.main import is_vision, run_vision
+
+    if is_vision(folder):
+        return run_vision(folder, mode, emitter)
     cell = parse(folder, mode)
     nproc = cell.launch.nproc
     if nproc > 1 and not under_launcher():

@@ -1,0 +1,255 @@
+"""A vision cell's inputs (docs/TRAINER-PROTOCOL.md, "Vision cells"): inputs.json and inputs.safetensors checked
+and turned into dataclasses; every error names the key or array at fault (InputError: exit status 2).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar
+
+import numpy as np
+
+from .. import PROTOCOL, safetensors_io
+from ..errors import InputError
+from ..inputs import OptimConfig
+from .dino import DinoConfig
+from .masks import unet_parameter_shapes, UNetShape
+from .vit import HeadConfig, VitConfig, check_shapes, head_parameter_shapes, vit_parameter_shapes
+
+RULES = ("standard", "designer", "masks")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class VisionTrain:
+    steps: int
+    batchSize: int
+    logEvery: int
+    optim: OptimConfig
+
+
+@dataclass(frozen=True)
+class VisionDesign:
+    subsetBlocks: int
+    burnIn: int
+    metaEvery: int
+    metaBatch: int
+    downMomentum: float
+    valueAfter: bool
+    feedbackBatch: int
+    designerWidth: int
+    designerLevels: int
+    designerScale: int
+    designerLr: float
+    fdEpsilon: float
+    valueWeight: float
+    keepPenalty: str
+    keepWeight: float
+    keepCentering: bool
+    keepTarget: float
+    tvWeight: float
+    maskBlurSigma: float
+    maskStrength: float
+    segWeight: float
+    depthWeight: float
+    headSteps: int
+    headLr: float
+    headRefitSteps: int
+    probeBatches: int
+    probeLr: float
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    seg: bool
+    depth: bool
+    labelSize: int
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Images `eval.<index>.images` whose features are wanted for each layer count in `layers`."""
+
+    index: int
+    layers: List[int]
+
+
+@dataclass
+class VisionCell:
+    folder: Path
+    cell: str
+    mode: str
+    device: str
+    dtype: str
+    threads: int
+    directional: str
+    model_dir: Path
+    vit: VitConfig
+    head: HeadConfig
+    train: VisionTrain
+    dino: DinoConfig
+    arm: str
+    rule: str
+    feedback: str
+    design: VisionDesign
+    subset_from: int
+    subset: List[str]
+    seed: int
+    sources: List[SourceInfo]
+    num_classes: int
+    ignore_label: int
+    meta_steps: List[int]
+    probe_batches: int
+    backbone: str
+    eval_sets: List[EvalSet]
+    calibrate_cycle: int
+    arrays: Dict[str, np.ndarray]
+
+    def array(self, name: str, dtype: Optional[type] = None) -> np.ndarray:
+        a = self.arrays.get(name)
+        if a is None:
+            raise InputError(f"inputs.safetensors: missing array '{name}'")
+        if dtype is not None and a.dtype != dtype:
+            raise InputError(f"inputs.safetensors: '{name}' is {a.dtype}, expected {np.dtype(dtype)}")
+        return a
+
+
+def _need(obj: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in obj:
+        raise InputError(f"inputs.json: missing key '{where}{key}'")
+    return obj[key]
+
+
+def _dataclass(cls: Type[T], obj: Mapping[str, Any], where: str) -> T:
+    """`cls` from the keys of `obj`; a field without a default that `obj` lacks is an error naming the key."""
+    kw = {f.name: _need(obj, f.name, where) for f in fields(cls) if f.name in obj or f.default is MISSING}  # type: ignore[arg-type]
+    return cls(**kw)
+
+
+def read_json(folder: Path) -> Dict[str, Any]:
+    f = folder / "inputs.json"
+    try:
+        raw = json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{f}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{f}: not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{f}: expected a JSON object")
+    return raw
+
+
+def parse(folder: Path, mode: str) -> VisionCell:
+    j = read_json(folder)
+    if j.get("protocol") != PROTOCOL:
+        raise InputError(f"inputs.json: protocol {j.get('protocol')!r}, this engine speaks {PROTOCOL}")
+    if j.get("task") != "vision":
+        raise InputError(f"inputs.json: task {j.get('task')!r} is not 'vision'")
+    model = _need(j, "model", "")
+    if model.get("kind") != "vpt-dino-vit":
+        raise InputError(f"inputs.json: 'model.kind' {model.get('kind')!r} is not 'vpt-dino-vit'")
+    vit = _dataclass(VitConfig, _need(model, "vit", "model."), "model.vit.")
+    head = HeadConfig(**{k: v for k, v in _need(model, "head", "model.").items() if k in ("hidden", "bottleneck", "out", "norm", "pool")})
+    if vit.imageSize % vit.patchSize:
+        raise InputError(f"inputs.json: 'model.vit.patchSize' {vit.patchSize} does not divide 'model.vit.imageSize' {vit.imageSize}")
+    tr = _need(j, "train", "")
+    train = VisionTrain(int(_need(tr, "steps", "train.")), int(_need(tr, "batchSize", "train.")), int(_need(tr, "logEvery", "train.")),
+                        _dataclass(OptimConfig, _need(tr, "optim", "train."), "train.optim."))
+    dj = _need(j, "dino", "")
+    dino = DinoConfig(**{f.name: dj[f.name] for f in fields(DinoConfig) if f.name in dj})
+    arm = _need(j, "arm", "")
+    rule = _need(arm, "rule", "arm.")
+    if rule not in RULES:
+        raise InputError(f"inputs.json: 'arm.rule' {rule!r} is not one of {', '.join(RULES)}")
+    design = _dataclass(VisionDesign, _need(j, "design", ""), "design.")
+    sub = _need(j, "subset", "")
+    ev = _need(j, "eval", "")
+    folder_model = Path(_need(model, "dir", "model."))
+    st = folder / "inputs.safetensors"
+    try:
+        arrays = safetensors_io.read(st).arrays
+    except FileNotFoundError:
+        raise InputError(f"{st}: no such file") from None
+    cell = VisionCell(
+        folder=folder, cell=str(j.get("cell", "?")), mode=mode, device=str(j.get("device", "auto")), dtype=str(j.get("dtype", "auto")),
+        threads=int(j.get("threads", 1)), directional=str(j.get("directional", "auto")), model_dir=folder_model, vit=vit, head=head,
+        train=train, dino=dino, arm=str(_need(arm, "name", "arm.")), rule=rule, feedback=str(j.get("feedback", "true")), design=design,
+        subset_from=int(_need(sub, "from", "subset.")), subset=list(_need(sub, "names", "subset.")), seed=int(_need(j, "seed", "")),
+        sources=[SourceInfo(bool(s["seg"]), bool(s["depth"]), int(s["labelSize"])) for s in j.get("feedbackSources", [])],
+        num_classes=int(j.get("numClasses", 1)), ignore_label=int(j.get("ignoreLabel", 255)),
+        meta_steps=[int(x) for x in j.get("metaSteps", [])], probe_batches=int(j.get("probeBatches", 0)),
+        backbone=str(ev.get("backbone", "teacher")), eval_sets=[EvalSet(int(s["index"]), [int(x) for x in s["layers"]]) for s in ev.get("sets", [])],
+        calibrate_cycle=int(j.get("calibrateCycle", 0)), arrays=arrays,
+    )
+    check(cell)
+    return cell
+
+
+def check(c: VisionCell) -> None:
+    """Shapes of everything the cell reads, before any training: one line naming the array at fault."""
+    B, S, steps = c.train.batchSize, c.vit.imageSize, c.train.steps
+    g = c.array("crops.global", np.float32)
+    if g.shape[0] < steps or tuple(g.shape[1:]) != (2 * B, S, S, c.vit.channels):
+        raise InputError(f"inputs.safetensors: 'crops.global' has shape {list(g.shape)}, expected [≥{steps}, {2 * B}, {S}, {S}, {c.vit.channels}]")
+    loc = c.array("crops.local", np.float32)
+    if loc.shape[0] < steps or (loc.shape[1] and loc.shape[2] % c.vit.patchSize):
+        raise InputError(f"inputs.safetensors: 'crops.local' has shape {list(loc.shape)}: its side must be a multiple of patch {c.vit.patchSize}")
+    if c.dino.ibot:
+        P = (S // c.vit.patchSize) ** 2
+        m = c.array("ibot", np.uint8)
+        if m.shape[0] < steps or tuple(m.shape[1:]) != (2 * B, P):
+            raise InputError(f"inputs.safetensors: 'ibot' has shape {list(m.shape)}, expected [≥{steps}, {2 * B}, {P}]")
+    if c.rule == "masks":
+        m = c.array("masks", np.float32)
+        if m.shape[0] < steps or tuple(m.shape[1:]) != (2 * B, S, S):
+            raise InputError(f"inputs.safetensors: 'masks' has shape {list(m.shape)}, expected [≥{steps}, {2 * B}, {S}, {S}]")
+    if c.rule == "designer":
+        d = c.design
+        shape = UNetShape(d.designerWidth, d.designerLevels, c.vit.channels)
+        for name, sh in unet_parameter_shapes(shape).items():
+            a = c.array(f"designer.{name}", np.float32)
+            if list(a.shape) != sh:
+                raise InputError(f"inputs.safetensors: 'designer.{name}' has shape {list(a.shape)}, the U-Net expects {sh}")
+        if not c.sources:
+            raise InputError("inputs.json: 'feedbackSources' is empty: a designer arm needs labelled feedback images")
+        for i, s in enumerate(c.sources):
+            c.array(f"feedback.{i}.images", np.float32)
+            if s.seg:
+                seg = c.array(f"feedback.{i}.seg", np.uint8)
+                bad = seg[(seg != c.ignore_label) & (seg >= c.num_classes)]
+                if bad.size:
+                    raise InputError(f"inputs.safetensors: 'feedback.{i}.seg' holds class {int(bad[0])}, outside [0, {c.num_classes}) (inputs.json 'numClasses')")
+            if s.depth:
+                c.array(f"feedback.{i}.depth", np.float32)
+        fd = c.array("feedback_draws", np.int32)
+        need = len(c.meta_steps) + c.probe_batches
+        if fd.shape[0] < need:
+            raise InputError(f"inputs.safetensors: 'feedback_draws' has {fd.shape[0]} rows, the cell's meta steps and probe batches need {need}")
+        c.array("feedback_source", np.int32)
+        c.array("head_fit", np.int32)
+        c.array("head_fit_source", np.int32)
+        unknown = [n for n in c.subset if n not in vit_parameter_shapes(c.vit)]
+        if unknown:
+            raise InputError(f"inputs.json: 'subset.names' names '{unknown[0]}', which the ViT does not have")
+    for e in c.eval_sets:
+        c.array(f"eval.{e.index}.images", np.float32)
+        for L in e.layers:
+            if not 1 <= L <= c.vit.depth:
+                raise InputError(f"inputs.json: 'eval.sets' asks for the last {L} blocks of a {c.vit.depth}-block ViT")
+
+
+def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
+    """The base checkpoint (student.*, teacher.*, center) checked against the config."""
+    f = c.model_dir / "model.safetensors"
+    if not f.exists():
+        raise InputError(f"{f}: no such file (inputs.json 'model.dir')")
+    arrays = safetensors_io.read(f).arrays
+    shapes = {**vit_parameter_shapes(c.vit), **head_parameter_shapes(c.vit.width, c.head)}
+    for prefix in ("student.", "teacher."):
+        problem = check_shapes(arrays, shapes, prefix, str(f))
+        if problem:
+            raise InputError(problem)
+    if "center" not in arrays or list(arrays["center"].shape) != [c.head.out]:
+        raise InputError(f"{f}: tensor 'center' missing or not of shape [{c.head.out}]")
+    return arrays
