@@ -3,6 +3,7 @@
  * initial true-token bonus starts r away from (or towards) w_t; the gate's learner features and the labels-as-feature
  * diagnostic change α as they should and start neutral; the options leave the paper designer's initial draws as they
  * were; the labels-as-feature designer refuses data without labels; fresh feedback draws a batch per designer step.
+ * The torch engine's agreement with these options is in torch-agreement.test.ts (row vp-options).
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
@@ -86,7 +87,7 @@ describe('designer options (issue 24)', () => {
     expect(() => outputs({ labelFeature: true })).to.throw('the labels-as-feature designer needs the wrong-token labels');
   });
 
-  it('the labels-as-feature designer refuses data without labels, naming the key; options the torch engine lacks are refused there', () => {
+  it('the labels-as-feature designer refuses data without labels, naming the key', () => {
     const vp = [{ arm: 'baseline' }, { arm: 'v-pretraining', design: { labelFeature: true } }];
     expect(() => parseSuite({ ...microSuite(), arms: vp, data: { ...MICRO_DATA, corruptFraction: 0 } }, 'suite s')).to.throw(
       /arms\.1\.design\.labelFeature: the labels-as-feature designer reads the generator's labels of wrong tokens \(embedded data with corruptFraction > 0\), but data\.corruptFraction is 0/,
@@ -95,7 +96,6 @@ describe('designer options (issue 24)', () => {
     expect(() => parseSuite({ ...microSuite(), arms: [{ arm: 'v-pretraining' }], design: { ...microSuite().design, labelFeature: true }, data: files }, 'suite s'))
       .to.throw(/design\.labelFeature: .*but data\.kind is 'files'/);
     expect(() => parseSuite({ ...microSuite(), arms: vp })).to.not.throw();
-    expect(() => parseSuite({ ...microSuite(), arms: vp, trainer: 'torch' }, 'suite s')).to.throw(/arms\.1\.design\.labelFeature: runs on the tfjs engine only so far/);
     expect(() => parseSuite({ ...microSuite(), arms: [{ arm: 'v-pretraining', design: { designerWidth: 30, designerHeads: 4 } }] }, 'suite s'))
       .to.throw(/arms\.0\.design\.designerHeads: 4 does not divide designerWidth 30/);
   });

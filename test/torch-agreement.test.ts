@@ -43,7 +43,14 @@ const TOLERANCE = {
   exactValue: { rel: 5e-2, abs: 5e-4 },
 };
 
-const ARMS = ['baseline', 'uniform-topk', 'self-distill', 'oracle-gate', 'v-pretraining', 'random-feedback', 'shuffled-feedback', 'schedule-matched'];
+const ARMS = ['baseline', 'uniform-topk', 'self-distill', 'oracle-gate', 'v-pretraining', 'random-feedback', 'shuffled-feedback', 'schedule-matched', 'vp-options'];
+/** Rows of the designer: the three arms and v-pretraining with every option of issue 24 on. */
+const DESIGNER_ROWS = ['v-pretraining', 'random-feedback', 'shuffled-feedback', 'vp-options'];
+/** v-pretraining with r over the other candidates, gate features, the label feature, its own Adam ε and fresh feedback. */
+const OPTIONS_ROW = {
+  arm: 'v-pretraining', id: 'vp-options',
+  design: { rSupport: 'others', trueScoreInit: -1, gateFeatures: true, labelFeature: true, designerEps: 1e-6, freshFeedback: true, designerSteps: 2 },
+};
 
 function suiteFile(dir: string): string {
   const suite = {
@@ -59,7 +66,7 @@ function suiteFile(dir: string): string {
       probeBatches: 5, probePoints: 2, subsetBlocks: 1,
     },
     eval: { gsm8k: { limit: 6, maxNewTokens: 12 }, downstream: { size: 12 } },
-    arms: ARMS.map((arm) => ({ arm })),
+    arms: [...ARMS.filter((a) => a !== OPTIONS_ROW.id).map((arm) => ({ arm })), OPTIONS_ROW],
   };
   const f = join(dir, 'torch-agreement.suite.ts');
   writeFileSync(f, `export default ${JSON.stringify(suite, null, 1)};\n`);
@@ -80,7 +87,7 @@ interface Cell {
     downstream?: { step: number; nll: number }[];
     designer?: { step: number; value: number | null; valueAfter: number | null; cos: number | null; gate: number; updates: number }[];
     alpha?: { step: number; alpha: number }[];
-    probe?: { step: number; predicted: number[]; realised: number[]; r: number; slope: number; updateNorm: number }[];
+    probe?: { step: number; predicted: number[]; realised: number[]; r: number; slope: number; updateNorm: number; alphaPredicted?: number[]; alphaRealised?: number[] }[];
   };
 }
 
@@ -189,7 +196,7 @@ describe('the torch engine against the tfjs engine (same checkpoint, same draws,
     let value = 0;
     let cos = 0;
     let gate = 0;
-    for (const arm of ['v-pretraining', 'random-feedback', 'shuffled-feedback']) {
+    for (const arm of DESIGNER_ROWS) {
       const [a, b] = [cellOf(tfjs, arm).curves, cellOf(torch, arm).curves];
       expect(b.designer?.length).to.equal(a.designer?.length);
       (a.designer ?? []).forEach((p, i) => {
@@ -212,7 +219,7 @@ describe('the torch engine against the tfjs engine (same checkpoint, same draws,
         expect(Math.abs(q.gate - p.gate), `${arm} gate at ${p.step}`).to.be.at.most(TOLERANCE.gate);
       });
     }
-    for (const arm of ['v-pretraining', 'random-feedback', 'shuffled-feedback', 'oracle-gate', 'schedule-matched']) {
+    for (const arm of [...DESIGNER_ROWS, 'oracle-gate', 'schedule-matched']) {
       const [a, b] = [cellOf(tfjs, arm).curves.alpha ?? [], cellOf(torch, arm).curves.alpha ?? []];
       expect(b.length, `${arm} α curve`).to.equal(a.length);
       a.forEach((p, i) => {
@@ -225,9 +232,10 @@ describe('the torch engine against the tfjs engine (same checkpoint, same draws,
     measured['gate α (max abs)'] = gate;
   });
 
-  it('probes the same: predicted and realised decreases at the real step size, r and slope', () => {
+  it('probes the same: predicted and realised decreases at the real step size, r and slope, and the α part\'s r', () => {
     let probe = 0;
-    for (const arm of ['v-pretraining', 'random-feedback', 'shuffled-feedback']) {
+    let alphaR = 0;
+    for (const arm of DESIGNER_ROWS) {
       const [a, b] = [cellOf(tfjs, arm).curves.probe ?? [], cellOf(torch, arm).curves.probe ?? []];
       expect(a.length, `${arm}: the tfjs cell probed`).to.be.greaterThan(0);
       expect(b.length).to.equal(a.length);
@@ -238,10 +246,16 @@ describe('the torch engine against the tfjs engine (same checkpoint, same draws,
         expect(relL2(q.realised, p.realised), `${arm} probe realised at ${p.step}`).to.be.at.most(TOLERANCE.probe);
         expect(Math.abs(q.r - p.r), `${arm} probe r`).to.be.at.most(TOLERANCE.probeFit);
         expect(Math.abs(q.slope - p.slope), `${arm} probe slope`).to.be.at.most(TOLERANCE.probeFit);
+        // The α-dependent part (the designer's step against one-hot): its predicted and realised decreases.
+        expect(p.alphaPredicted, `${arm}: the tfjs probe measured the α part`).to.have.length(p.predicted.length);
+        const worst = Math.max(relL2(q.alphaPredicted ?? [], p.alphaPredicted ?? []), relL2(q.alphaRealised ?? [], p.alphaRealised ?? []));
+        expect(worst, `${arm} α-part probe at ${p.step}`).to.be.at.most(TOLERANCE.probe);
+        alphaR = Math.max(alphaR, worst);
         probe = Math.max(probe, relL2(q.predicted, p.predicted), relL2(q.realised, p.realised));
       });
     }
     measured['probe (max rel L2)'] = probe;
+    measured['α-part probe (max rel L2)'] = alphaR;
   });
 
   it('with the exact directional term (forward-mode AD) gives the differences\' V to their truncation error', () => {

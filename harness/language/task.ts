@@ -135,9 +135,6 @@ function calibratedArms(s: LanguageSuite): string[] {
 }
 
 /** Why an arm that reads the generator's wrong-token labels cannot run on this suite's data (undefined: it can). */
-/** Designer options of issue 24 the torch engine does not implement yet: a suite asking for them there is refused. */
-const TFJS_ONLY_DESIGN = ['rSupport', 'gateFeatures', 'labelFeature', 'designerEps', 'freshFeedback'] as const;
-
 function labelProblem(s: LanguageSuite): string | undefined {
   if (s.data.kind !== 'embedded') return `data.kind is '${s.data.kind}': only the embedded generator labels wrong tokens`;
   if (s.data.corruptFraction === 0) return 'data.corruptFraction is 0: the stream has no wrong tokens to label';
@@ -181,8 +178,6 @@ export const languageTask: TaskDefinition<LanguageSuite> = {
       const noLabels = designer && d.labelFeature ? labelProblem(s) : undefined;
       if (noLabels) out.push(`${where}: the labels-as-feature designer reads the generator's labels of wrong tokens (embedded data with corruptFraction > 0), but ${noLabels}`);
       if (designer && d.designerWidth % d.designerHeads !== 0) out.push(`${a.design?.designerHeads !== undefined || a.design?.designerWidth !== undefined ? `arms.${i}.design` : 'design'}.designerHeads: ${d.designerHeads} does not divide designerWidth ${d.designerWidth}`);
-      const torchMissing = s.trainer === 'torch' && designer ? TFJS_ONLY_DESIGN.filter((k) => d[k] !== undefined && d[k] !== false) : [];
-      if (torchMissing.length) out.push(`${a.design ? `arms.${i}.design` : 'design'}.${torchMissing[0]}: runs on the tfjs engine only so far (trainer: 'tfjs'); the torch engine does not read ${torchMissing.join(', ')}`);
     });
     return out;
   },

@@ -87,6 +87,9 @@ export interface ProbePoint {
   alphaSlope?: number;
   alphaRFirstOrder?: number;
   alphaSlopeFirstOrder?: number;
+  /** The α part's predicted and realised decreases per batch at the matched step. */
+  alphaPredicted?: number[];
+  alphaRealised?: number[];
 }
 
 /** Steps after whose update the probe runs: `points` evenly spaced, the last after the final update; never step 0. */
@@ -435,7 +438,10 @@ export class DesignerRule implements TargetRule {
         step, updateNorm, eta: matched.eta.reduce((a, x) => a + x, 0) / Math.max(1, matched.eta.length),
         r: matched.r, slope: matched.slope, rFirstOrder: first.r, slopeFirstOrder: first.slope,
         predicted: matched.predicted, realised: matched.realised,
-        ...(matched.alpha && first.alpha ? { alphaR: matched.alpha.r, alphaSlope: matched.alpha.slope, alphaRFirstOrder: first.alpha.r, alphaSlopeFirstOrder: first.alpha.slope } : {}),
+        ...(matched.alpha && first.alpha ? {
+          alphaR: matched.alpha.r, alphaSlope: matched.alpha.slope, alphaRFirstOrder: first.alpha.r, alphaSlopeFirstOrder: first.alpha.slope,
+          alphaPredicted: matched.alpha.predicted, alphaRealised: matched.alpha.realised,
+        } : {}),
       });
     }
     if (this.probeAt.has(step + 1)) {

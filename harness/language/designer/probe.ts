@@ -9,7 +9,7 @@
  * says little about the α-dependent part; this says it directly.
  */
 import * as tf from '@tensorflow/tfjs';
-import { globalNorm } from '../../engine/ops.js';
+import { globalNorm, pickColumns, rowLogSumExp } from '../../engine/ops.js';
 import { read } from '../../engine/read.js';
 import type { BatchTensors } from '../train/batches.js';
 import { forwardFrom, forwardFromAtRows, hiddenBelow, type Params } from '../model/gpt.js';
@@ -60,8 +60,14 @@ export async function probeOneStep(
   const rows = maskedRows(fb.mask);
   const targets = rows ? (tf.gather(fb.targets, rows) as tf.Tensor1D) : fb.targets;
   const mask = rows ? (tf.ones([rows.size]) as tf.Tensor1D) : fb.mask;
-  const lossAt = (p: Params): tf.Scalar =>
-    maskedNll(rows ? forwardFromAtRows(cfg, p, hidden, B, T, s.from, rows) : forwardFrom(cfg, p, hidden, B, T, s.from), targets, mask);
+  const logitsAt = (p: Params): tf.Tensor2D => (rows ? forwardFromAtRows(cfg, p, hidden, B, T, s.from, rows) : forwardFrom(cfg, p, hidden, B, T, s.from));
+  const lossAt = (p: Params): tf.Scalar => maskedNll(logitsAt(p), targets, mask);
+  // The α part's realised change is a small difference of two losses: taken position by position before the mean,
+  // its float32 rounding is about ulp(loss)/√N instead of ulp(loss) (the quantum the difference of means would have).
+  const tokenNll = (p: Params): tf.Tensor1D => {
+    const logits = logitsAt(p);
+    return tf.mul(tf.sub(rowLogSumExp(logits), pickColumns(logits, targets.toInt().expandDims(1) as tf.Tensor2D)).reshape([-1]), mask) as tf.Tensor1D;
+  };
   const { value: before, grads: gDown } = tf.tidy(() => subsetGrad(model, s, lossAt));
   const out: ProbeSeries[] = steps.map(() => ({
     predicted: [], realised: [], eta: [], r: NaN, slope: NaN, ...(reference ? { alpha: { predicted: [], realised: [], r: NaN, slope: NaN } } : {}),
@@ -87,7 +93,8 @@ export async function probeOneStep(
           if (!gRef) return tf.stack(whole);
           // The α part: predicted η·g_downᵀ(g_pre − g_ref); realised L(θ − η·g_ref) − L(θ − η·g_pre).
           const vRef = dot(gDown, gRef);
-          return tf.stack([...whole, tf.mul(eta, tf.sub(v, vRef)), tf.sub(lossAt(stepAlong(gRef, eta)), after)]);
+          const realised = tf.div(tf.sum(tf.sub(tokenNll(stepAlong(gRef, eta)), tokenNll(stepAlong(gPre, eta)))), tf.sum(mask));
+          return tf.stack([...whole, tf.mul(eta, tf.sub(v, vRef)), realised]);
         });
         return tf.stack(per);
       });

@@ -67,3 +67,29 @@ def test_initial_parameters_are_checked() -> None:
     init["query.ctx"] = np.zeros((8, 7), np.float32)
     with pytest.raises(InputError, match="shape"):
         LmDesigner(SHAPE, init, torch.device("cpu"), sdpa=False)
+
+
+def test_options_of_issue_24() -> None:
+    """r over the other candidates gives w_t no mass; the gate's features and label enter its logit by their weights."""
+    shape = DesignerShape(vocabSize=10, blockSize=8, width=8, layers=1, heads=2, alphaMax=0.5, rSupport="others", gateFeatures=True, labelFeature=True)
+    init = init_designer(SHAPE, 2)
+    init["gate.feat"] = np.array([[0.2], [-0.1]], np.float32)
+    init["gate.label"] = np.array(1.5, np.float32)
+    d = LmDesigner(shape, init, torch.device("cpu"), sdpa=False)
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, 10, (2, 5), generator=g)
+    targets = torch.randint(0, 10, (10,), generator=g)
+    logits = torch.randn(10, 10, generator=g)
+    c = top_k_candidates(logits, targets, 4)
+    logp = c.logits - torch.logsumexp(logits, -1, keepdim=True)
+    entropy = torch.rand(10, generator=g) * 2
+    wrong = (torch.arange(10) % 3 == 0).float()
+    out = d.apply(d.params, ids, targets, c, logp, entropy, wrong)
+    assert bool((out.r[:, 0] == 0).all())
+    assert torch.allclose(out.weights[:, 0], 1 - out.alpha, atol=1e-6)
+    plain = LmDesigner(SHAPE, init_designer(SHAPE, 2), torch.device("cpu"), sdpa=False).apply(d.params, ids, targets, c, logp)
+    z0 = torch.logit(plain.alpha / 0.5)
+    want = 0.5 * torch.sigmoid(z0 + 0.2 * logp[:, 0] - 0.1 * entropy + 1.5 * wrong)
+    assert torch.allclose(out.alpha, want, atol=1e-5)
+    with pytest.raises(RuntimeError, match="needs the wrong-token labels"):
+        d.apply(d.params, ids, targets, c, logp, entropy, None)

@@ -22,7 +22,8 @@ ARMS: Dict[str, Tuple[str, str]] = {
 }
 GATE_KEYS = {"gate_mean", "gate_wrong", "gate_other"}
 DESIGNER_KEYS = {"value_mean", *GATE_KEYS, "meta_steps", "designer_updates", "meta_ms_mean", "probe_r", "probe_slope",
-                 "probe_r_first_order", "probe_eta", "measure_ms"}
+                 "probe_r_first_order", "probe_eta", "measure_ms", "gate_wrong_meta", "gate_other_meta",
+                 "probe_alpha_r", "probe_alpha_slope", "probe_alpha_r_first_order"}
 
 
 def run_arm(tmp_path: Path, arm: str, **kw: Any) -> Dict[str, Any]:

@@ -54,6 +54,7 @@ class _Current:
     view: View
     c: Candidates
     logp: torch.Tensor
+    entropy: Optional[torch.Tensor] = None  # the learner's, for a gate that reads it
 
 
 class DesignerRule(TargetRule):
@@ -69,9 +70,9 @@ class DesignerRule(TargetRule):
         # The designer reads contexts as long as the learner's rows; a pretrained learner's context is far longer than
         # the designer's positions need be, so there the designer's own position table says how long it is.
         block = gpt.block_size if cell.model.kind == "vpt-gpt" or "wpe" not in cell.designer_init else int(cell.designer_init["wpe"].shape[0])
-        shape = DesignerShape(gpt.vocab_size, block, d.designerWidth, d.designerLayers, d.designerHeads, d.alphaMax)
+        shape = DesignerShape(gpt.vocab_size, block, d.designerWidth, d.designerLayers, d.designerHeads, d.alphaMax, d.rSupport, d.gateFeatures, d.labelFeature)
         self.designer = LmDesigner(shape, cell.designer_init, rt.device, rt.sdpa)
-        self.opt = DesignerAdam(d.designerLr, self.designer.params)
+        self.opt = DesignerAdam(d.designerLr, self.designer.params, d.designerEps)
         assert cell.feedback_rows is not None and cell.feedback_draws is not None
         self.feedback_rows: TokenRows = cell.feedback_rows
         self.draws: np.ndarray = cell.feedback_draws
@@ -106,8 +107,13 @@ class DesignerRule(TargetRule):
         if self.current is None or self.current.view is not view:
             with torch.no_grad():
                 c = top_k_candidates(view.logits, targets, self.design.topK)
-                logp = c.logits - torch.logsumexp(view.logits, dim=-1, keepdim=True)
-            self.current = _Current(view, c, logp)
+                lse = torch.logsumexp(view.logits, dim=-1, keepdim=True)
+                logp = c.logits - lse
+                entropy = None
+                if self.design.gateFeatures:
+                    logits = view.logits.float()
+                    entropy = lse.reshape(-1).float() - (torch.softmax(logits, dim=-1) * logits).sum(dim=-1)
+            self.current = _Current(view, c, logp, entropy)
         return self.current
 
     def prepare(self, b: Batch, view: View) -> None:
@@ -115,7 +121,7 @@ class DesignerRule(TargetRule):
 
     def designer_output(self, b: Batch, cur: _Current) -> DesignerOutput:
         with self.rt.float32():
-            return self.designer.apply(self.designer.params, b.ids, b.targets, cur.c, cur.logp)
+            return self.designer.apply(self.designer.params, b.ids, b.targets, cur.c, cur.logp, cur.entropy, b.wrong if self.design.labelFeature else None)
 
     def build_targets(self, b: Batch, view: View) -> Tuple[Targets, DesignerOutput]:
         cur = self.candidates(view, b.targets)
@@ -171,14 +177,21 @@ class DesignerRule(TargetRule):
         g_down = self.g_down()
         cur = self.candidates(view, b.targets)
         forward = d.fdScheme == "forward"
-        with self.rt.float32():
-            if d.value == "dot":
-                D = self.directional.logits(self.params, hidden, b, cur.c.ids, g_down, d.fdEpsilon, cur.c.logits if forward else None)
-            else:
-                D = self.directional.logp(self.params, hidden, b, cur.c.ids, g_down, d.fdEpsilon, cur.logp if forward else None)
+
+        def directional(g: Grads) -> torch.Tensor:
+            with self.rt.float32():
+                if d.value == "dot":
+                    return self.directional.logits(self.params, hidden, b, cur.c.ids, g, d.fdEpsilon, cur.c.logits if forward else None)
+                return self.directional.logp(self.params, hidden, b, cur.c.ids, g, d.fdEpsilon, cur.logp if forward else None)
+
+        D = directional(g_down)
         first: Optional[torch.Tensor] = None
         names = list(self.designer.params)
         for k in range(d.designerSteps):
+            if k > 0 and d.freshFeedback:
+                # A fresh feedback batch for this designer step: g_down and D anew.
+                g_down = self.g_down()
+                D = directional(g_down)
             cosine: Optional[CosineLoss] = None
             if d.value != "dot":
                 with torch.no_grad():
@@ -196,7 +209,8 @@ class DesignerRule(TargetRule):
             used = {n: g for n, g in zip(names, grads) if g is not None}
             self.dist.sum_(list(used.values()))  # ∇φV over the whole batch: the same update on every rank
             self.opt.apply(used)
-            if k == 0:
+            # V before pairs with V after on one g_down: with fresh feedback, the last update's batch.
+            if k == 0 or d.freshFeedback:
                 value = (-objective if cosine is None else cosine.cosine).detach()
                 first = self.dist.summed(value) if cosine is None else value
         assert first is not None
@@ -274,6 +288,9 @@ class DesignerRule(TargetRule):
                 "step": step, "updateNorm": update_norm, "eta": sum(matched.eta) / max(1, len(matched.eta)),
                 "r": matched.r, "slope": matched.slope, "rFirstOrder": first.r, "slopeFirstOrder": first.slope,
                 "predicted": matched.predicted, "realised": matched.realised,
+                **({"alphaR": matched.alpha.r, "alphaSlope": matched.alpha.slope, "alphaRFirstOrder": first.alpha.r, "alphaSlopeFirstOrder": first.alpha.slope,
+                    "alphaPredicted": matched.alpha.predicted, "alphaRealised": matched.alpha.realised}
+                   if matched.alpha is not None and first.alpha is not None else {}),
             })
         if step + 1 in self.probe_at:
             self.snapshot = [self.params[n].detach().clone() for n in self.subset.names]
@@ -293,18 +310,23 @@ class DesignerRule(TargetRule):
             self.current = None
             return q
 
-        return probe_one_step(self.gpt, self.params, self.subset, held, fb_batch, targets_of, steps)
+        return probe_one_step(self.gpt, self.params, self.subset, held, fb_batch, targets_of, steps, lambda b: Targets.one_hot(b.targets))
 
     # -- after training ---------------------------------------------------------------------------------------------
     def summary(self, meta_ms: Sequence[float]) -> Dict[str, float]:
         self.sync()
         gate = self.trace.diagnostics()
+        # α on the meta steps' own batches (targets built right after the designer updated on their D).
+        meta = self.trace.totals_where(self.is_meta_step)
         last = self.probes[-1] if self.probes else None
         return {
-            "value_mean": mean(self.values), **gate, "meta_steps": float(len(self.values)), "designer_updates": float(self.updates),
+            "value_mean": mean(self.values), **gate, "gate_wrong_meta": meta["gateWrong"], "gate_other_meta": meta["gateOther"],
+            "meta_steps": float(len(self.values)), "designer_updates": float(self.updates),
             "meta_ms_mean": mean(list(meta_ms)),
             "probe_r": last["r"] if last else math.nan, "probe_slope": last["slope"] if last else math.nan,
             "probe_r_first_order": last["rFirstOrder"] if last else math.nan, "probe_eta": last["eta"] if last else math.nan,
+            "probe_alpha_r": last.get("alphaR", math.nan) if last else math.nan, "probe_alpha_slope": last.get("alphaSlope", math.nan) if last else math.nan,
+            "probe_alpha_r_first_order": last.get("alphaRFirstOrder", math.nan) if last else math.nan,
             "measure_ms": self.measure_ms,
         }
 

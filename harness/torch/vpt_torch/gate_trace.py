@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -95,6 +95,15 @@ class GateTrace:
         w = self.mark()
         self.flush()
         return self.window_means(w)
+
+    def totals_where(self, which: Callable[[int], bool]) -> Dict[str, float]:
+        """Means over the recorded steps `which` picks (e.g. the meta steps)."""
+        self.flush()
+        acc = np.zeros(SUMS, dtype=np.float64)
+        for rec, s in zip(self.steps, self._sums):
+            if which(int(rec["step"])):
+                acc += s
+        return means(list(acc))
 
     def diagnostics(self) -> Dict[str, float]:
         self.flush()

@@ -71,6 +71,12 @@ class DesignConfig:
     probeBatches: int
     probeLr: float
     probePoints: int
+    # Options of issue 24 (absent in inputs.json: the paper's designer).
+    rSupport: str = "candidates"
+    gateFeatures: bool = False
+    labelFeature: bool = False
+    designerEps: float = 1e-7
+    freshFeedback: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,12 @@ def _str(obj: Mapping[str, Any], key: str, where: str, choices: Optional[Tuple[s
     return v
 
 
+# What an absent design key means (docs/TRAINER-PROTOCOL.md): the harness writes the options only when a suite sets them.
+DESIGN_DEFAULTS: Dict[str, Any] = {
+    "fdScheme": "central", "rSupport": "candidates", "gateFeatures": False, "labelFeature": False, "designerEps": 1e-7, "freshFeedback": False,
+}
+
+
 def _dataclass_from(cls: Any, obj: Mapping[str, Any], where: str, defaults: Optional[Mapping[str, Any]] = None) -> Any:
     """Fills a dataclass of numbers and strings from `obj` by its field names and annotations."""
     values: Dict[str, Any] = {}
@@ -235,6 +247,11 @@ def _dataclass_from(cls: Any, obj: Mapping[str, Any], where: str, defaults: Opti
             values[name] = _num(obj, name, where)
         elif f.type in ("str", str):
             values[name] = _str(obj, name, where)
+        elif f.type in ("bool", bool):
+            v = _get(obj, name, where)
+            if not isinstance(v, bool):
+                raise InputError(f"inputs.json: '{where}{name}' must be true or false, got {v!r}")
+            values[name] = v
         else:
             values[name] = _get(obj, name, where)
     return cls(**values)
@@ -396,7 +413,7 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
                         warmup=_num(bench_obj, "warmup", "bench.", integer=True) if "warmup" in bench_obj else 3)
     arm = _get(doc, "arm", "")
     rule = _str(arm, "rule", "arm.", RULES)
-    design: DesignConfig = _dataclass_from(DesignConfig, _get(doc, "design", ""), "design.", {"fdScheme": "central"})
+    design: DesignConfig = _dataclass_from(DesignConfig, _get(doc, "design", ""), "design.", DESIGN_DEFAULTS)
     if design.value not in ("dot", "cosine"):
         raise InputError(f"inputs.json: 'design.value' should be dot or cosine, got {json.dumps(design.value)}")
     if design.fdScheme not in ("central", "forward"):

@@ -74,11 +74,12 @@ class LearnerAdamW:
 
 
 class DesignerAdam:
-    """The designer's optimiser: Adam (β 0.9/0.999, ε 1e-7: tfjs's defaults), constant lr, no decay, no clipping."""
+    """The designer's optimiser: Adam (β 0.9/0.999, ε 1e-7 unless design.designerEps says: tfjs's defaults), constant
+    lr, no decay, no clipping."""
 
-    def __init__(self, lr: float, params: Mapping[str, torch.Tensor]) -> None:
+    def __init__(self, lr: float, params: Mapping[str, torch.Tensor], eps: float = 1e-7) -> None:
         self.params = dict(params)
-        self.opt = torch.optim.Adam(list(self.params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-7)
+        self.opt = torch.optim.Adam(list(self.params.values()), lr=lr, betas=(0.9, 0.999), eps=eps)
 
     def apply(self, grads: Mapping[str, torch.Tensor]) -> None:
         # A parameter without a gradient is left alone (its moments too), as the TypeScript updates only those given.
