@@ -41,6 +41,13 @@ export const VisionModelSchema = z.strictObject({
   headNorm: z.enum(['none', 'batch']).default('none'),
   /** Projection head input: the CLS token ('cls') or the mean of the patch tokens ('mean'). Default 'cls'. */
   headPool: z.enum(['cls', 'mean']).default('cls'),
+  /**
+   * A pretrained backbone to continue from instead of the base stage: a folder in the Hugging Face Dinov2Model layout
+   * (config.json + model.safetensors; Dinov2WithRegistersModel too), trained on the torch engine (`trainer: 'torch'`).
+   * Its config.json must agree with patchSize, width, depth and heads; imageSize is the crop (position embeddings are
+   * interpolated to it); the projection head (headHidden, ...) is drawn from base.seed. Absent: the base stage's ViT.
+   */
+  backbone: z.string().optional(),
 });
 
 /** Where the images come from: the embedded scene generator (default) or files in published layouts. */
@@ -344,7 +351,8 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
   if (m.imageSize % m.patchSize !== 0) throw new Error(`model.imageSize ${m.imageSize} is not a multiple of model.patchSize ${m.patchSize}`);
   if (m.width % m.heads !== 0) throw new Error(`model.width ${m.width} is not divisible by model.heads ${m.heads}`);
   if (m.posInit === 'sincos' && m.width % 4 !== 0) throw new Error(`model.posInit 'sincos' needs model.width divisible by 4, got ${m.width}`);
-  for (const stage of ['base', 'train'] as const) {
+  // A pretrained backbone has no base stage: its crop settings are unused.
+  for (const stage of cfg.model.backbone ? (['train'] as const) : (['base', 'train'] as const)) {
     const a = cfg[stage].augment;
     if (a.localSize % m.patchSize !== 0) throw new Error(`${stage}.augment.localSize ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
     if (a.localSize > m.imageSize) throw new Error(`${stage}.augment.localSize ${a.localSize} exceeds model.imageSize ${m.imageSize}`);

@@ -23,6 +23,7 @@ import { stageAugment, stageDino, stageOptim, type VisionConfig } from './schema
 import { trainDino } from './trainer.js';
 import type { CellOutcome, TaskDefinition } from '../tasks/contract.js';
 import { metaCost, tokensPerImage } from './outcome.js';
+import { backboneProblems } from './backbone.js';
 
 /**
  * The torch engine's side of a cell, imported when a suite asks for it: it starts processes with execa, which a
@@ -122,7 +123,7 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     if (m.imageSize % m.patchSize !== 0) out.push(`model.imageSize: ${m.imageSize} is not a multiple of model.patchSize ${m.patchSize}`);
     if (m.width % m.heads !== 0) out.push(`model.heads: ${m.heads} does not divide model.width ${m.width}`);
     if (m.posInit === 'sincos' && m.width % 4 !== 0) out.push(`model.posInit: 'sincos' needs model.width divisible by 4, got ${m.width}`);
-    for (const stage of ['base', 'train'] as const) {
+    for (const stage of m.backbone ? (['train'] as const) : (['base', 'train'] as const)) {
       const a = s[stage].augment;
       if (a.localSize % m.patchSize !== 0) out.push(`${stage}.augment.localSize: ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
       if (a.localSize > m.imageSize) out.push(`${stage}.augment.localSize: ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
@@ -130,6 +131,7 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     if (s.design.keepCentering && (s.design.keepTarget <= 0 || s.design.keepTarget >= 1)) {
       out.push(`design.keepTarget: ${s.design.keepTarget} must lie strictly between 0 and 1 with design.keepCentering`);
     }
+    out.push(...backboneProblems(configOf(s), s.trainer));
     if (s.design.subsetBlocks > m.depth) out.push(`design.subsetBlocks: ${s.design.subsetBlocks} exceeds model.depth ${m.depth}`);
     const cell = s.design.designerScale * 2 ** (s.design.designerLevels - 1);
     if (m.imageSize % cell !== 0) {
@@ -156,6 +158,13 @@ export const visionTask: TaskDefinition<VisionSuite> = {
   async prepareBase(s, cacheDir, progress) {
     const cfg = configOf(s);
     const data = visionData(s);
+    if (cfg.model.backbone) {
+      // A pretrained backbone is the base: its probes (the reference row) on the torch engine; no random-init row.
+      progress?.({ phase: 'reference probes', done: 0, total: 1 });
+      await (await torchCell()).evaluateTorchBase(s, data, cacheDir);
+      progress?.({ phase: 'reference probes', done: 1, total: 1 });
+      return;
+    }
     ensureVisionBase(cfg, data, cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
     progress?.({ phase: 'reference probes', done: 0, total: 2 });
     evaluateVisionBase(cfg, data, cacheDir);

@@ -5,7 +5,7 @@
  * features of every probe split; the harness fits and scores the probes on those features with the same code as
  * for tfjs, writes the mask previews and records the cell in the same shape.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.js';
@@ -16,11 +16,12 @@ import type { CellSpec } from '../suite/cell.js';
 import type { CellOutcome, CellPaths, ProgressFn } from '../tasks/contract.js';
 import { runEngine, type EngineMessage } from '../trainer/process.js';
 import { probeTorchEngine, TRAINER_PROTOCOL, type TorchProbe } from '../trainer/python.js';
-import { writeFileAtomic } from '../results/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
 import { summariseCosts, type ArmCost } from '../bench/step-cost.js';
 import { visionArmRegistry } from './arms/index.js';
 import { normalizedCopy, type ImagePool } from './augment.js';
-import { baseProbeChoices, ensureVisionBase, visionBaseDir, visionBaseHash } from './base.js';
+import { backboneHash, backboneHead } from './backbone.js';
+import { baseProbeChoices, ensureVisionBase, referenceEvalKey, visionBaseDir, visionBaseHash, type ReferenceEvaluation } from './base.js';
 import { splitUnlabeled } from './cell.js';
 import type { VisionData } from './data/load.js';
 import { IGNORE_LABEL, type VisionSplit } from './data/types.js';
@@ -28,7 +29,7 @@ import { maskPreviewPng } from './designer/preview.js';
 import type { MaskTargets } from './designer/random-rule.js';
 import { probeConfig, probeLayers, probeTasks } from './evaluate.js';
 import { metaCost, tokensPerImage } from './outcome.js';
-import type { ProbeName } from './probes/config.js';
+import type { ProbeConfig, ProbeName } from './probes/config.js';
 import { evaluateProbes, type BackboneEvaluation } from './probes/evaluate.js';
 import type { FeatureFn, Features } from './probes/features.js';
 import { dinoModelConfig, stageDino, stageOptim, type VisionConfig, type VisionSuite } from './schema.js';
@@ -106,8 +107,8 @@ function cropTensors(prefix: string, crops: readonly CropDraw[], cfg: VisionConf
     [`${prefix}.global`]: stack(crops.map((c) => c.global), [2 * B, S, S, 3]),
     [`${prefix}.local`]: stack(crops.map((c) => c.local), [a.nLocal * B, a.localSize, a.localSize, 3]),
   };
-  const masks = crops.flatMap((c) => (c.ibot ? [c.ibot] : []));
-  if (masks.length === crops.length && masks.length > 0) out[prefix === 'crops' ? 'ibot' : `${prefix}_ibot`] = stackBytes(masks, [2 * B, P]);
+  // iBOT on: one mask per batch (none at all for a cell of no steps).
+  if ((stageDino(cfg.train).ibotWeight ?? 0) > 0) out[prefix === 'crops' ? 'ibot' : `${prefix}_ibot`] = stackBytes(crops.map((c) => c.ibot ?? new Uint8Array(2 * B * P)), [2 * B, P]);
   return out;
 }
 
@@ -208,6 +209,8 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
   if (previewN > 0 && rule === 'designer') {
     tensors['previews.images'] = { shape: [previewN, S, S, 3], data: normalizedCopy(shown.data.subarray(0, previewN * S * S * 3)) };
   }
+  const backbone = cfg.model.backbone;
+  if (backbone) for (const [k, v] of Object.entries(backboneHead(cfg))) tensors[k] = v;
   saveSafetensors(join(dir, 'inputs.safetensors'), tensors, { format: 'vpt-trainer-inputs' });
   const inputs = {
     protocol: TRAINER_PROTOCOL,
@@ -218,12 +221,15 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     dtype: torch.dtype,
     threads: torch.threads,
     directional: torch.directional,
-    model: { kind: 'vpt-dino-vit', dir: resolve(visionBaseDir(cfg, data, c.cacheDir)), vit: model.vit, head: model.head },
+    model: backbone
+      ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head }
+      : { kind: 'vpt-dino-vit', dir: resolve(visionBaseDir(cfg, data, c.cacheDir)), vit: model.vit, head: model.head },
     train: { steps, batchSize: B, logEvery: cfg.train.logEvery, optim: stageOptim({ ...cfg.train, steps }) },
     dino: stageDino(cfg.train),
     arm: { name: arm.name, version: arm.version, rule },
     design: cfg.design,
-    subset: { from: vitSubsetStart(model.vit, cfg.design.subsetBlocks), names: vitSubsetNames(model.vit, cfg.design.subsetBlocks) },
+    // A pretrained backbone's S is named by the engine (the checkpoint's own parameter names).
+    subset: backbone ? { blocks: cfg.design.subsetBlocks } : { from: vitSubsetStart(model.vit, cfg.design.subsetBlocks), names: vitSubsetNames(model.vit, cfg.design.subsetBlocks) },
     seed: c.seed,
     eval: { backbone: cfg.eval.backbone, sets: sets.map((e, i) => ({ index: i, layers: e.layers })) },
     ...(calibrateCycle ? { calibrateCycle } : {}),
@@ -256,7 +262,7 @@ export function engineFeatures(tensors: Record<string, NamedArray>, sets: Writte
 }
 
 /** The probes on the engine's features, as evaluateBackbone runs them on tfjs features. */
-export function evaluateEngineFeatures(file: string, w: WrittenInputs, c: VisionTorchCell): BackboneEvaluation {
+export function evaluateEngineFeatures(file: string, w: WrittenInputs, c: VisionTorchCell, fixed: ProbeConfig['fixed']): BackboneEvaluation {
   const { tensors } = loadSafetensors(file);
   const fnOf = engineFeatures(tensors, w.sets, c.cfg);
   const byLayers = new Map<number, FeatureFn>();
@@ -265,7 +271,6 @@ export function evaluateEngineFeatures(file: string, w: WrittenInputs, c: Vision
     if (!byLayers.has(n)) byLayers.set(n, fnOf(n));
     return byLayers.get(n) as FeatureFn;
   };
-  const fixed = c.cfg.eval.select === 'base' ? baseProbeChoices(c.cfg, c.data, c.cacheDir) : undefined;
   return evaluateProbes({ segmentation: fn('segmentation'), depth: fn('depth'), classification: fn('classification') }, probeTasks(c.data, c.cfg.eval), c.data.info, { ...probeConfig(c.cfg.eval), fixed });
 }
 
@@ -295,7 +300,7 @@ export interface VisionTorchRun {
 }
 
 /** Trains a prepared vision cell on the engine and probes its features (the base checkpoint must exist). */
-export async function trainVisionOnTorch(c: VisionTorchCell, dir: string, torch: TorchConfig, progress?: ProgressFn): Promise<VisionTorchRun> {
+export async function trainVisionOnTorch(c: VisionTorchCell, dir: string, torch: TorchConfig, fixed: ProbeConfig['fixed'], progress?: ProgressFn): Promise<VisionTorchRun> {
   const { python } = await torchProbe(torch);
   const engineDir = join(dir, 'engine');
   const w = writeVisionTorchInputs(c, engineDir, torch);
@@ -308,7 +313,7 @@ export async function trainVisionOnTorch(c: VisionTorchCell, dir: string, torch:
   const result = final as unknown as VisionTorchResult;
   const file = join(engineDir, 'outputs.safetensors');
   const t0 = performance.now();
-  const ev = evaluateEngineFeatures(file, w, c);
+  const ev = evaluateEngineFeatures(file, w, c, fixed);
   const evalMs = result.timing.evalMs + (performance.now() - t0);
   const previews = writePreviews(c, w, loadSafetensors(file).tensors, dir);
   // The features are large and derived: the inputs stay (the engine can be rerun by hand), the outputs go.
@@ -323,9 +328,12 @@ export async function runVisionOnTorch(s: VisionSuite, cell: CellSpec<VisionSuit
   const cfg = configOf(s);
   const steps = cell.plan?.steps ?? s.train.steps;
   const planned: VisionConfig = { ...cfg, train: { ...cfg.train, steps } };
-  ensureVisionBase(cfg, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const torch = visionTorchConfig(s);
+  if (!cfg.model.backbone) ensureVisionBase(cfg, data, paths.cacheDir, (done, total) => progress?.({ phase: 'base', done, total }));
+  const fixed = cfg.eval.select !== 'base' ? undefined
+    : cfg.model.backbone ? torchBaseChoices(await evaluateTorchBase(s, data, paths.cacheDir, progress)) : baseProbeChoices(cfg, data, paths.cacheDir);
   const c: VisionTorchCell = { cfg: planned, cellId: cell.id, seed: cell.seed, armName: cell.arm.arm, steps, data, cacheDir: paths.cacheDir, ...(read ? { read } : {}) };
-  const r = await trainVisionOnTorch(c, paths.dir, visionTorchConfig(s), progress);
+  const r = await trainVisionOnTorch(c, paths.dir, torch, fixed, progress);
   const wallMs = r.result.timing.wallMs;
   const tokens = steps * s.train.batchSize * tokensPerImage(s);
   const designer = r.result.curves.designer;
@@ -334,7 +342,7 @@ export async function runVisionOnTorch(s: VisionSuite, cell: CellSpec<VisionSuit
     higherIsBetter: r.eval.higherIsBetter,
     diagnostics: { ...r.diagnostics, ...metaCost(r.diagnostics, wallMs, steps) },
     dataHashes: data.hashes,
-    baseHash: visionBaseHash(cfg, data),
+    baseHash: cfg.model.backbone ? backboneHash(cfg) : visionBaseHash(cfg, data),
     steps: { planned: steps, done: steps },
     timings: { trainMs: wallMs, evalMs: r.evalMs, msPerStep: r.result.timing.msPerStep, tokensPerSecond: (tokens / wallMs) * 1000, totalMs: 0 },
     curves: { train: r.result.curve.map((p) => ({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm })), ...(designer?.length ? { designer } : {}) },
@@ -361,7 +369,7 @@ export async function measureVisionTorchStepCost(s: VisionSuite, armName: string
   const cycle = arm.usesDesigner ? s.design.metaEvery : 2;
   const steps = (CALIBRATION_CYCLES + 1) * cycle;
   const cfg = configOf(s);
-  ensureVisionBase(cfg, data, cacheDir);
+  if (!cfg.model.backbone) ensureVisionBase(cfg, data, cacheDir);
   const planned: VisionConfig = { ...cfg, train: { ...cfg.train, steps: s.train.steps }, design: { ...cfg.design, burnIn: 0, probeBatches: 0 } };
   const dir = mkdtempSync(join(tmpdir(), 'vpt-torch-vision-calibrate-'));
   try {
@@ -370,6 +378,33 @@ export async function measureVisionTorchStepCost(s: VisionSuite, armName: string
     const samples = (final.samples ?? []) as number[];
     if (!samples.length) throw new Error(`the torch engine's calibration of '${armName}' recorded no timed cycle`);
     return summariseCosts(samples, Number(final.cycleSteps ?? cycle));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Each probe's hyperparameter as the backbone's own evaluation chose it on validation (`eval.select: 'base'`). */
+function torchBaseChoices(ev: BackboneEvaluation): Partial<Record<ProbeName, number>> {
+  return Object.fromEntries(Object.entries(ev.choices).map(([probe, c]) => [probe, c.lr]));
+}
+
+/**
+ * The probes of a pretrained backbone before continued pretraining (the "base checkpoint" row and, with
+ * `eval.select: 'base'`, every cell's probe settings): the engine with no training step writes its features, the
+ * probes search their grids; cached where the tfjs base stage caches its evaluation, keyed by the backbone.
+ */
+export async function evaluateTorchBase(s: VisionSuite, data: VisionData, cacheDir: string, progress?: ProgressFn): Promise<ReferenceEvaluation> {
+  const cfg = configOf(s);
+  const file = join(cacheDir, 'vision-base', backboneHash(cfg), `eval-${referenceEvalKey(cfg.eval, data.hashes)}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ReferenceEvaluation;
+  const t0 = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'vpt-torch-vision-base-'));
+  try {
+    const c: VisionTorchCell = { cfg: { ...cfg, train: { ...cfg.train, steps: 0 } }, cellId: `${s.name}/base`, seed: s.base.seed, armName: 'baseline', steps: 0, data, cacheDir };
+    const r = await trainVisionOnTorch(c, dir, visionTorchConfig(s), undefined, progress);
+    const out: ReferenceEvaluation = { ...r.eval, evalMs: performance.now() - t0 };
+    writeJsonAtomic(file, out);
+    return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -30,33 +30,46 @@ OPTIM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 0
 
 
 def write_cell(folder: Path, rule: str = "standard", **over: Any) -> Path:
-    """A 3-step cell of a 2-block ViT on 8-px crops (B = 2, two 4-px local crops), with a random base checkpoint."""
+    """A 3-step cell of a 2-block ViT on 8-px crops (B = 2, two 4-px local crops), with a random base checkpoint; with
+    `hf` (a Dinov2Model folder), `head_arrays`, `crop` and `local`, a cell whose learner starts from that backbone."""
     rng = np.random.default_rng(0)
-    vit = VitConfig(**VIT)
-    shapes = {**vit_parameter_shapes(vit), **head_parameter_shapes(vit.width, HeadConfig(**HEAD))}
-    ck: Dict[str, np.ndarray] = {}
-    for name, shape in shapes.items():
-        a = (rng.standard_normal(shape) * 0.2).astype(np.float32)
-        if name.endswith(".g"):
-            a = np.ones(shape, dtype=np.float32)
-        ck["student." + name] = a
-        ck["teacher." + name] = a.copy()
-    ck["center"] = np.zeros(HEAD["out"], dtype=np.float32)
-    model = folder / "base"
-    model.mkdir(parents=True, exist_ok=True)
-    safetensors_io.write(model / "model.safetensors", over.pop("checkpoint", ck))
+    hf = over.pop("hf", None)
+    S, s_loc = over.pop("crop", 8), over.pop("local", 4)
+    patch = VIT["patchSize"] if hf is None else json.loads((Path(hf) / "config.json").read_text())["patch_size"]
+    P = (S // patch) ** 2
+    folder.mkdir(parents=True, exist_ok=True)
+    if hf is None:
+        vit = VitConfig(**VIT)
+        shapes = {**vit_parameter_shapes(vit), **head_parameter_shapes(vit.width, HeadConfig(**HEAD))}
+        ck: Dict[str, np.ndarray] = {}
+        for name, shape in shapes.items():
+            a = (rng.standard_normal(shape) * 0.2).astype(np.float32)
+            if name.endswith(".g"):
+                a = np.ones(shape, dtype=np.float32)
+            ck["student." + name] = a
+            ck["teacher." + name] = a.copy()
+        ck["center"] = np.zeros(HEAD["out"], dtype=np.float32)
+        model_dir = folder / "base"
+        model_dir.mkdir(parents=True, exist_ok=True)
+        safetensors_io.write(model_dir / "model.safetensors", over.pop("checkpoint", ck))
+        model: Dict[str, Any] = {"kind": "vpt-dino-vit", "dir": str(model_dir), "vit": over.pop("vit", VIT), "head": HEAD}
+        subset: Dict[str, Any] = {"from": 1, "names": subset_names(vit, 1)}
+    else:
+        model = {"kind": "hf-dinov2", "dir": hf, "imageSize": S, "head": HEAD}
+        subset = over.pop("subset")
     steps, B = 3, 2
     arrays: Dict[str, np.ndarray] = {
-        "crops.global": rng.standard_normal((steps, 2 * B, 8, 8, 3)).astype(np.float32),
-        "crops.local": rng.standard_normal((steps, 2 * B, 4, 4, 3)).astype(np.float32),
-        "ibot": (rng.random((steps, 2 * B, 4)) < 0.3).astype(np.uint8),
-        "eval.0.images": rng.standard_normal((5, 8, 8, 3)).astype(np.float32),
+        "crops.global": rng.standard_normal((steps, 2 * B, S, S, 3)).astype(np.float32),
+        "crops.local": rng.standard_normal((steps, 2 * B, s_loc, s_loc, 3)).astype(np.float32),
+        "ibot": (rng.random((steps, 2 * B, P)) < 0.3).astype(np.uint8),
+        "eval.0.images": rng.standard_normal((5, S, S, 3)).astype(np.float32),
+        **over.pop("head_arrays", {}),
     }
     extra: Dict[str, Any] = {}
     if rule == "designer":
         for name, shape in unet_parameter_shapes(UNetShape(4, 2, 3)).items():
             arrays[f"designer.{name}"] = (rng.standard_normal(shape) * 0.3).astype(np.float32)
-        arrays["feedback.0.images"] = rng.standard_normal((6, 8, 8, 3)).astype(np.float32)
+        arrays["feedback.0.images"] = rng.standard_normal((6, S, S, 3)).astype(np.float32)
         arrays["feedback.0.seg"] = rng.integers(0, 3, (6, 8, 8)).astype(np.uint8)
         arrays["feedback.0.seg"][0, 0, :4] = 255
         arrays["feedback.0.depth"] = rng.uniform(0.5, 3, (6, 8, 8)).astype(np.float32)
@@ -64,17 +77,15 @@ def write_cell(folder: Path, rule: str = "standard", **over: Any) -> Path:
         arrays["feedback_source"] = np.zeros(2, dtype=np.int32)
         arrays["head_fit"] = np.array([[4, 5], [0, -1]], dtype=np.int32)
         arrays["head_fit_source"] = np.zeros(2, dtype=np.int32)
-        arrays["meta_ibot"] = (rng.random((2, 4, 4)) < 0.3).astype(np.uint8)
+        arrays["meta_ibot"] = (rng.random((2, 4, P)) < 0.3).astype(np.uint8)
         extra = {"feedback": "true", "feedbackSources": [{"seg": True, "depth": True, "labelSize": 8}], "numClasses": 3, "ignoreLabel": 255, "metaSteps": [1, 2]}
     arrays.update(over.pop("arrays", {}))
     inputs = {
         "protocol": 1, "task": "vision", "cell": "test/vision", "mode": "run", "device": "cpu", "dtype": "float32", "threads": 1,
-        "directional": over.pop("directional", "differences"),
-        "model": {"kind": "vpt-dino-vit", "dir": str(model), "vit": over.pop("vit", VIT), "head": HEAD},
+        "directional": over.pop("directional", "differences"), "model": model,
         "train": {"steps": steps, "batchSize": B, "logEvery": 1, "optim": OPTIM},
         "dino": {"ibotWeight": 1.0, "koleoWeight": 0.1},
-        "arm": {"name": rule, "version": 1, "rule": rule}, "design": DESIGN,
-        "subset": {"from": 1, "names": subset_names(vit, 1)}, "seed": 1,
+        "arm": {"name": rule, "version": 1, "rule": rule}, "design": DESIGN, "subset": subset, "seed": 1,
         "eval": {"backbone": "teacher", "sets": [{"index": 0, "layers": [1, 2]}]}, **extra, **over,
     }
     (folder / "inputs.json").write_text(json.dumps(inputs))

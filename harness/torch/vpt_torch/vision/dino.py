@@ -103,9 +103,9 @@ def patch_mask(vit: Vit, mask: np.ndarray, device: torch.device) -> PatchMask:
     n, P = mask.shape
     G = int(round(math.sqrt(P)))
     p = vit.cfg.patchSize
-    T = P + 1
+    T = P + vit.prefix
     v, t = np.nonzero(mask)
-    rows = torch.from_numpy((v * T + 1 + t).astype(np.int64)).to(device)
+    rows = torch.from_numpy((v * T + vit.prefix + t).astype(np.int64)).to(device)
     keep = np.ones((n, G, G, p, p), dtype=np.float32)
     keep[mask.reshape(n, G, G).astype(bool)] = 0  # every pixel of a masked patch (row r, column c)
     keep_t = torch.from_numpy(np.ascontiguousarray(keep.transpose(0, 1, 3, 2, 4)).reshape(n, G * p, G * p, 1)).to(device)
@@ -117,7 +117,7 @@ def teacher_side(vit: Vit, teacher: Params, views: torch.Tensor, mask: Optional[
     with torch.no_grad():
         tokens = vit.tokens(teacher, views)
         if vit.head_cfg.pool == "mean" and mask is None:
-            cls = vit.head(teacher, tokens[:, 1:].mean(dim=1))
+            cls = vit.head(teacher, tokens[:, vit.prefix:].mean(dim=1))
         else:
             cls = vit.head(teacher, tokens[:, 0])
         if mask is None:
@@ -136,7 +136,7 @@ def student_loss_from_hidden(vit: Vit, params: Params, global_h: torch.Tensor, l
     if vit.head_cfg.pool == "mean":
         if dino.extended:
             raise ValueError("dino.ibotWeight / dino.koleoWeight need model.headPool 'cls'")
-        g_feat = tokens[:, 1:].mean(dim=1)
+        g_feat = tokens[:, vit.prefix:].mean(dim=1)
     else:
         g_feat = tokens[:, 0]
     parts = [vit.head(params, g_feat)]

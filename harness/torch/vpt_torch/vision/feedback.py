@@ -84,8 +84,9 @@ class FeedbackHeads:
         h = self.params if heads is None else heads
         D = self.vit.cfg.width
         B = b.B
-        g = int(round((tokens.shape[1] - 1) ** 0.5))
-        x = (tokens[:, 1:].reshape(B * g * g, D) - self.mean) * self.inv_std
+        k = self.vit.prefix
+        g = int(round((tokens.shape[1] - k) ** 0.5))
+        x = (tokens[:, k:].reshape(B * g * g, D) - self.mean) * self.inv_std
         L = b.labelSize
         terms = []
         if b.seg is not None and "seg.w" in h:
@@ -124,7 +125,7 @@ class FeedbackHeads:
             for src in self.sources:
                 chunks = [self.vit.tokens(params, src.images[a:a + 64]) for a in range(0, src.n, 64)]
                 stored.append(torch.cat(chunks))
-            rows = torch.cat([t[:, 1:].reshape(-1, D) for t in stored]).double()
+            rows = torch.cat([t[:, self.vit.prefix:].reshape(-1, D) for t in stored]).double()
             mean = rows.mean(dim=0)
             var = torch.clamp((rows * rows).mean(dim=0) - mean * mean, min=0)
             self.mean = mean.float()

@@ -15,7 +15,10 @@ from ..errors import InputError
 from ..inputs import OptimConfig
 from .dino import DinoConfig
 from .masks import unet_parameter_shapes, UNetShape
+from .dinov2 import Dinov2Config, load_weights, parameter_shapes, read_config
+from .dinov2 import subset_names as hf_subset
 from .vit import HeadConfig, VitConfig, check_shapes, head_parameter_shapes, vit_parameter_shapes
+from .vit import subset_names as vpt_subset
 
 RULES = ("standard", "designer", "masks")
 T = TypeVar("T")
@@ -86,6 +89,7 @@ class VisionCell:
     directional: str
     model_dir: Path
     vit: VitConfig
+    hf: Optional[Dinov2Config]  # a backbone in the Hugging Face Dinov2Model layout (model.kind 'hf-dinov2')
     head: HeadConfig
     train: VisionTrain
     dino: DinoConfig
@@ -147,12 +151,21 @@ def parse(folder: Path, mode: str) -> VisionCell:
     if j.get("task") != "vision":
         raise InputError(f"inputs.json: task {j.get('task')!r} is not 'vision'")
     model = _need(j, "model", "")
-    if model.get("kind") != "vpt-dino-vit":
-        raise InputError(f"inputs.json: 'model.kind' {model.get('kind')!r} is not 'vpt-dino-vit'")
-    vit = _dataclass(VitConfig, _need(model, "vit", "model."), "model.vit.")
+    kind = model.get("kind")
     head = HeadConfig(**{k: v for k, v in _need(model, "head", "model.").items() if k in ("hidden", "bottleneck", "out", "norm", "pool")})
-    if vit.imageSize % vit.patchSize:
-        raise InputError(f"inputs.json: 'model.vit.patchSize' {vit.patchSize} does not divide 'model.vit.imageSize' {vit.imageSize}")
+    hf: Optional[Dinov2Config] = None
+    if kind == "hf-dinov2":
+        hf = read_config(Path(_need(model, "dir", "model.")))
+        crop = int(_need(model, "imageSize", "model."))
+        if crop % hf.patch_size:
+            raise InputError(f"inputs.json: 'model.imageSize' {crop} is not a multiple of the backbone's patch_size {hf.patch_size} ({Path(model['dir']) / 'config.json'})")
+        vit = VitConfig(crop, hf.patch_size, hf.num_channels, hf.hidden_size, hf.num_hidden_layers, hf.num_attention_heads, 1)
+    elif kind == "vpt-dino-vit":
+        vit = _dataclass(VitConfig, _need(model, "vit", "model."), "model.vit.")
+        if vit.imageSize % vit.patchSize:
+            raise InputError(f"inputs.json: 'model.vit.patchSize' {vit.patchSize} does not divide 'model.vit.imageSize' {vit.imageSize}")
+    else:
+        raise InputError(f"inputs.json: 'model.kind' {kind!r} is not 'vpt-dino-vit' or 'hf-dinov2'")
     tr = _need(j, "train", "")
     train = VisionTrain(int(_need(tr, "steps", "train.")), int(_need(tr, "batchSize", "train.")), int(_need(tr, "logEvery", "train.")),
                         _dataclass(OptimConfig, _need(tr, "optim", "train."), "train.optim."))
@@ -173,9 +186,11 @@ def parse(folder: Path, mode: str) -> VisionCell:
         raise InputError(f"{st}: no such file") from None
     cell = VisionCell(
         folder=folder, cell=str(j.get("cell", "?")), mode=mode, device=str(j.get("device", "auto")), dtype=str(j.get("dtype", "auto")),
-        threads=int(j.get("threads", 1)), directional=str(j.get("directional", "auto")), model_dir=folder_model, vit=vit, head=head,
+        threads=int(j.get("threads", 1)), directional=str(j.get("directional", "auto")), model_dir=folder_model, vit=vit, hf=hf, head=head,
         train=train, dino=dino, arm=str(_need(arm, "name", "arm.")), rule=rule, feedback=str(j.get("feedback", "true")), design=design,
-        subset_from=int(_need(sub, "from", "subset.")), subset=list(_need(sub, "names", "subset.")), seed=int(_need(j, "seed", "")),
+        subset_from=int(sub["from"]) if "from" in sub else max(0, vit.depth - int(_need(sub, "blocks", "subset."))),
+        subset=list(sub["names"]) if "names" in sub else (hf_subset(hf, int(sub["blocks"])) if hf else vpt_subset(vit, int(_need(sub, "blocks", "subset.")))),
+        seed=int(_need(j, "seed", "")),
         sources=[SourceInfo(bool(s["seg"]), bool(s["depth"]), int(s["labelSize"])) for s in j.get("feedbackSources", [])],
         num_classes=int(j.get("numClasses", 1)), ignore_label=int(j.get("ignoreLabel", 255)),
         meta_steps=[int(x) for x in j.get("metaSteps", [])], probe_batches=int(j.get("probeBatches", 0)),
@@ -229,9 +244,10 @@ def check(c: VisionCell) -> None:
         c.array("feedback_source", np.int32)
         c.array("head_fit", np.int32)
         c.array("head_fit_source", np.int32)
-        unknown = [n for n in c.subset if n not in vit_parameter_shapes(c.vit)]
+        known = parameter_shapes(c.hf) if c.hf else vit_parameter_shapes(c.vit)
+        unknown = [n for n in c.subset if n not in known]
         if unknown:
-            raise InputError(f"inputs.json: 'subset.names' names '{unknown[0]}', which the ViT does not have")
+                raise InputError(f"inputs.json: 'subset.names' names '{unknown[0]}', which the backbone does not have")
     for e in c.eval_sets:
         c.array(f"eval.{e.index}.images", np.float32)
         for L in e.layers:
@@ -240,16 +256,30 @@ def check(c: VisionCell) -> None:
 
 
 def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
-    """The base checkpoint (student.*, teacher.*, center) checked against the config."""
+    """The learner's starting state (student.*, teacher.*, center), checked against the config: the tfjs engine's base
+    checkpoint, or a Dinov2Model folder with the harness-drawn projection head (`head.*`), teacher = student, centre 0."""
+    head_shapes = head_parameter_shapes(c.vit.width, c.head)
+    if c.hf is not None:
+        # The learner blanks iBOT's patches in pixel space, as the tfjs engine does: the mask token is never read.
+        backbone = {k: v for k, v in load_weights(c.model_dir, c.hf).items() if k != "embeddings.mask_token"}
+        for name, shape in head_shapes.items():
+            a = c.array(name, np.float32)
+            if list(a.shape) != shape:
+                raise InputError(f"inputs.safetensors: '{name}' has shape {list(a.shape)}, the head expects {shape}")
+        start = {**backbone, **{n: c.arrays[n] for n in head_shapes}}
+        out = {"student." + k: v for k, v in start.items()}
+        out.update({"teacher." + k: v.copy() for k, v in start.items()})
+        out["center"] = np.zeros(c.head.out, dtype=np.float32)
+        return out
     f = c.model_dir / "model.safetensors"
     if not f.exists():
         raise InputError(f"{f}: no such file (inputs.json 'model.dir')")
     arrays = safetensors_io.read(f).arrays
-    shapes = {**vit_parameter_shapes(c.vit), **head_parameter_shapes(c.vit.width, c.head)}
+    shapes = {**vit_parameter_shapes(c.vit), **head_shapes}
     for prefix in ("student.", "teacher."):
         problem = check_shapes(arrays, shapes, prefix, str(f))
         if problem:
             raise InputError(problem)
     if "center" not in arrays or list(arrays["center"].shape) != [c.head.out]:
         raise InputError(f"{f}: tensor 'center' missing or not of shape [{c.head.out}]")
-    return arrays
+    return {k: arrays[k] for k in ["student." + n for n in shapes] + ["teacher." + n for n in shapes] + ["center"]}

@@ -15,7 +15,8 @@ import torch
 from ..optim import LearnerAdamW
 from .dino import DinoConfig, PatchMask, dino_targets, mean_entropy, student_loss_from_hidden, teacher_side, updated_center
 from .inputs import VisionCell
-from .vit import Params, Vit, head_parameter_shapes, vit_parameter_shapes
+from .dinov2 import Dinov2Vit
+from .vit import Params, Vit
 
 
 @dataclass
@@ -28,9 +29,9 @@ class StepOut:
 class DinoLearner:
     def __init__(self, cell: VisionCell, arrays: Dict[str, np.ndarray], device: torch.device) -> None:
         self.cell = cell
-        self.vit = Vit(cell.vit, cell.head, device)
+        self.vit: Vit = Dinov2Vit(cell.hf, cell.vit.imageSize, cell.head, device) if cell.hf is not None else Vit(cell.vit, cell.head, device)
         self.dino: DinoConfig = cell.dino
-        names = list({**vit_parameter_shapes(cell.vit), **head_parameter_shapes(cell.vit.width, cell.head)})
+        names = [k[len("student."):] for k in arrays if k.startswith("student.")]
         self.names = names
         self.student: Params = {n: torch.from_numpy(np.array(arrays["student." + n], dtype=np.float32)).to(device).requires_grad_(True) for n in names}
         self.teacher: Params = {n: torch.from_numpy(np.array(arrays["teacher." + n], dtype=np.float32)).to(device) for n in names}

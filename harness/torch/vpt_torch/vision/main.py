@@ -23,7 +23,6 @@ def run_vision(folder: Path, mode: str, emitter: Emitter, nproc: Optional[int] =
     from ..runtime import make_runtime
     from .cell import directional_path, run
     from .inputs import load_model_arrays, parse
-    from .vit import head_parameter_shapes, vit_parameter_shapes
 
     if mode not in ("run", "calibrate"):
         raise InputError(f"vision cells run in modes run and calibrate, not {mode!r}")
@@ -32,10 +31,10 @@ def run_vision(folder: Path, mode: str, emitter: Emitter, nproc: Optional[int] =
     engine = rt.engine_info()
     engine["paths"]["directional"] = directional_path(rt)
     engine["paths"]["autocast"] = "none"
-    shapes = {**vit_parameter_shapes(cell.vit), **head_parameter_shapes(cell.vit.width, cell.head)}
-    n = sum(int(math.prod(s)) for s in shapes.values())
-    engine.update({"subset": cell.subset, "params": n, "trainableParams": n, "architecture": "vpt-dino-vit", "task": "vision"})
     arrays = load_model_arrays(cell)
+    n = sum(int(math.prod(a.shape)) for k, a in arrays.items() if k.startswith("student."))
+    arch = cell.hf.architecture if cell.hf is not None else "vpt-dino-vit"
+    engine.update({"subset": cell.subset, "params": n, "trainableParams": n, "architecture": arch, "task": "vision"})
     emitter.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": engine})
     emitter.emit(run(rt, cell, mode, emitter.emit, arrays))
     return 0

@@ -97,7 +97,10 @@ def area_weights(G: int, g: int) -> np.ndarray:
 
 
 class Vit:
-    """The functional ViT of one shape; keeps its small constant matrices (position resamplers) per device."""
+    """The functional ViT of one shape; keeps its small constant matrices (position resamplers) per device. Tokens are
+    [CLS, `prefix` − 1 others (registers), patches in row-major grid order]."""
+
+    prefix = 1
 
     def __init__(self, cfg: VitConfig, head: HeadConfig, device: torch.device) -> None:
         if cfg.imageSize % cfg.patchSize:
@@ -178,7 +181,7 @@ class Vit:
     def pooled_from(self, params: Params, hidden: torch.Tensor, start: int) -> torch.Tensor:
         """The head's input: the CLS token, or the mean patch token (`head.pool` 'mean')."""
         t = self.forward_from(params, hidden, start)
-        return t[:, 1:].mean(dim=1) if self.head_cfg.pool == "mean" else t[:, 0]
+        return t[:, self.prefix:].mean(dim=1) if self.head_cfg.pool == "mean" else t[:, 0]
 
     def head(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         """Prototype logits [N, K] of features [N, D]."""
@@ -205,7 +208,7 @@ class Vit:
             hidden = self.block(params, i, hidden)
             outs.append(self.final_norm(params, hidden))
         t = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        return t[:, 0], t[:, 1:]
+        return t[:, 0], t[:, self.prefix:]
 
 
 def check_shapes(arrays: Dict[str, np.ndarray], shapes: Dict[str, List[int]], prefix: str, source: str) -> Optional[str]:

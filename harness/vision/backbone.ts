@@ -1,0 +1,90 @@
+/**
+ * A pretrained vision backbone named by `model.backbone`: a folder in the Hugging Face Dinov2Model layout
+ * (config.json + model.safetensors), which the torch engine loads (vpt_torch/vision/dinov2.py). The harness reads
+ * its config.json to check it against the suite before any work, keys the cache by it, and draws the projection
+ * head the learner starts with.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Rng } from '../engine/rng.js';
+import { configHash } from '../suite/hash.js';
+import { initHeadParams } from './head.js';
+import type { HostArrays } from './vit.js';
+import { dinoModelConfig, type VisionConfig } from './schema.js';
+
+export interface BackboneConfig {
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  patchSize: number;
+  imageSize: number;
+  registers: number;
+  architecture: string;
+}
+
+/** config.json of a Dinov2Model folder, or one line saying what is wrong with the folder. */
+export function readBackboneConfig(dir: string): BackboneConfig {
+  const file = join(dir, 'config.json');
+  if (!existsSync(dir)) throw new Error(`model.backbone: ${dir}: no such folder`);
+  if (!existsSync(file)) throw new Error(`model.backbone: ${file}: no such file (a Dinov2Model folder holds config.json and model.safetensors)`);
+  if (!existsSync(join(dir, 'model.safetensors'))) throw new Error(`model.backbone: ${join(dir, 'model.safetensors')}: no such file`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`model.backbone: ${file}: not JSON (${(e as Error).message})`);
+  }
+  const type = raw.model_type;
+  if (type !== 'dinov2' && type !== 'dinov2_with_registers') throw new Error(`model.backbone: ${file}: model_type ${JSON.stringify(type)} is not 'dinov2' or 'dinov2_with_registers'`);
+  const num = (k: string, dflt?: number): number => {
+    const v = raw[k] ?? dflt;
+    if (typeof v !== 'number') throw new Error(`model.backbone: ${file}: missing number '${k}'`);
+    return v;
+  };
+  const archs = Array.isArray(raw.architectures) ? (raw.architectures as unknown[]) : [];
+  return {
+    hiddenSize: num('hidden_size'), layers: num('num_hidden_layers'), heads: num('num_attention_heads'), patchSize: num('patch_size'),
+    imageSize: num('image_size'), registers: num('num_register_tokens', 0),
+    architecture: String(archs[0] ?? (type === 'dinov2_with_registers' ? 'Dinov2WithRegistersModel' : 'Dinov2Model')),
+  };
+}
+
+/** Where the suite and the backbone's config disagree (one line each), before any work. */
+export function backboneProblems(cfg: VisionConfig, trainer: string | undefined): string[] {
+  const dir = cfg.model.backbone;
+  if (!dir) return [];
+  if (trainer !== 'torch') return [`model.backbone: a pretrained backbone trains on the torch engine; set trainer: 'torch' (or --trainer torch)`];
+  let b: BackboneConfig;
+  try {
+    b = readBackboneConfig(dir);
+  } catch (e) {
+    return [(e as Error).message];
+  }
+  const out: string[] = [];
+  const m = cfg.model;
+  const file = join(dir, 'config.json');
+  const pairs: [string, number, string, number][] = [
+    ['model.patchSize', m.patchSize, 'patch_size', b.patchSize], ['model.width', m.width, 'hidden_size', b.hiddenSize],
+    ['model.depth', m.depth, 'num_hidden_layers', b.layers], ['model.heads', m.heads, 'num_attention_heads', b.heads],
+  ];
+  for (const [key, v, hk, hv] of pairs) if (v !== hv) out.push(`${key}: ${v} does not match ${hk} ${hv} in ${file}`);
+  if (m.imageSize % b.patchSize !== 0) out.push(`model.imageSize: ${m.imageSize} is not a multiple of the backbone's patch_size ${b.patchSize} (${file})`);
+  for (const stage of ['train'] as const) {
+    const s = cfg[stage].augment.localSize;
+    if (s % b.patchSize !== 0) out.push(`${stage}.augment.localSize: ${s} is not a multiple of the backbone's patch_size ${b.patchSize} (${file})`);
+  }
+  return out;
+}
+
+/** The cache key of a pretrained backbone: its folder, config and weights file (size and modification time). */
+export function backboneHash(cfg: Pick<VisionConfig, 'model' | 'base'>): string {
+  const dir = resolve(cfg.model.backbone as string);
+  const st = statSync(join(dir, 'model.safetensors'));
+  return configHash({ backbone: dir, config: readFileSync(join(dir, 'config.json'), 'utf8'), bytes: st.size, mtime: st.mtimeMs, model: cfg.model, seed: cfg.base.seed });
+}
+
+/** The projection head a pretrained backbone starts with (drawn from base.seed, the same for every cell). */
+export function backboneHead(cfg: Pick<VisionConfig, 'model' | 'base'>): HostArrays {
+  const m = dinoModelConfig(cfg.model);
+  return initHeadParams(m.vit.width, m.head, new Rng(cfg.base.seed).fork('init').fork('head'));
+}
