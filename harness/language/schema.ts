@@ -221,6 +221,12 @@ export const DesignSchema = z.strictObject({
 });
 
 /**
+ * The paper's designer shape (issue 24): a LLaMA-style decoder of 6 layers, hidden size 256, 4 heads, in float32
+ * (here the vpt GPT trunk at that shape). Spread it into a row's `design` (`design: { ...PAPER_DESIGNER }`).
+ */
+export const PAPER_DESIGNER = { designerLayers: 6, designerWidth: 256, designerHeads: 4 } as const;
+
+/**
  * Per-row overrides of the suite's `design` keys (same keys and checks, no defaults: a key left out keeps the
  * suite's value). Lets one suite compare designer settings on shared seeds and base checkpoint (a sweep).
  */
