@@ -54,6 +54,8 @@ export function backboneProblems(cfg: VisionConfig, trainer: string | undefined)
   const dir = cfg.model.backbone;
   if (!dir) return [];
   if (trainer !== 'torch') return [`model.backbone: a pretrained backbone trains on the torch engine; set trainer: 'torch' (or --trainer torch)`];
+  // A missing folder is reported with every other missing input (and what to get) by the task's preflight.
+  if (!existsSync(dir)) return [];
   let b: BackboneConfig;
   try {
     b = readBackboneConfig(dir);

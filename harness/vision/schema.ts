@@ -324,6 +324,11 @@ export const VisionEvalSchema = z.strictObject({
   bootstrap: int(0).default(200),
   /** Bootstrap seed. Default 0. */
   seed: int(0).default(0),
+  /**
+   * Label spaces the probes' data must have (e.g. ImageNet-1k's 1000 classes, ADE20K's 150): checked before any
+   * work, one line naming the data when they differ. Absent: whatever the data declares.
+   */
+  classes: z.strictObject({ classification: int(2).optional(), segmentation: int(1).optional() }).optional(),
 });
 
 /** The vision-specific part of a suite. */

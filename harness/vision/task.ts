@@ -35,6 +35,42 @@ function configOf(s: VisionSuite): VisionConfig {
   return { model: s.model, data: s.data, base: s.base, train: s.train, design: s.design, eval: s.eval };
 }
 
+/** The inputs a suite names by path, keyed by the suite key that names them. */
+function namedPaths(s: VisionSuite): [string, string][] {
+  const out: [string, string][] = [];
+  const d = s.data;
+  if (d.kind === 'files') {
+    out.push(['data.unlabeled', d.unlabeled]);
+    for (const k of ['ade20k', 'nyuv2Train', 'nyuv2Test', 'imagenetTrain', 'imagenetTest', 'synsetMapping'] as const) {
+      const v = d[k];
+      if (v !== undefined) out.push([`data.${k}`, v]);
+    }
+  }
+  if (s.model.backbone !== undefined) out.push(['model.backbone', s.model.backbone]);
+  return out;
+}
+
+/** Every missing input at once, one line each, with what to get where the suite says (`requires`). */
+function checkNamedPaths(s: VisionSuite): void {
+  const missing = namedPaths(s).filter(([, path]) => !existsSync(path));
+  if (!missing.length) return;
+  const lines = missing.map(([key, path]) => `${key}: ${path}: no such ${key === 'data.synsetMapping' ? 'file' : 'folder'}${s.requires?.[key] ? `: get ${s.requires[key]}` : ''}`);
+  throw new DataError(missing.length === 1 ? (lines[0] as string) : `${missing.length} inputs are missing (give their paths with --set <key>=<path>):\n${lines.map((l) => `  ${l}`).join('\n')}`);
+}
+
+/** Probe label spaces that differ from what the suite expects (`eval.classes`), one line each. */
+function classProblems(s: VisionSuite, d: VisionData): string[] {
+  const want = s.eval.classes;
+  const out: string[] = [];
+  if (want?.classification !== undefined && d.info.numClasses !== want.classification) {
+    out.push(`eval.classes.classification: the suite expects ${want.classification} image classes, the classification data has ${d.info.numClasses}${s.data.kind === 'files' && s.data.synsetMapping ? ` (${s.data.synsetMapping})` : ''}`);
+  }
+  if (want?.segmentation !== undefined && d.info.segClasses !== want.segmentation) {
+    out.push(`eval.classes.segmentation: the suite expects ${want.segmentation} segmentation classes, the segmentation data has ${d.info.segClasses}`);
+  }
+  return out;
+}
+
 /** Loads the suite's images; a bad file or folder is one line naming it (and the suite key). */
 function visionData(s: VisionSuite): VisionData {
   try {
@@ -140,7 +176,10 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     return out;
   },
   async preflight(s) {
+    checkNamedPaths(s);
     const d = visionData(s);
+    const classes = classProblems(s, d);
+    if (classes.length) throw new DataError(classes.join('\n'));
     if (d.unlabeled.n < s.train.batchSize) throw new DataError(`data: ${d.unlabeled.n} unlabeled images, fewer than one batch of train.batchSize ${s.train.batchSize}`);
     const probes = Object.entries(d.probes).filter(([, v]) => v).map(([k, v]) => `${k} ${v?.train.n}/${v?.validation.n}/${v?.test.n}`);
     if (!probes.length) throw new DataError('data: no probe has labelled data (give ADE20K, NYUv2 or ImageNet folders, or use the embedded scenes)');
