@@ -243,6 +243,13 @@ export const visionTask: TaskDefinition<VisionSuite> = {
   },
   trainerEngine: async (s) => (s.trainer === 'torch' ? (await torchCell()).visionTorchEngineInfo(s) : undefined),
   referenceRows: visionReferences,
+  // Imported when run: the torch side starts processes with execa (ESM-only), and tfjs's side trains in this process.
+  bench: {
+    presets: {
+      'vit-s': 'ViT-S/16 (22M) at 224 px, DINO head 65,536', 'vit-b': 'ViT-B/16 (86M) at 224 px, DINO head 65,536', 'vit-l': 'ViT-L/16 (304M) at 224 px, DINO head 65,536',
+    },
+    overhead: async (req, services) => (await import('./bench/overhead.js')).visionBench.overhead(req, services),
+  },
   headline(r) {
     const m = r.metrics;
     const pct = (k: string): string => (m[k] ? `${(100 * m[k].value).toFixed(1)}%` : 'n/a');

@@ -156,7 +156,7 @@ export interface WrittenInputs {
 }
 
 /** Writes `inputs.json` and `inputs.safetensors` of a vision cell into `dir`. */
-export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: TorchConfig, mode: 'run' | 'calibrate' = 'run', calibrateCycle = 0): WrittenInputs {
+export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: TorchConfig, mode: 'run' | 'calibrate' | 'bench' = 'run', calibrateCycle = 0, benchWarmup = 0): WrittenInputs {
   mkdirSync(dir, { recursive: true });
   const { cfg, data, steps } = c;
   const arm = visionArmRegistry.get(c.armName);
@@ -210,7 +210,7 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     tensors['previews.images'] = { shape: [previewN, S, S, 3], data: normalizedCopy(shown.data.subarray(0, previewN * S * S * 3)) };
   }
   const backbone = cfg.model.backbone;
-  if (backbone) for (const [k, v] of Object.entries(backboneHead(cfg))) tensors[k] = v;
+  if (backbone && mode !== 'bench') for (const [k, v] of Object.entries(backboneHead(cfg))) tensors[k] = v;
   saveSafetensors(join(dir, 'inputs.safetensors'), tensors, { format: 'vpt-trainer-inputs' });
   const inputs = {
     protocol: TRAINER_PROTOCOL,
@@ -221,18 +221,20 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     dtype: torch.dtype,
     threads: torch.threads,
     directional: torch.directional,
-    model: backbone
-      ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head }
+    // A benchmark's learner is random at the configuration's shape (drawn by the engine: speed does not depend on values).
+    model: mode === 'bench' ? { kind: 'vpt-dino-vit', init: 'random', dir: '', vit: model.vit, head: model.head }
+      : backbone ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head }
       : { kind: 'vpt-dino-vit', dir: resolve(visionBaseDir(cfg, data, c.cacheDir)), vit: model.vit, head: model.head },
     train: { steps, batchSize: B, logEvery: cfg.train.logEvery, optim: stageOptim({ ...cfg.train, steps }) },
     dino: stageDino(cfg.train),
     arm: { name: arm.name, version: arm.version, rule },
     design: cfg.design,
     // A pretrained backbone's S is named by the engine (the checkpoint's own parameter names).
-    subset: backbone ? { blocks: cfg.design.subsetBlocks } : { from: vitSubsetStart(model.vit, cfg.design.subsetBlocks), names: vitSubsetNames(model.vit, cfg.design.subsetBlocks) },
+    subset: backbone && mode !== 'bench' ? { blocks: cfg.design.subsetBlocks } : { from: vitSubsetStart(model.vit, cfg.design.subsetBlocks), names: vitSubsetNames(model.vit, cfg.design.subsetBlocks) },
     seed: c.seed,
     eval: { backbone: cfg.eval.backbone, sets: sets.map((e, i) => ({ index: i, layers: e.layers })) },
     ...(calibrateCycle ? { calibrateCycle } : {}),
+    ...(mode === 'bench' ? { bench: { warmup: benchWarmup } } : {}),
     ...json,
   };
   writeFileSync(join(dir, 'inputs.json'), JSON.stringify(inputs, null, 1));

@@ -164,8 +164,29 @@ def calibrate_cell(rt: Runtime, cell: VisionCell, arrays: Dict[str, np.ndarray])
     return {"type": "calibration", "samples": samples, "cycleSteps": r}
 
 
+def bench_cell(rt: Runtime, cell: VisionCell, arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
+    """`bench`: the harness wrote warmup + timed steps with a meta step before each (designer arms: burn-in 0, cadence
+    1; the harness spreads the meta step over the suite's cadence). Learner and meta times apart, warm-up dropped."""
+    learner = DinoLearner(cell, arrays, rt.device)
+    rule = make_rule(cell, learner, rt)
+    loop = Loop(rt, cell, learner, rule)
+    steps = cell.train.steps
+    for s in range(steps):
+        float(loop.step(s, steps)[0])  # each step read: its time is its own (CPU here; on CUDA the read waits)
+    w = cell.bench_warmup
+    meta = rule.meta_ms if isinstance(rule, DesignerRule) else []
+    memory = peak_memory(rt)
+    return {
+        "type": "bench", "learnerMs": loop.learner_ms[w:], "metaMs": meta[w:], "headFitMs": rule.head_fit_ms if isinstance(rule, DesignerRule) else 0.0,
+        "imagesPerStep": cell.train.batchSize, "params": sum(int(t.numel()) for t in learner.student.values()),
+        "peakBytes": memory["peakBytes"], "rssPeakBytes": memory["rssPeakBytes"],
+    }
+
+
 def run(rt: Runtime, cell: VisionCell, mode: str, emit: Emit, arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
     """The cell's result line from the checked base checkpoint's arrays (inputs.load_model_arrays)."""
+    if mode == "bench":
+        return bench_cell(rt, cell, arrays)
     if mode == "calibrate":
         return calibrate_cell(rt, cell, arrays)
     return run_cell(rt, cell, emit, arrays)

@@ -109,6 +109,8 @@ class VisionCell:
     eval_sets: List[EvalSet]
     calibrate_cycle: int
     arrays: Dict[str, np.ndarray]
+    init: str = "checkpoint"  # 'random': weights drawn here at the config's shape (benchmarks)
+    bench_warmup: int = 0
 
     def array(self, name: str, dtype: Optional[type] = None) -> np.ndarray:
         a = self.arrays.get(name)
@@ -195,7 +197,8 @@ def parse(folder: Path, mode: str) -> VisionCell:
         num_classes=int(j.get("numClasses", 1)), ignore_label=int(j.get("ignoreLabel", 255)),
         meta_steps=[int(x) for x in j.get("metaSteps", [])], probe_batches=int(j.get("probeBatches", 0)),
         backbone=str(ev.get("backbone", "teacher")), eval_sets=[EvalSet(int(s["index"]), [int(x) for x in s["layers"]]) for s in ev.get("sets", [])],
-        calibrate_cycle=int(j.get("calibrateCycle", 0)), arrays=arrays,
+        calibrate_cycle=int(j.get("calibrateCycle", 0)), arrays=arrays, init=str(model.get("init", "checkpoint")),
+        bench_warmup=int(j.get("bench", {}).get("warmup", 0)),
     )
     check(cell)
     return cell
@@ -259,6 +262,8 @@ def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
     """The learner's starting state (student.*, teacher.*, center), checked against the config: the tfjs engine's base
     checkpoint, or a Dinov2Model folder with the harness-drawn projection head (`head.*`), teacher = student, centre 0."""
     head_shapes = head_parameter_shapes(c.vit.width, c.head)
+    if c.init == "random":
+        return random_arrays(c, {**vit_parameter_shapes(c.vit), **head_shapes})
     if c.hf is not None:
         # The learner blanks iBOT's patches in pixel space, as the tfjs engine does: the mask token is never read.
         backbone = {k: v for k, v in load_weights(c.model_dir, c.hf).items() if k != "embeddings.mask_token"}
@@ -283,3 +288,21 @@ def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
     if "center" not in arrays or list(arrays["center"].shape) != [c.head.out]:
         raise InputError(f"{f}: tensor 'center' missing or not of shape [{c.head.out}]")
     return {k: arrays[k] for k in ["student." + n for n in shapes] + ["teacher." + n for n in shapes] + ["center"]}
+
+
+def random_arrays(c: VisionCell, shapes: Dict[str, List[int]]) -> Dict[str, np.ndarray]:
+    """A learner at the config's shape with random weights (benchmarks: speed and memory do not depend on values):
+    matrices N(0, 0.02²), LayerNorm gains 1, biases 0; teacher = student, centre 0."""
+    rng = np.random.default_rng(0)
+    out: Dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        if name.endswith(".g"):
+            a = np.ones(shape, dtype=np.float32)
+        elif len(shape) == 1:
+            a = np.zeros(shape, dtype=np.float32)
+        else:
+            a = (rng.standard_normal(shape) * 0.02).astype(np.float32)
+        out["student." + name] = a
+    out.update({"teacher." + k[len("student."):]: v.copy() for k, v in list(out.items())})
+    out["center"] = np.zeros(c.head.out, dtype=np.float32)
+    return out

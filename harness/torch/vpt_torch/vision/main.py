@@ -24,8 +24,8 @@ def run_vision(folder: Path, mode: str, emitter: Emitter, nproc: Optional[int] =
     from .cell import directional_path, run
     from .inputs import load_model_arrays, parse
 
-    if mode not in ("run", "calibrate"):
-        raise InputError(f"vision cells run in modes run and calibrate, not {mode!r}")
+    if mode not in ("run", "calibrate", "bench"):
+        raise InputError(f"vision cells run in modes run, calibrate and bench, not {mode!r}")
     cell = parse(folder, mode)
     rt = make_runtime(cell.device, cell.dtype, cell.threads, cell.directional)
     engine = rt.engine_info()
