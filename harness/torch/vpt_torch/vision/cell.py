@@ -25,7 +25,7 @@ def make_rule(cell: VisionCell, learner: DinoLearner, rt: Runtime) -> ViewRule:
     if cell.rule == "designer":
         return DesignerRule(cell, learner, rt.device, exact=rt.directional == "exact")
     if cell.rule == "masks":
-        return GivenMasksRule(cell, rt.device)
+        return GivenMasksRule(cell, rt.upload)
     return ViewRule()
 
 

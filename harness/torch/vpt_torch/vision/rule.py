@@ -12,12 +12,13 @@ activations below S are computed once per meta step.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from ..optim import DesignerAdam, global_norm
+from ..runtime import to_host
 from ..rng import Rng
 from .dino import patch_mask, student_loss_from_hidden
 from .feedback import FeedbackBatch, FeedbackHeads, FeedbackSource, feedback_batch, labels_tensor
@@ -70,15 +71,15 @@ class ViewRule:
 class GivenMasksRule(ViewRule):
     """random-masks: the harness drew every step's masks (and reports their statistics itself)."""
 
-    def __init__(self, cell: VisionCell, device: torch.device) -> None:
+    def __init__(self, cell: VisionCell, upload: Callable[[np.ndarray], torch.Tensor]) -> None:
         self.masks = cell.array("masks", np.float32)
-        self.device = device
+        self.upload = upload
         self.sigma = cell.design.maskBlurSigma
         self.strength = cell.design.maskStrength
 
     def views(self, crops: torch.Tensor, step: int) -> Tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            mu = torch.from_numpy(self.masks[step]).to(self.device).unsqueeze(-1)
+            mu = self.upload(self.masks[step]).unsqueeze(-1)
             return masked_views(crops, blur_batch(crops, self.sigma), mu, self.strength), crops
 
 
@@ -109,7 +110,8 @@ class DesignerRule(ViewRule):
         self.names = cell.subset
         self.start = cell.subset_from
         self.sums = torch.zeros(4, device=device)
-        self.curve: List[Dict[str, Any]] = []
+        self.pending: List[Dict[str, Any]] = []
+        self._curve: List[Dict[str, Any]] = []
         self.meta_ms: List[float] = []
         self.head_fit_ms = 0.0
         self.down_avg: Optional[Grads] = None
@@ -225,7 +227,7 @@ class DesignerRule(ViewRule):
         down_loss, g = self.downstream_grad(fb, d.headRefitSteps)
         if self.cell.feedback == "random":
             g = self.random_like(g)
-        down_cos = float(dot(g, self.down_prev) / (global_norm(list(g.values())) * global_norm(list(self.down_prev.values())))) if self.down_prev else None
+        down_cos = dot(g, self.down_prev) / (global_norm(list(g.values())) * global_norm(list(self.down_prev.values()))) if self.down_prev else None
         direction = self.averaged_down(g)
         norm = global_norm(list(direction.values()))
         unit = {k: t / norm for k, t in direction.items()}
@@ -258,16 +260,16 @@ class DesignerRule(ViewRule):
         if d.valueAfter:
             with torch.no_grad() if not self.exact else torch.enable_grad():
                 views_after = masked_views(b["global"], b["blurred"], self.designer.masks(b["global"]), d.maskStrength)
-                after = float(self.slope(views_after, local_h, b, unit).detach())
+                after = self.slope(views_after, local_h, b, unit).detach()
         with torch.no_grad():
-            st = [float(x) for x in mask_stats(mu.detach()).tolist()]
-        slope_v = float(slope.detach())
+            st = mask_stats(mu.detach())
         self.down_prev = g
-        self.curve.append({
-            "step": step, "value": slope_v * float(norm), "gate": None, "slope": slope_v,
-            "keep": st[0], "entropy": st[1], "tv": st[2], "downLoss": float(down_loss),
-            "objective": float(value_term.detach() + reg.detach()), "slopeAfter": after, "downCos": down_cos,
-            "valueGradCos": float(grad_cos) if grad_cos is not None else None, "valueShare": float(share),
+        # Device scalars, read on the host once after training (curves(), summary()): no sync in the loop.
+        self.pending.append({
+            "step": step, "value": slope.detach() * norm, "gate": None, "slope": slope.detach(),
+            "keep": st[0], "entropy": st[1], "tv": st[2], "downLoss": down_loss,
+            "objective": value_term.detach() + reg.detach(), "slopeAfter": after, "downCos": down_cos,
+            "valueGradCos": grad_cos, "valueShare": share,
         })
         self.meta_ms.append((time.perf_counter() - t0) * 1000.0)
 
@@ -306,6 +308,18 @@ class DesignerRule(ViewRule):
                 predicted.append(float(dot(g_down, g_pre) * eta))
                 realised.append(float(loss - after))
         self.probe_r = pearson(predicted, realised)
+
+    @property
+    def curve(self) -> List[Dict[str, Any]]:
+        """`curves.designer`: the meta steps' records, their device scalars read here (one transfer)."""
+        if self.pending:
+            keys = [(i, k) for i, p in enumerate(self.pending) for k, v in p.items() if isinstance(v, torch.Tensor)]
+            values = to_host([self.pending[i][k] for i, k in keys])
+            for (i, k), v in zip(keys, values):
+                self.pending[i][k] = v
+            self._curve.extend(self.pending)
+            self.pending = []
+        return self._curve
 
     def summary(self) -> Dict[str, float]:
         s = self.sums.tolist()
