@@ -94,7 +94,7 @@ def previews(cell: VisionCell, rule: ViewRule, rt: Runtime, name: str) -> Dict[s
 
 
 def run_cell(rt: Runtime, cell: VisionCell, emit: Emit, arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
-    learner = DinoLearner(cell, arrays, rt.device)
+    learner = DinoLearner(cell, arrays, rt.device, rt.autocast)
     rule = make_rule(cell, learner, rt)
     outputs: Dict[str, np.ndarray] = previews(cell, rule, rt, "initial")
     steps = cell.train.steps
@@ -144,7 +144,7 @@ def run_cell(rt: Runtime, cell: VisionCell, emit: Emit, arrays: Dict[str, np.nda
 def calibrate_cell(rt: Runtime, cell: VisionCell, arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
     """Per-step cost at the arm's cadence: the harness wrote warm-up + timed cycles of `calibrateCycle` steps (burn-in
     0, so each cycle of a designer arm holds one meta step); the first cycle is untimed."""
-    learner = DinoLearner(cell, arrays, rt.device)
+    learner = DinoLearner(cell, arrays, rt.device, rt.autocast)
     rule = make_rule(cell, learner, rt)
     loop = Loop(rt, cell, learner, rule)
     r = max(1, cell.calibrate_cycle)
@@ -167,7 +167,7 @@ def calibrate_cell(rt: Runtime, cell: VisionCell, arrays: Dict[str, np.ndarray])
 def bench_cell(rt: Runtime, cell: VisionCell, arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
     """`bench`: the harness wrote warmup + timed steps with a meta step before each (designer arms: burn-in 0, cadence
     1; the harness spreads the meta step over the suite's cadence). Learner and meta times apart, warm-up dropped."""
-    learner = DinoLearner(cell, arrays, rt.device)
+    learner = DinoLearner(cell, arrays, rt.device, rt.autocast)
     rule = make_rule(cell, learner, rt)
     loop = Loop(rt, cell, learner, rule)
     steps = cell.train.steps

@@ -7,7 +7,8 @@ scheduled momentum, the centre update. Nothing is read on the host inside a step
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+import contextlib
+from typing import Any, Callable, ContextManager, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -27,8 +28,10 @@ class StepOut:
 
 
 class DinoLearner:
-    def __init__(self, cell: VisionCell, arrays: Dict[str, np.ndarray], device: torch.device) -> None:
+    def __init__(self, cell: VisionCell, arrays: Dict[str, np.ndarray], device: torch.device,
+                 autocast: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
         self.cell = cell
+        self.autocast = autocast  # bf16 autocast of the learner's forward on CUDA (parameters, state and designer float32)
         self.vit: Vit = Dinov2Vit(cell.hf, cell.vit.imageSize, cell.head, device) if cell.hf is not None else Vit(cell.vit, cell.head, device)
         self.dino: DinoConfig = cell.dino
         names = [k[len("student."):] for k in arrays if k.startswith("student.")]
@@ -55,9 +58,11 @@ class DinoLearner:
 
     def step(self, student_views: torch.Tensor, teacher_views: torch.Tensor, local: torch.Tensor, B: int,
              mask: Optional[PatchMask], momentum: float) -> StepOut:
-        t_cls, targets, patch = self.targets(teacher_views, mask if self.dino.ibot else None)
-        views = student_views * mask.keep if (self.dino.ibot and mask is not None) else student_views
-        loss = self.loss(self.student, views, local, targets, B, mask if self.dino.ibot else None, patch)
+        with self.autocast():
+            t_cls, targets, patch = self.targets(teacher_views, mask if self.dino.ibot else None)
+            views = student_views * mask.keep if (self.dino.ibot and mask is not None) else student_views
+            loss = self.loss(self.student, views, local, targets, B, mask if self.dino.ibot else None, patch)
+        t_cls, targets = t_cls.float(), targets.float()
         grads = torch.autograd.grad(loss, [self.student[n] for n in self.names])
         norm = self.opt.apply({n: g for n, g in zip(self.names, grads)})
         with torch.no_grad():
