@@ -100,7 +100,7 @@ describe('designer options (issue 24)', () => {
       .to.throw(/arms\.0\.design\.designerHeads: 4 does not divide designerWidth 30/);
   });
 
-  it('fresh feedback draws a batch for every designer step and trains on all of them', async () => {
+  it('fresh feedback draws a batch for every designer step and trains on all of them, leaking no tensor', async () => {
     const s = microSuite();
     const model = tinyModel(6);
     const design: DesignConfig = { ...s.design, topK: 5, metaEvery: 2, burnIn: 0, designerSteps: 3, freshFeedback: true, feedbackBatch: 4, probeBatches: 0 };
@@ -114,7 +114,10 @@ describe('designer options (issue 24)', () => {
     // Meta steps at 0 and 2, three designer steps each.
     expect(draws.arm!.feedback).to.have.length(6);
     expect(new Set(draws.arm!.feedback.map((x) => x.join())).size).to.be.greaterThan(1);
-    const ctx: ArmContext = { model, design, rng: new Rng(3), feedback: data.train, steps, feedbackRows, draws: draws.arm! };
+    // Every option at once, so the leak check below covers their tensors too.
+    const all: DesignConfig = { ...design, rSupport: 'others', gateFeatures: true, labelFeature: true };
+    const ctx: ArmContext = { model, design: all, rng: new Rng(3), feedback: data.train, steps, feedbackRows, draws: draws.arm! };
+    const before = tf.memory().numTensors;
     const rule = armRegistry.get('v-pretraining').create(ctx);
     await trainLM({ model, rows, steps, batchSize: 4, rng: new Rng(4), rule, optim: { ...s.train, totalSteps: steps } });
     const d = (await rule.summary?.()) ?? {};
@@ -122,7 +125,10 @@ describe('designer options (issue 24)', () => {
     expect(d.meta_steps).to.equal(2);
     // α on the meta steps' own batches is recorded beside α over all batches.
     expect(d.gate_other_meta).to.be.a('number').and.satisfy(Number.isFinite);
+    await rule.curves?.();
     rule.dispose?.();
+    // No tensor outlives the rule (g_down, D and the candidates of every fresh batch included).
+    expect(tf.memory().numTensors).to.equal(before);
     model.dispose();
   });
 });
