@@ -32,6 +32,7 @@ def write_dinov2(folder: Path, patch: int = 14, image: int = 28, registers: int 
     (folder / "config.json").write_text(json.dumps(cfg))
     rng = np.random.default_rng(seed)
     arrays = {k: (rng.standard_normal(s) * 0.3).astype(np.float32) for k, s in parameter_shapes(read_config(folder)).items()}
+    arrays["embeddings.mask_token"] = np.zeros((1, width), dtype=np.float32)  # as save_pretrained writes it (never read)
     safetensors_io.write(folder / "model.safetensors", arrays)
     return folder
 

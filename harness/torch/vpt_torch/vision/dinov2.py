@@ -5,7 +5,8 @@ names, with the interface of vit.Vit so the learner, the designer's value and th
 - Patch embedding: a p×p convolution `embeddings.patch_embeddings.projection` (p = config patch_size: 14 or 16)
   computed as a matmul over (row, column, channel)-flattened patches.
 - Position embeddings `embeddings.position_embeddings` [1, 1 + N0, D] laid out for config image_size; for another
-  grid the patch part is resized bicubically (align_corners False, antialias), as transformers' Dinov2 does.
+  grid the patch part is resized bicubically (align_corners False) to the new grid, as transformers does: without
+  antialiasing for Dinov2Model, with it for Dinov2WithRegistersModel (the two modeling files differ there).
 - Tokens [CLS, registers (`embeddings.register_tokens`, no position), patches]; pre-LayerNorm blocks (eps config
   layer_norm_eps) with q/k/v biases, layer scale (`layer_scale1/2.lambda1`), GELU MLP; final `layernorm`.
 - Refused in one line: SwiGLU feed-forward (giant), an activation other than GELU, qkv without bias.
@@ -41,6 +42,7 @@ class Dinov2Config:
     layer_norm_eps: float
     num_register_tokens: int
     architecture: str
+    registers_layout: bool  # model_type dinov2_with_registers (its position resizing antialiases)
 
     @property
     def intermediate(self) -> int:
@@ -69,7 +71,7 @@ def read_config(folder: Path) -> Dinov2Config:
         cfg = Dinov2Config(
             int(raw["hidden_size"]), int(raw["num_hidden_layers"]), int(raw["num_attention_heads"]), float(raw.get("mlp_ratio", 4)),
             int(raw["patch_size"]), int(raw["image_size"]), int(raw.get("num_channels", 3)), float(raw.get("layer_norm_eps", 1e-6)),
-            int(raw.get("num_register_tokens", 0)), arch,
+            int(raw.get("num_register_tokens", 0)), arch, raw.get("model_type") == "dinov2_with_registers",
         )
     except KeyError as e:
         raise InputError(f"{f}: missing key {e.args[0]!r}") from None
@@ -84,7 +86,7 @@ def parameter_shapes(c: Dinov2Config) -> Dict[str, List[int]]:
     D, Fh, p, C = c.hidden_size, c.intermediate, c.patch_size, c.num_channels
     n0 = (c.image_size // p) ** 2
     shapes: Dict[str, List[int]] = {
-        "embeddings.cls_token": [1, 1, D], "embeddings.mask_token": [1, D], "embeddings.position_embeddings": [1, 1 + n0, D],
+        "embeddings.cls_token": [1, 1, D], "embeddings.position_embeddings": [1, 1 + n0, D],
         "embeddings.patch_embeddings.projection.weight": [D, C, p, p], "embeddings.patch_embeddings.projection.bias": [D],
     }
     if c.num_register_tokens:
@@ -127,7 +129,8 @@ def load_weights(folder: Path, c: Dinov2Config) -> Dict[str, np.ndarray]:
             raise InputError(f"{f}: no tensor '{name}', which {folder / 'config.json'} implies ({c.architecture}, {c.num_hidden_layers} layers)")
         if list(a.shape) != shape:
             raise InputError(f"{f}: tensor '{name}' has shape {list(a.shape)}, {folder / 'config.json'} implies {shape}")
-    extra = sorted(k for k in named if k not in shapes and not k.startswith(("classifier.", "pooler.")))
+    # The mask token (absent with use_mask_token false) is never read: iBOT blanks pixels, as on tfjs.
+    extra = sorted(k for k in named if k not in shapes and k != "embeddings.mask_token" and not k.startswith(("classifier.", "pooler.")))
     if extra:
         raise InputError(f"{f}: unexpected tensor '{extra[0]}' for {c.architecture} with {c.num_hidden_layers} layers")
     return {k: np.asarray(named[k], dtype=np.float32) for k in shapes}
@@ -153,7 +156,7 @@ class Dinov2Vit(Vit):
             return table
         D = table.shape[1]
         grid = table[1:].reshape(1, G, G, D).permute(0, 3, 1, 2)
-        resized = F.interpolate(grid.float(), size=(g, g), mode="bicubic", align_corners=False, antialias=True)
+        resized = F.interpolate(grid.float(), size=(g, g), mode="bicubic", align_corners=False, antialias=self.hf.registers_layout)
         return torch.cat([table[:1], resized.permute(0, 2, 3, 1).reshape(g * g, D)])
 
     def embed(self, params: Params, images: torch.Tensor) -> torch.Tensor:

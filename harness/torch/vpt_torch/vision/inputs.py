@@ -265,8 +265,7 @@ def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
     if c.init == "random":
         return random_arrays(c, {**vit_parameter_shapes(c.vit), **head_shapes})
     if c.hf is not None:
-        # The learner blanks iBOT's patches in pixel space, as the tfjs engine does: the mask token is never read.
-        backbone = {k: v for k, v in load_weights(c.model_dir, c.hf).items() if k != "embeddings.mask_token"}
+        backbone = load_weights(c.model_dir, c.hf)
         for name, shape in head_shapes.items():
             a = c.array(name, np.float32)
             if list(a.shape) != shape:
