@@ -9,18 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OverheadReport } from '../harness/language/bench/overhead.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { probeTorchEngine } from '../harness/trainer/python.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 describe('vpt bench --trainer torch', () => {
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
   });
 
   it('measures the tiny preset on the torch engine beside tfjs: tokens/s at r, meta ÷ learner, peak memory', async () => {

@@ -9,19 +9,12 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { probeTorchEngine } from '../harness/trainer/python.js';
 import { writeByteTokenizer, writeTinyDecoder } from './hf-fixtures.js';
-import { tmp, vpt } from './helpers.js';
+import { tmp, vpt, requireTorchOrSkip } from './helpers.js';
 
 describe('the GPU-runner recipe on a CPU (torch engine, tiny Qwen2 checkpoint)', () => {
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
   });
 
   it('runs shards, merges them, reports and passes the gate against its own baseline', async () => {

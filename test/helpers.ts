@@ -13,6 +13,7 @@ import { formatQA } from '../harness/language/data/numina.js';
 import { languageSuite, parseSuite } from '../harness/suite/define.js';
 import type { LanguageSuite, LanguageSuiteInput } from '../harness/language/schema.js';
 import { REPO_ROOT } from '../harness/results/version.js';
+import { probeTorchEngine } from '../harness/trainer/python.js';
 
 /**
  * Real data nobody here wrote (GSM8K, MATH, samples of ADE20K, NYUv2, ImageNet): `../shared/data` beside the
@@ -112,4 +113,18 @@ export function writeFilesSuite(dir: string, over: Record<string, unknown> = {})
   const file = join(dir, 'files-micro.suite.ts');
   writeFileSync(file, `export default ${JSON.stringify(suite, null, 2)};\n`);
   return { suite: file, ...paths };
+}
+
+/**
+ * For a `before` hook of tests that need the torch engine: skips the suite, saying why, where no python3 can run it
+ * (unless VPT_REQUIRE_TORCH=1, as in .ci/run, where that is a failure).
+ */
+export async function requireTorchOrSkip(ctx: Mocha.Context): Promise<void> {
+  try {
+    await probeTorchEngine(undefined, 'cpu');
+  } catch (e) {
+    if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
+    console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
+    ctx.skip();
+  }
 }

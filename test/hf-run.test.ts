@@ -9,10 +9,9 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeTorchEngine } from '../harness/trainer/python.js';
 import { REPO_ROOT } from '../harness/results/version.js';
 import { writeByteTokenizer, writeTinyDecoder } from './hf-fixtures.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 const CLI = join(REPO_ROOT, 'harness', 'cli', 'main.ts');
 const vpt = (args: string[]) => execa(process.execPath, ['--import', 'tsx', CLI, ...args], { reject: false, cwd: REPO_ROOT, env: { ...process.env, CI: '1' }, all: true });
@@ -47,13 +46,7 @@ describe('a pretrained checkpoint (Hugging Face layout) through vpt run on both 
   let model: string;
 
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
     dir = tmp('vpt-hf-run-');
     model = join(dir, 'tiny-qwen2');
     writeTinyDecoder(model, { arch: 'qwen2', vocab: 264, hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 48, tied: true, maxPositions: 1024 }, 7);

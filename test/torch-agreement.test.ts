@@ -19,9 +19,8 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeTorchEngine } from '../harness/trainer/python.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 const TOLERANCE = {
   /** Learner loss at every step, all arms: absolute (losses ~3-6). */
@@ -119,13 +118,7 @@ describe('the torch engine against the tfjs engine (same checkpoint, same draws,
   let exact: string;
 
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
     dir = tmp('vpt-torch-agree-');
     const suite = suiteFile(dir);
     const cache = join(dir, 'cache');

@@ -8,9 +8,8 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeTorchEngine } from '../harness/trainer/python.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 const MICRO = join(REPO_ROOT, 'test', 'fixtures', 'micro.suite.ts');
 const CLI = join(REPO_ROOT, 'harness', 'cli', 'main.ts');
@@ -38,13 +37,7 @@ describe('the torch engine as a process', function () {
   let cache: string;
 
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
     cache = tmp('vpt-torch-cache-');
   });
 

@@ -22,9 +22,8 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeTorchEngine } from '../harness/trainer/python.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 const TOLERANCE = {
   /** DINO + iBOT + KoLeo loss at every step (~10-12): absolute. */
@@ -113,13 +112,7 @@ describe('the torch engine against the tfjs engine on vision cells (same checkpo
   let fine: string;
 
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
     const dir = tmp('vpt-torch-vision-agree-');
     const suite = suiteFile(dir);
     const cache = join(dir, 'cache');

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { Rng } from '../harness/engine/rng.js';
 import { saveSafetensors, type TypedArrayTensor } from '../harness/engine/safetensors.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { probeTorchEngine } from '../harness/trainer/python.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 /** A Dinov2WithRegistersModel folder of random weights: width 16, 2 layers, 2 heads, patch 14, checkpoint grid 2×2. */
 function writeDinov2(dir: string): void {
@@ -75,13 +74,7 @@ describe('a pretrained Dinov2-layout backbone through a vision suite on the torc
   let ck: string;
 
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
     dir = tmp('vpt-torch-vision-backbone-');
     ck = join(dir, 'dinov2-tiny');
     writeDinov2(ck);

@@ -10,18 +10,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VisionBenchRow } from '../harness/vision/bench/overhead.js';
 import { REPO_ROOT } from '../harness/results/version.js';
-import { probeTorchEngine } from '../harness/trainer/python.js';
-import { tmp } from './helpers.js';
+import { tmp, requireTorchOrSkip } from './helpers.js';
 
 describe('vpt bench --trainer torch on a vision suite', () => {
   before(async function () {
-    try {
-      await probeTorchEngine(undefined, 'cpu');
-    } catch (e) {
-      if (process.env.VPT_REQUIRE_TORCH === '1') throw new Error(`VPT_REQUIRE_TORCH=1 but ${(e as Error).message}`);
-      console.log(`      TORCH TESTS SKIPPED: ${(e as Error).message}`);
-      this.skip();
-    }
+    await requireTorchOrSkip(this);
   });
 
   it('times both engines: learner ms, meta ms, meta share at r, images/s, peak memory (torch)', async () => {
