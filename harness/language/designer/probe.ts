@@ -64,10 +64,8 @@ export async function probeOneStep(
   const lossAt = (p: Params): tf.Scalar => maskedNll(logitsAt(p), targets, mask);
   // The α part's realised change is a small difference of two losses: taken position by position before the mean,
   // its float32 rounding is about ulp(loss)/√N instead of ulp(loss) (the quantum the difference of means would have).
-  const tokenNll = (p: Params): tf.Tensor1D => {
-    const logits = logitsAt(p);
-    return tf.mul(tf.sub(rowLogSumExp(logits), pickColumns(logits, targets.toInt().expandDims(1) as tf.Tensor2D)).reshape([-1]), mask) as tf.Tensor1D;
-  };
+  const tokenNll = (logits: tf.Tensor2D): tf.Tensor1D =>
+    tf.mul(tf.sub(rowLogSumExp(logits), pickColumns(logits, targets.toInt().expandDims(1) as tf.Tensor2D)).reshape([-1]), mask) as tf.Tensor1D;
   const { value: before, grads: gDown } = tf.tidy(() => subsetGrad(model, s, lossAt));
   const out: ProbeSeries[] = steps.map(() => ({
     predicted: [], realised: [], eta: [], r: NaN, slope: NaN, ...(reference ? { alpha: { predicted: [], realised: [], r: NaN, slope: NaN } } : {}),
@@ -88,12 +86,14 @@ export async function probeOneStep(
         };
         const per = steps.map((st) => {
           const eta: tf.Scalar = 'eta' in st ? tf.scalar(st.eta) : tf.div(st.norm, norm);
-          const after = lossAt(stepAlong(gPre, eta));
+          // One forward of S at θ − η·g_pre serves the whole's loss and the α part's per-position NLL.
+          const stepped = logitsAt(stepAlong(gPre, eta));
+          const after = maskedNll(stepped, targets, mask);
           const whole = [tf.mul(eta, v), tf.sub(before, after), eta];
           if (!gRef) return tf.stack(whole);
           // The α part: predicted η·g_downᵀ(g_pre − g_ref); realised L(θ − η·g_ref) − L(θ − η·g_pre).
           const vRef = dot(gDown, gRef);
-          const realised = tf.div(tf.sum(tf.sub(tokenNll(stepAlong(gRef, eta)), tokenNll(stepAlong(gPre, eta)))), tf.sum(mask));
+          const realised = tf.div(tf.sum(tf.sub(tokenNll(logitsAt(stepAlong(gRef, eta))), tokenNll(stepped))), tf.sum(mask));
           return tf.stack([...whole, tf.mul(eta, tf.sub(v, vRef)), realised]);
         });
         return tf.stack(per);

@@ -90,9 +90,9 @@ def probe_one_step(gpt: LanguageModel, params: Params, s: Subset, batches: Seque
     def loss_at(p: Params) -> torch.Tensor:
         return masked_nll(logits_at(p), targets, mask)
 
-    def token_nll(p: Params) -> torch.Tensor:
+    def token_nll(raw: torch.Tensor) -> torch.Tensor:
         # Per position, so the α part's small difference is taken before the mean (rounding ~ulp(loss)/√N).
-        logits = wide(logits_at(p))
+        logits = wide(raw)
         return (torch.logsumexp(logits, dim=-1) - logits.gather(1, targets.reshape(-1, 1).long()).reshape(-1)) * mask
 
     before, g_down = subset_grad(params, s, loss_at)
@@ -109,11 +109,13 @@ def probe_one_step(gpt: LanguageModel, params: Params, s: Subset, batches: Seque
             for st in steps:
                 eta = torch.full((), st.eta, device=v.device) if st.eta is not None else float(st.norm or 0.0) / norm
                 stepped = {n: params[n].detach() - g_pre[n] * eta for n in s.names}
-                after = loss_at(with_subset(params, s, stepped))
+                # One forward of S at θ − η·g_pre serves the whole's loss and the α part's per-position NLL.
+                stepped_logits = logits_at(with_subset(params, s, stepped))
+                after = masked_nll(stepped_logits, targets, mask)
                 whole = [eta * v, before - after, eta]
                 if g_ref is not None:
                     ref = {n: params[n].detach() - g_ref[n] * eta for n in s.names}
-                    realised = (token_nll(with_subset(params, s, ref)) - token_nll(with_subset(params, s, stepped))).sum() / mask.sum()
+                    realised = (token_nll(logits_at(with_subset(params, s, ref))) - token_nll(stepped_logits)).sum() / mask.sum()
                     whole += [eta * (v - dot(g_down, g_ref)), realised]
                 per.append(torch.stack([torch.as_tensor(t, device=v.device).reshape(()) for t in whole]))
             x = torch.stack(per).cpu().tolist()
