@@ -15,8 +15,8 @@ from ..errors import InputError
 from ..inputs import OptimConfig
 from .dino import DinoConfig
 from .masks import unet_parameter_shapes, UNetShape
-from .dinov2 import Dinov2Config, load_weights, parameter_shapes, read_config
-from .dinov2 import subset_names as hf_subset
+from .hf_backbone import HfConfig, load_weights, parameter_shapes, read_config
+from .hf_backbone import subset_names as hf_subset
 from .vit import HeadConfig, VitConfig, check_shapes, head_parameter_shapes, vit_parameter_shapes
 from .vit import subset_names as vpt_subset
 
@@ -89,7 +89,7 @@ class VisionCell:
     directional: str
     model_dir: Path
     vit: VitConfig
-    hf: Optional[Dinov2Config]  # a backbone in the Hugging Face Dinov2Model layout (model.kind 'hf-dinov2')
+    hf: Optional[HfConfig]  # a backbone in a Hugging Face layout, DINOv2 or DINOv3 (model.kind 'hf-dinov2'; hf_backbone.py)
     head: HeadConfig
     train: VisionTrain
     dino: DinoConfig
@@ -155,7 +155,7 @@ def parse(folder: Path, mode: str) -> VisionCell:
     model = _need(j, "model", "")
     kind = model.get("kind")
     head = HeadConfig(**{k: v for k, v in _need(model, "head", "model.").items() if k in ("hidden", "bottleneck", "out", "norm", "pool")})
-    hf: Optional[Dinov2Config] = None
+    hf: Optional[HfConfig] = None
     if kind == "hf-dinov2":
         hf = read_config(Path(_need(model, "dir", "model.")))
         crop = int(_need(model, "imageSize", "model."))
@@ -260,7 +260,7 @@ def check(c: VisionCell) -> None:
 
 def load_model_arrays(c: VisionCell) -> Dict[str, np.ndarray]:
     """The learner's starting state (student.*, teacher.*, center), checked against the config: the tfjs engine's base
-    checkpoint, or a Dinov2Model folder with the harness-drawn projection head (`head.*`), teacher = student, centre 0."""
+    checkpoint, or a Hugging Face backbone folder (DINOv2 or DINOv3) with the harness-drawn projection head (`head.*`), teacher = student, centre 0."""
     head_shapes = head_parameter_shapes(c.vit.width, c.head)
     if c.init == "random":
         return random_arrays(c, {**vit_parameter_shapes(c.vit), **head_shapes})
