@@ -1,8 +1,9 @@
 /**
- * A pretrained vision backbone named by `model.backbone`: a folder in the Hugging Face Dinov2Model layout
- * (config.json + model.safetensors), which the torch engine loads (vpt_torch/vision/dinov2.py). The harness reads
- * its config.json to check it against the suite before any work, keys the cache by it, and draws the projection
- * head the learner starts with.
+ * A pretrained vision backbone named by `model.backbone`: a folder in a Hugging Face layout (config.json +
+ * model.safetensors), Dinov2Model, Dinov2WithRegistersModel or DINOv3ViTModel (model_type dinov3_vit), which the torch
+ * engine loads (vpt_torch/vision/hf_backbone.py picks dinov2.py or dinov3.py by model_type). The harness reads its
+ * config.json to check it against the suite before any work, keys the cache by it, and draws the projection head the
+ * learner starts with.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,11 +23,16 @@ export interface BackboneConfig {
   architecture: string;
 }
 
-/** config.json of a Dinov2Model folder, or one line saying what is wrong with the folder. */
+/** The model_types a backbone folder may have, and the architecture each names when config.json lists none. */
+export const BACKBONE_MODEL_TYPES: Readonly<Record<string, string>> = {
+  dinov2: 'Dinov2Model', dinov2_with_registers: 'Dinov2WithRegistersModel', dinov3_vit: 'DINOv3ViTModel',
+};
+
+/** config.json of a backbone folder, or one line saying what is wrong with the folder. */
 export function readBackboneConfig(dir: string): BackboneConfig {
   const file = join(dir, 'config.json');
   if (!existsSync(dir)) throw new Error(`model.backbone: ${dir}: no such folder`);
-  if (!existsSync(file)) throw new Error(`model.backbone: ${file}: no such file (a Dinov2Model folder holds config.json and model.safetensors)`);
+  if (!existsSync(file)) throw new Error(`model.backbone: ${file}: no such file (a backbone folder holds config.json and model.safetensors)`);
   if (!existsSync(join(dir, 'model.safetensors'))) throw new Error(`model.backbone: ${join(dir, 'model.safetensors')}: no such file`);
   let raw: Record<string, unknown>;
   try {
@@ -34,19 +40,32 @@ export function readBackboneConfig(dir: string): BackboneConfig {
   } catch (e) {
     throw new Error(`model.backbone: ${file}: not JSON (${(e as Error).message})`);
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`model.backbone: ${file}: not a JSON object`);
   const type = raw.model_type;
-  if (type !== 'dinov2' && type !== 'dinov2_with_registers') throw new Error(`model.backbone: ${file}: model_type ${JSON.stringify(type)} is not 'dinov2' or 'dinov2_with_registers'`);
+  if (typeof type !== 'string' || !Object.hasOwn(BACKBONE_MODEL_TYPES, type)) {
+    throw new Error(`model.backbone: ${file}: model_type ${JSON.stringify(type)} is not one of ${Object.keys(BACKBONE_MODEL_TYPES).map((t) => `'${t}'`).join(', ')}`);
+  }
   const num = (k: string, dflt?: number): number => {
     const v = raw[k] ?? dflt;
-    if (typeof v !== 'number') throw new Error(`model.backbone: ${file}: missing number '${k}'`);
+    if (v === undefined) throw new Error(`model.backbone: ${file}: missing number '${k}'`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'num_register_tokens' ? 0 : 1)) {
+      throw new Error(`model.backbone: ${file}: '${k}' is ${JSON.stringify(v)}, not a ${k === 'num_register_tokens' ? 'non-negative' : 'positive'} integer`);
+    }
     return v;
   };
+  const v3 = type === 'dinov3_vit';
   const archs = Array.isArray(raw.architectures) ? (raw.architectures as unknown[]) : [];
-  return {
+  const b: BackboneConfig = {
     hiddenSize: num('hidden_size'), layers: num('num_hidden_layers'), heads: num('num_attention_heads'), patchSize: num('patch_size'),
-    imageSize: num('image_size'), registers: num('num_register_tokens', 0),
-    architecture: String(archs[0] ?? (type === 'dinov2_with_registers' ? 'Dinov2WithRegistersModel' : 'Dinov2Model')),
+    // DINOv3's positions are RoPE over normalised coordinates: image_size (224 when absent, as transformers has it) bounds nothing.
+    imageSize: num('image_size', v3 ? 224 : undefined), registers: num('num_register_tokens', 0),
+    architecture: String(archs[0] ?? BACKBONE_MODEL_TYPES[type]),
   };
+  if (b.hiddenSize % b.heads !== 0) throw new Error(`model.backbone: ${file}: num_attention_heads ${b.heads} does not divide hidden_size ${b.hiddenSize}`);
+  if (v3 && (b.hiddenSize / b.heads) % 4 !== 0) {
+    throw new Error(`model.backbone: ${file}: head dim ${b.hiddenSize / b.heads} (hidden_size / num_attention_heads) is not a multiple of 4, which DINOv3's 2-D RoPE needs`);
+  }
+  return b;
 }
 
 /** Where the suite and the backbone's config disagree (one line each), before any work. */
