@@ -16,7 +16,7 @@ import torch
 from ..optim import LearnerAdamW
 from .dino import DinoConfig, PatchMask, dino_targets, mean_entropy, student_loss_from_hidden, teacher_side, updated_center
 from .inputs import VisionCell
-from .dinov2 import Dinov2Vit
+from .hf_backbone import backbone_vit
 from .vit import Params, Vit
 
 
@@ -32,7 +32,7 @@ class DinoLearner:
                  autocast: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
         self.cell = cell
         self.autocast = autocast  # bf16 autocast of the learner's forward on CUDA (parameters, state and designer float32)
-        self.vit: Vit = Dinov2Vit(cell.hf, cell.vit.imageSize, cell.head, device) if cell.hf is not None else Vit(cell.vit, cell.head, device)
+        self.vit: Vit = backbone_vit(cell.hf, cell.vit.imageSize, cell.head, device) if cell.hf is not None else Vit(cell.vit, cell.head, device)
         self.dino: DinoConfig = cell.dino
         names = [k[len("student."):] for k in arrays if k.startswith("student.")]
         self.names = names
