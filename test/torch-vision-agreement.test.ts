@@ -110,13 +110,15 @@ describe('the torch engine against the tfjs engine on vision cells (same checkpo
   let torch: string;
   let exact: string;
   let fine: string;
+  let optsTfjs: string;
+  let optsTorch: string;
 
   before(async function () {
     await requireTorchOrSkip(this);
     const dir = tmp('vpt-torch-vision-agree-');
     const suite = suiteFile(dir);
     const cache = join(dir, 'cache');
-    [tfjs, torch, exact, fine] = ['tfjs', 'torch', 'exact', 'fine'].map((x) => join(dir, x)) as [string, string, string, string];
+    [tfjs, torch, exact, fine, optsTfjs, optsTorch] = ['tfjs', 'torch', 'exact', 'fine', 'opts-tfjs', 'opts-torch'].map((x) => join(dir, x)) as [string, string, string, string, string, string];
     // tfjs first: it builds the base checkpoint both read.
     const a = await vptRun([suite, '--out', tfjs, '--cache', cache, '--workers', '2']);
     expect(a.exitCode, `tfjs run failed:\n${(a.all ?? '').slice(-3000)}`).to.equal(0);
@@ -128,6 +130,15 @@ describe('the torch engine against the tfjs engine on vision cells (same checkpo
     expect(c.exitCode, `torch run (exact V) failed:\n${(c.all ?? '').slice(-3000)}`).to.equal(0);
     const d = await vptRun([suite, '--out', fine, ...torchArgs, '--set', 'torch.directional=differences', '--set', 'design.fdEpsilon=0.003', ...one]);
     expect(d.exitCode, `torch run (ε = 3e-3) failed:\n${(d.all ?? '').slice(-3000)}`).to.equal(0);
+    // The continued stage's options (issue 24): the base stage's AdamW state continued, separate head and meta sets.
+    // Designer lr 5e-3: at 0.05 Adam's normalised steps turn rounding-level differences in the third update's
+    // near-zero gradient components into moves of ±lr, and the final designers then differ visibly (measured: probe
+    // V̂ −0.238 vs −0.346, last loss 0.027 apart); at 5e-3 every number below agreed to 4–5 digits.
+    const opts = ['--set', 'arms=[{"arm":"v-pretraining"}]', '--set', 'train.optimizer=continued', '--set', 'design.metaFraction=0.5', '--set', 'design.designerLr=0.005'];
+    const e = await vptRun([suite, '--out', optsTfjs, '--cache', cache, '--workers', '1', ...opts]);
+    expect(e.exitCode, `tfjs run (options) failed:\n${(e.all ?? '').slice(-3000)}`).to.equal(0);
+    const f = await vptRun([suite, '--out', optsTorch, ...torchArgs, '--set', 'torch.directional=differences', ...opts]);
+    expect(f.exitCode, `torch run (options) failed:\n${(f.all ?? '').slice(-3000)}`).to.equal(0);
   });
 
   after(function () {
@@ -206,6 +217,34 @@ describe('the torch engine against the tfjs engine on vision cells (same checkpo
         expect(d, `${arm} ${k} ${b[k]?.value} vs ${v.value}`).to.be.at.most(TOLERANCE.probe);
         note('probe metrics (max abs)', d);
       }
+    }
+  });
+
+  it('continues the base stage\'s optimiser and keeps head and meta sets apart the same way', () => {
+    const [a, b] = [cellOf(optsTfjs, 'v-pretraining'), cellOf(optsTorch, 'v-pretraining')];
+    expect(b.status, b.error ?? '').to.equal('completed');
+    // The continued state changes the very first update: a fresh AdamW's first step is ±lr per weight.
+    expect(Math.abs(a.curves.train[1]!.loss - cellOf(tfjs, 'v-pretraining').curves.train[1]!.loss)).to.be.above(1e-6);
+    a.curves.train.forEach((p, i) => {
+      const q = b.curves.train[i]!;
+      expect(Math.abs(q.loss - p.loss), `step ${p.step} loss ${q.loss} vs ${p.loss}`).to.be.at.most(TOLERANCE.loss);
+      expect(rel(q.gradNorm, p.gradNorm), `step ${p.step} gradNorm`).to.be.at.most(TOLERANCE.gradNorm);
+      note('options: loss (max abs)', Math.abs(q.loss - p.loss));
+    });
+    const [da, db] = [a.curves.designer ?? [], b.curves.designer ?? []];
+    expect(da.length).to.equal(3);
+    da.forEach((p, i) => {
+      const q = db[i]!;
+      expect(Math.abs(q.slope - p.slope), `meta step ${p.step} slope ${q.slope} vs ${p.slope}`).to.be.at.most(TOLERANCE.value.abs + TOLERANCE.value.rel * Math.abs(p.slope));
+      expect(rel(q.downLoss, p.downLoss), `meta step ${p.step} downLoss`).to.be.at.most(TOLERANCE.downLoss);
+      note('options: downstream loss (max rel)', rel(q.downLoss, p.downLoss));
+    });
+    // The probe's V̂ under the final and the initial designer, and the batch sd the summary sets the gain against.
+    for (const k of ['value_unit_final', 'value_unit_initial', 'value_unit_batch_sd', 'value_unit_designer_gain']) {
+      const [x, y] = [a.diagnostics[k] as number, b.diagnostics[k] as number];
+      expect(Number.isFinite(x), k).to.equal(true);
+      expect(Math.abs(y - x), `${k} ${y} vs ${x}`).to.be.at.most(TOLERANCE.value.abs + TOLERANCE.value.rel * Math.abs(x));
+      note('options: probe V̂ (max abs)', Math.abs(y - x));
     }
   });
 

@@ -45,10 +45,23 @@ function zeroVariable(x: tf.Tensor): tf.Variable {
   return v;
 }
 
+/**
+ * An optimiser's state on the host: the moment estimates per variable and how many updates built them (Adam's bias
+ * correction), so a later stage can continue the same optimiser instead of restarting it from zero moments.
+ */
+export interface AdamWState {
+  updates: number;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+}
+
 export class AdamW {
   private readonly m: Record<string, tf.Variable> = {};
   private readonly v: Record<string, tf.Variable> = {};
+  /** Updates the moments hold (bias correction). */
   private t = 0;
+  /** Updates taken by this optimiser object (the learning-rate schedule's position). */
+  private s = 0;
 
   constructor(readonly cfg: AdamWConfig, private readonly vars: Record<string, tf.Variable>) {
     for (const [name, x] of Object.entries(vars)) {
@@ -57,8 +70,33 @@ export class AdamW {
     }
   }
 
+  /** Updates this optimiser has taken (the schedule's position; a restored state's updates are not counted). */
   get stepCount(): number {
-    return this.t;
+    return this.s;
+  }
+
+  /** The moments and their update count, read to the host. */
+  exportState(): AdamWState {
+    const read = (r: Record<string, tf.Variable>): Record<string, Float32Array> =>
+      Object.fromEntries(Object.entries(r).map(([k, x]) => [k, Float32Array.from(x.dataSync() as Float32Array)]));
+    return { updates: this.t, m: read(this.m), v: read(this.v) };
+  }
+
+  /**
+   * Continues from `state` (the same variables, same shapes): the moments and Adam's bias correction carry on, the
+   * learning-rate schedule starts at its own step 0 (a new stage's warm-up and cosine). A missing or misshapen
+   * variable is an error naming it.
+   */
+  restoreState(state: AdamWState): void {
+    for (const [name, x] of Object.entries(this.vars)) {
+      for (const [which, src, dst] of [['m', state.m, this.m], ['v', state.v, this.v]] as const) {
+        const a = src[name];
+        if (!a) throw new Error(`optimiser state: no ${which} for variable ${name}`);
+        if (a.length !== x.size) throw new Error(`optimiser state: ${which} of ${name} holds ${a.length} values, the variable ${x.size}`);
+        tf.tidy(() => (dst[name] as tf.Variable).assign(tf.tensor(a, x.shape)));
+      }
+    }
+    this.t = state.updates;
   }
 
   /**
@@ -82,7 +120,8 @@ export class AdamW {
   }
 
   private nextLr(): number {
-    const lr = scheduledLr(this.cfg, this.t);
+    const lr = scheduledLr(this.cfg, this.s);
+    this.s += 1;
     this.t += 1;
     return lr;
   }

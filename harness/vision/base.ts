@@ -11,6 +11,8 @@ import { Rng } from '../engine/rng.js';
 import type { VisionData } from './data/load.js';
 import type { ProbeName } from './probes/config.js';
 import { PROBE_EVAL_VERSION, type BackboneEvaluation } from './probes/evaluate.js';
+import type { AdamWState } from '../optim/adamw.js';
+import { loadAdamWState, saveAdamWState } from '../optim/state-file.js';
 import { writeJsonAtomic } from '../results/atomic.js';
 import { configHash } from '../suite/hash.js';
 import { evaluateBackbone } from './evaluate.js';
@@ -18,8 +20,11 @@ import { DinoModel } from './model.js';
 import { dinoModelConfig, stageAugment, stageDino, stageOptim, type VisionConfig } from './schema.js';
 import { trainDino, type DinoCurvePoint } from './trainer.js';
 
-/** Bumped when the base stage's procedure changes for the same settings. */
-export const VISION_BASE_VERSION = 1;
+/** Bumped when the base stage's procedure changes for the same settings (2: the checkpoint carries its AdamW state). */
+export const VISION_BASE_VERSION = 2;
+
+/** The base stage's AdamW state beside its checkpoint (`train.optimizer: 'continued'` continues it). */
+export const BASE_OPTIMIZER_FILE = 'optimizer.safetensors';
 
 export interface VisionBaseInfo {
   hash: string;
@@ -68,14 +73,22 @@ export function ensureVisionBase(cfg: BaseKeys, data: VisionData, cacheDir: stri
       rng: new Rng(s.seed).fork('base'),
       logEvery: s.logEvery,
       onLog: (p) => onStep?.(p.step + 1, s.steps),
+      keepOptimizerState: true,
     });
     const info: VisionBaseInfo = { hash: visionBaseHash(cfg, data), curve: res.curve, wallMs: res.wallMs, msPerStep: res.msPerStep, imagesPerSecond: res.imagesPerSecond };
     model.save(dir, { stage: 'vision-base', hash: info.hash });
+    if (res.optimizerState) saveAdamWState(join(dir, BASE_OPTIMIZER_FILE), res.optimizerState);
     writeJsonAtomic(join(dir, 'base.json'), info);
     return info;
   } finally {
     model.dispose();
   }
+}
+
+/** The base stage's final AdamW state (trained if missing). */
+export function loadVisionBaseOptimizer(cfg: BaseKeys, data: VisionData, cacheDir: string): AdamWState {
+  ensureVisionBase(cfg, data, cacheDir);
+  return loadAdamWState(join(visionBaseDir(cfg, data, cacheDir), BASE_OPTIMIZER_FILE));
 }
 
 /** The cached base checkpoint (trained if missing). */

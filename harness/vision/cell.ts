@@ -10,7 +10,7 @@ import type { VisionData } from './data/load.js';
 import type { BackboneEvaluation } from './probes/evaluate.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import type { ImagePool } from './augment.js';
-import { baseProbeChoices, loadVisionBase, visionBaseHash } from './base.js';
+import { baseProbeChoices, loadVisionBase, loadVisionBaseOptimizer, visionBaseHash } from './base.js';
 import { maskPreviewPng } from './designer/preview.js';
 import { evaluateBackbone } from './evaluate.js';
 import type { DinoModel } from './model.js';
@@ -92,6 +92,7 @@ export function runVisionCell(cfg: VisionConfig, seed: number, data: VisionData,
       augment: stageAugment(s, cfg.model),
       rng: rng.fork('train'),
       rule,
+      ...(s.optimizer === 'continued' ? { optimizerState: loadVisionBaseOptimizer(cfg, data, cacheDir) } : {}),
       logEvery: s.logEvery,
       onLog: (p) => o.onProgress?.({ phase: 'train', done: p.step + 1, total: s.steps }),
     });

@@ -19,7 +19,7 @@ export function probeTasks(data: VisionData, e: VisionEvalConfig): ProbeTasks {
   const t: ProbeTasks = {};
   for (const name of e.probes) {
     const set = data.probes[name];
-    if (set) t[name] = set;
+    if (set) t[name] = e.report === 'validation' ? { ...set, test: set.validation } : set;
   }
   return t;
 }

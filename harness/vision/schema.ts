@@ -43,9 +43,11 @@ export const VisionModelSchema = z.strictObject({
   headPool: z.enum(['cls', 'mean']).default('cls'),
   /**
    * A pretrained backbone to continue from instead of the base stage: a folder in the Hugging Face Dinov2Model layout
-   * (config.json + model.safetensors; Dinov2WithRegistersModel too), trained on the torch engine (`trainer: 'torch'`).
-   * Its config.json must agree with patchSize, width, depth and heads; imageSize is the crop (position embeddings are
-   * interpolated to it); the projection head (headHidden, ...) is drawn from base.seed. Absent: the base stage's ViT.
+   * (config.json + model.safetensors; Dinov2WithRegistersModel too) or DINOv3ViTModel layout (model_type `dinov3_vit`;
+   * docs/vision-torch.md, "DINOv3 backbones"), trained on the torch engine (`trainer: 'torch'`). Its config.json must
+   * agree with patchSize, width, depth and heads; imageSize is the crop (DINOv2's position embeddings are
+   * interpolated to it; DINOv3's RoPE needs none); the projection head (headHidden, ...) is drawn from base.seed.
+   * Absent: the base stage's ViT.
    */
   backbone: z.string().optional(),
 });
@@ -182,6 +184,14 @@ export const VisionBaseSchema = StageSchema.extend({
 /** Continued pretraining of each cell from the base checkpoint. */
 export const VisionTrainSchema = StageSchema.extend({
   steps: int(0).default(100),
+  /**
+   * The AdamW state the stage starts from: 'fresh' (zero moments, a restart with this stage's warm-up) or
+   * 'continued' (the base stage's moments and bias correction, saved with its checkpoint, so the continued stage is
+   * the same optimiser carrying on, as when the paper continues a pretrained run). The learning-rate schedule (lr,
+   * warmupSteps, minLrRatio) is this stage's either way. A pretrained `model.backbone` has no state to continue.
+   * Default 'fresh'.
+   */
+  optimizer: z.enum(['fresh', 'continued']).default('fresh'),
 });
 
 /**
@@ -271,8 +281,17 @@ export const VisionDesignSchema = z.strictObject({
   /** Feedback heads: Adam steps of the first fit on the feedback set (backbone frozen), and their learning rate. Defaults 100, 1e-2. */
   headSteps: int(0).default(100),
   headLr: z.number().positive().default(1e-2),
-  /** Feedback heads: steps on each meta step's feedback batch before g_down (tracks the moving backbone). Default 2. */
+  /**
+   * Feedback heads: steps before each g_down that track the moving backbone: on a batch of the heads' own images when
+   * metaFraction > 0, else on the very batch g_down is then taken on. Default 2.
+   */
   headRefitSteps: int(0).default(2),
+  /**
+   * Share of each feedback split kept for meta batches (g_down and the one-step probe's downstream loss); the heads
+   * fit and refit on the rest only, as the paper keeps separate head-training (2,000) and meta (512) sets. 0 = one
+   * set for both (the heads then fit the very images g_down is taken on). Default 0.
+   */
+  metaFraction: z.number().min(0).max(0.9).default(0),
   /** One-step probe: held-out unlabeled batches of metaBatch images (0 = off; r reported from 5 on). Default 6. */
   probeBatches: int(0).default(6),
   /**
@@ -306,6 +325,11 @@ export const VisionEvalSchema = z.strictObject({
    * own either way). Default 'each'.
    */
   select: z.enum(['each', 'base']).default('each'),
+  /**
+   * The split the probes report: 'test' or 'validation' (to choose a setting without looking at test; each probe
+   * still chooses its hyperparameter on validation, so validation scores are the better of the grid's). Default 'test'.
+   */
+  report: z.enum(['test', 'validation']).default('test'),
   /** Probes to run (when the data has their labels). Default all three. */
   probes: z.array(z.enum(['segmentation', 'depth', 'classification'])).default(['segmentation', 'depth', 'classification']),
   /** Segmentation / classification learning-rate grid. Default [0.03, 0.1, 0.3]. */
@@ -361,6 +385,9 @@ export function parseVisionConfig(input: VisionConfigInput): VisionConfig {
     const a = cfg[stage].augment;
     if (a.localSize % m.patchSize !== 0) throw new Error(`${stage}.augment.localSize ${a.localSize} is not a multiple of model.patchSize ${m.patchSize}`);
     if (a.localSize > m.imageSize) throw new Error(`${stage}.augment.localSize ${a.localSize} exceeds model.imageSize ${m.imageSize}`);
+  }
+  if (cfg.model.backbone && cfg.train.optimizer === 'continued') {
+    throw new Error(`train.optimizer 'continued' needs the base stage's optimiser state, and model.backbone ${cfg.model.backbone} is a pretrained checkpoint without one: use 'fresh'`);
   }
   if (cfg.design.subsetBlocks > m.depth) throw new Error(`design.subsetBlocks ${cfg.design.subsetBlocks} exceeds model.depth ${m.depth}`);
   return cfg;

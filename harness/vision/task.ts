@@ -17,7 +17,7 @@ import { configHash } from '../suite/hash.js';
 import type { VisionSuite } from './schema.js';
 import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, referenceEvalKey, VISION_BASE_VERSION } from './base.js';
 import { runVisionCell, splitUnlabeled } from './cell.js';
-import { feedbackSources } from './designer/feedback.js';
+import { feedbackSources, partitionFeedback } from './designer/feedback.js';
 import { MaskDesignerRule } from './designer/rule.js';
 import { stageAugment, stageDino, stageOptim, type VisionConfig } from './schema.js';
 import { trainDino } from './trainer.js';
@@ -185,7 +185,7 @@ export const visionTask: TaskDefinition<VisionSuite> = {
     if (!probes.length) throw new DataError('data: no probe has labelled data (give ADE20K, NYUv2 or ImageNet folders, or use the embedded scenes)');
     if (s.arms.some((a) => visionArmRegistry.get(a.arm).usesDesigner)) {
       try {
-        feedbackSources(d, { seg: s.design.segWeight, depth: s.design.depthWeight });
+        partitionFeedback(feedbackSources(d, { seg: s.design.segWeight, depth: s.design.depthWeight }), s.design.metaFraction, s.design.feedbackBatch);
       } catch (e) {
         throw new DataError(`data: ${(e as Error).message}`);
       }

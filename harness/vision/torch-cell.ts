@@ -21,7 +21,7 @@ import { summariseCosts, type ArmCost } from '../bench/step-cost.js';
 import { visionArmRegistry } from './arms/index.js';
 import { normalizedCopy, type ImagePool } from './augment.js';
 import { backboneHash, backboneHead } from './backbone.js';
-import { baseProbeChoices, ensureVisionBase, referenceEvalKey, visionBaseDir, visionBaseHash, type ReferenceEvaluation } from './base.js';
+import { BASE_OPTIMIZER_FILE, baseProbeChoices, ensureVisionBase, referenceEvalKey, visionBaseDir, visionBaseHash, type ReferenceEvaluation } from './base.js';
 import { splitUnlabeled } from './cell.js';
 import type { VisionData } from './data/load.js';
 import { IGNORE_LABEL, type VisionSplit } from './data/types.js';
@@ -187,6 +187,16 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     tensors.feedback_source = { shape: [d.feedback.length], data: Int32Array.from(d.feedback.map((f) => f.source)) };
     tensors.head_fit = padded(d.headFit.map((f) => f.idx), cfg.design.feedbackBatch);
     tensors.head_fit_source = { shape: [d.headFit.length], data: Int32Array.from(d.headFit.map((f) => f.source)) };
+    // design.metaFraction > 0: the heads' images per source (their statistics) and each meta step's refit batch.
+    if (cfg.design.metaFraction > 0) {
+      d.partition.forEach((p, i) => {
+        tensors[`feedback.${i}.head`] = { shape: [p.head.length], data: Int32Array.from(p.head) };
+      });
+      if (d.refit.length) {
+        tensors.refit_draws = padded(d.refit.map((f) => f.idx), cfg.design.feedbackBatch);
+        tensors.refit_source = { shape: [d.refit.length], data: Int32Array.from(d.refit.map((f) => f.source)) };
+      }
+    }
     const k = Math.min(cfg.design.metaBatch, B);
     if (d.metaIbot.length) tensors.meta_ibot = stackBytes(d.metaIbot, [2 * k, gridSize(model.vit) ** 2]);
     if (d.probe.length) Object.assign(tensors, cropTensors('probe', d.probe, cfg, Math.min(cfg.design.metaBatch, pools.probe?.n ?? 0)));
@@ -225,7 +235,11 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     model: mode === 'bench' ? { kind: 'vpt-dino-vit', init: 'random', dir: '', vit: model.vit, head: model.head }
       : backbone ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head }
       : { kind: 'vpt-dino-vit', dir: resolve(visionBaseDir(cfg, data, c.cacheDir)), vit: model.vit, head: model.head },
-    train: { steps, batchSize: B, logEvery: cfg.train.logEvery, optim: stageOptim({ ...cfg.train, steps }) },
+    train: {
+      steps, batchSize: B, logEvery: cfg.train.logEvery, optim: stageOptim({ ...cfg.train, steps }),
+      // train.optimizer 'continued': the base stage's AdamW state (a benchmark's random learner has none).
+      ...(cfg.train.optimizer === 'continued' && mode !== 'bench' && !backbone ? { optimizerState: resolve(join(visionBaseDir(cfg, data, c.cacheDir), BASE_OPTIMIZER_FILE)) } : {}),
+    },
     dino: stageDino(cfg.train),
     arm: { name: arm.name, version: arm.version, rule },
     design: cfg.design,

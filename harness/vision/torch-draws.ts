@@ -8,7 +8,7 @@
 import { Rng } from '../engine/rng.js';
 import type { VisionData } from './data/load.js';
 import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
-import { feedbackSources, type FeedbackSource } from './designer/feedback.js';
+import { feedbackSources, partitionFeedback, type FeedbackPartition } from './designer/feedback.js';
 import { hostMaskStats, randomMasks } from './designer/masks.js';
 import { randomMaskParams, type MaskTargets } from './designer/random-rule.js';
 import { MIN_PROBE_BATCHES } from './designer/rule.js';
@@ -28,11 +28,15 @@ export interface CropDraw {
 export interface DesignerDraws {
   /** The U-Net's initial parameters (the arm's 'designer-init' fork). */
   init: Record<string, { shape: number[]; data: Float32Array }>;
-  sources: FeedbackSource[];
+  sources: ReturnType<typeof feedbackSources>;
+  /** Per source: the heads' images and the meta images (design.metaFraction). */
+  partition: FeedbackPartition[];
   /** Steps whose update a meta step precedes. */
   metaSteps: number[];
-  /** Feedback batch (source, image indices) of each meta step, then of each probe batch. */
+  /** Feedback batch (source, image indices) of each meta step, then of each probe batch (from the meta images). */
   feedback: { source: number; idx: number[] }[];
+  /** With design.metaFraction > 0 and refit steps: the heads' refit batch (their own images) of each meta step. */
+  refit: { source: number; idx: number[] }[];
   /** iBOT masking [2k·P] of each meta step's g_pre batch (iBOT on). */
   metaIbot: Uint8Array[];
   /** The heads' first fit: one (source, indices) minibatch per step. */
@@ -94,19 +98,25 @@ export function designerDraws(cfg: VisionConfig, data: VisionData, armRng: Rng, 
   const P = gridSize(vit) ** 2;
   const init = initUNet({ width: d.designerWidth, levels: d.designerLevels, channels: vit.channels, scale: d.designerScale }, armRng.fork('designer-init'));
   const sources = feedbackSources(data, { seg: d.segWeight, depth: d.depthWeight });
+  const partition = partitionFeedback(sources, d.metaFraction, d.feedbackBatch);
   const metaSteps = metaStepsOf(cfg, steps);
   const fbRng = armRng.fork('feedback-batches');
   const patchRng = armRng.fork('ibot-mask');
   let turn = 0;
-  const next = (rng: Rng): { source: number; idx: number[] } => {
+  const refit: { source: number; idx: number[] }[] = [];
+  // As MaskDesignerRule.nextFeedback: the source in turn, a refit batch of its head images first when separate.
+  const next = (rng: Rng, withRefit = false): { source: number; idx: number[] } => {
     const source = turn++ % sources.length;
-    return { source, idx: rng.sample((sources[source] as FeedbackSource).split.n, d.feedbackBatch) };
+    const part = partition[source] as FeedbackPartition;
+    if (withRefit) refit.push({ source, idx: rng.sample(part.head.length, d.feedbackBatch).map((i) => part.head[i] as number) });
+    return { source, idx: rng.sample(part.meta.length, d.feedbackBatch).map((i) => part.meta[i] as number) };
   };
+  const separateRefit = d.metaFraction > 0 && d.headRefitSteps > 0;
   const feedback: { source: number; idx: number[] }[] = [];
   const metaIbot: Uint8Array[] = [];
   const k = Math.min(d.metaBatch, cfg.train.batchSize);
   for (let i = 0; i < metaSteps.length; i++) {
-    feedback.push(next(fbRng));
+    feedback.push(next(fbRng, separateRefit));
     if (ibotOn) metaIbot.push(patchMaskBytes(2 * k, P, dino, patchRng));
   }
   const probe: CropDraw[] = [];
@@ -123,22 +133,23 @@ export function designerDraws(cfg: VisionConfig, data: VisionData, armRng: Rng, 
       probe.push({ global: c.global, local: c.local, ...(ibotOn ? { ibot: patchMaskBytes(2 * m, P, dino, maskRng) } : {}) });
     }
   }
-  // The heads' first fit (FeedbackHeads.fit): a shuffled order per source, minibatches sources in turn.
+  // The heads' first fit (FeedbackHeads.fit): a shuffled order of each source's head images, minibatches sources in turn.
   const headFit: { source: number; idx: number[] }[] = [];
   if (metaSteps.length || probe.length) {
     const rng = armRng.fork('head-fit');
-    const orders = sources.map((s) => rng.shuffle(Array.from({ length: s.split.n }, (_, i) => i)));
+    const orders = partition.map((p) => rng.shuffle(Array.from({ length: p.head.length }, (_, i) => i)));
     const pos = sources.map(() => 0);
     for (let t = 0; t < d.headSteps; t++) {
       const si = t % sources.length;
       const order = orders[si] as number[];
+      const head = (partition[si] as FeedbackPartition).head;
       const n = Math.min(d.feedbackBatch, order.length);
       if ((pos[si] as number) + n > order.length) pos[si] = 0;
-      headFit.push({ source: si, idx: order.slice(pos[si], (pos[si] as number) + n) });
+      headFit.push({ source: si, idx: order.slice(pos[si], (pos[si] as number) + n).map((j) => head[j] as number) });
       pos[si] = (pos[si] as number) + n;
     }
   }
-  return { init, sources, metaSteps, feedback, metaIbot, headFit, probe };
+  return { init, sources, partition, metaSteps, feedback, refit, metaIbot, headFit, probe };
 }
 
 /** The random-masks control's masks (RandomMaskRule: 'match', 'masks' and 'preview' forks) and their summary. */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.js';
-import { AdamW, scheduledLr, type AdamWConfig } from '../optim/adamw.js';
+import { AdamW, scheduledLr, type AdamWConfig, type AdamWState } from '../optim/adamw.js';
 import { makeCrops, type AugmentConfig, type ImagePool } from './augment.js';
 import { dinoLoss, dinoTargets, meanEntropy, teacherMomentumAt, updatedCenter, type DinoConfig } from './dino.js';
 import { headForward } from './head.js';
@@ -38,6 +38,10 @@ export interface DinoTrainOptions {
   rng: Rng;
   /** Default: the standard augmented crops (baseline). */
   rule?: ViewRule;
+  /** Continue this optimiser state (moments and bias correction) instead of starting from zero moments. */
+  optimizerState?: AdamWState;
+  /** Return the optimiser's final state (`DinoTrainResult.optimizerState`), e.g. to save beside a checkpoint. */
+  keepOptimizerState?: boolean;
   /** Read scalars (a device sync) every this many steps. Default 10. */
   logEvery?: number;
   onLog?: (p: DinoCurvePoint) => void;
@@ -54,6 +58,8 @@ export interface DinoTrainResult {
   augmentMs: number;
   /** CPU time of this process during the loop, ms (≈ wallMs on an idle core; robust to other load). */
   cpuMs: number;
+  /** The optimiser's final state, with `keepOptimizerState`. */
+  optimizerState?: AdamWState;
 }
 
 /** Epoch-wise shuffled batches of pool indices. */
@@ -197,6 +203,8 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
   tf.tidy(() => {
     opt = new AdamW(o.optim, o.model.student);
   });
+  if (o.optimizerState) opt.restoreState(o.optimizerState);
+  let optimizerState: AdamWState | undefined;
   const sampler = new IndexSampler(o.pool.n, o.batchSize, o.rng.fork('order'));
   const augRng = o.rng.fork('augment');
   const maskRng = o.rng.fork('ibot-mask');
@@ -237,11 +245,15 @@ export function trainDino(o: DinoTrainOptions): DinoTrainResult {
         disposeCrops(crops);
       }
     }
+    if (o.keepOptimizerState) optimizerState = opt.exportState();
   } finally {
     opt.dispose();
   }
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
-  return { curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), imagesPerSecond: (o.steps * o.batchSize * 1000) / wallMs, augmentMs, cpuMs };
+  return {
+    curve, wallMs, msPerStep: wallMs / Math.max(1, o.steps), imagesPerSecond: (o.steps * o.batchSize * 1000) / wallMs, augmentMs, cpuMs,
+    ...(optimizerState ? { optimizerState } : {}),
+  };
 }

@@ -75,3 +75,35 @@ def test_designer_adam_matches_typescript() -> None:
 def test_global_norm() -> None:
     ts = [torch.tensor([3.0, 0.0]), torch.tensor([[4.0]])]
     assert global_norm(ts).item() == 5.0
+
+
+def test_learner_adamw_continues_a_restored_state() -> None:
+    """restore(m, v, updates): the moments and the bias correction carry on, so the continued optimiser takes the
+    updates the original would have taken (constant lr: its schedule restarts at step 0); zero moments do not."""
+    cfg = OptimConfig(lr=0.05, beta1=0.9, beta2=0.99, eps=1e-8, weightDecay=0.1, gradClip=0.0, warmupSteps=0, totalSteps=100, minLrRatio=1.0)
+
+    def grads(t: int) -> dict:
+        return {"w": torch.tensor([[math.sin(t), 0.3], [-0.7 * t, math.cos(2 * t)]]), "b": torch.tensor([0.1 * t, -0.2])}
+
+    a = {"w": torch.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True), "b": torch.tensor([0.1, -0.3], requires_grad=True)}
+    opt_a = LearnerAdamW(cfg, a)
+    for t in range(5):
+        opt_a.apply(grads(t))
+    m = {n: opt_a.opt.state[p]["exp_avg"].clone().reshape(-1) for n, p in a.items()}
+    v = {n: opt_a.opt.state[p]["exp_avg_sq"].clone().reshape(-1) for n, p in a.items()}
+    b = {n: p.detach().clone().requires_grad_(True) for n, p in a.items()}
+    f = {n: p.detach().clone().requires_grad_(True) for n, p in a.items()}
+    opt_b, opt_f = LearnerAdamW(cfg, b), LearnerAdamW(cfg, f)
+    opt_b.restore(m, v, 5)
+    for t in range(5, 9):
+        for o in (opt_a, opt_b, opt_f):
+            o.apply(grads(t))
+    for n in a:
+        assert torch.equal(b[n], a[n]), n
+    assert (f["w"] - a["w"]).abs().max().item() > 1e-3
+    try:
+        LearnerAdamW(cfg, {"u": torch.zeros(2, requires_grad=True)}).restore(m, v, 5)
+    except Exception as e:  # noqa: BLE001 - the message is what is checked
+        assert "no moments for parameter u" in str(e)
+    else:
+        raise AssertionError("a state without the parameter was accepted")

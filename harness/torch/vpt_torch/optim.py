@@ -16,6 +16,8 @@ from typing import Dict, List, Mapping
 
 import torch
 
+from .errors import InputError
+
 from .inputs import OptimConfig
 from .losses import wide
 
@@ -51,6 +53,20 @@ class LearnerAdamW:
 
     def next_lr(self) -> float:
         return scheduled_lr(self.cfg, self.step_count)
+
+    def restore(self, m: Mapping[str, torch.Tensor], v: Mapping[str, torch.Tensor], updates: int) -> None:
+        """Continues an AdamW state saved by the harness (vpt's optimizer.safetensors): the moments and the bias
+        correction's update count carry on; the schedule (step_count) starts at this stage's step 0."""
+        for n, p in self.params.items():
+            if n not in m or n not in v:
+                raise InputError(f"optimiser state: no moments for parameter {n}")
+            if m[n].numel() != p.numel() or v[n].numel() != p.numel():
+                raise InputError(f"optimiser state: moments of {n} hold {m[n].numel()} values, the parameter {p.numel()}")
+            self.opt.state[p] = {
+                "step": torch.tensor(float(updates)),
+                "exp_avg": m[n].reshape(p.shape).to(p.device, torch.float32).clone(),
+                "exp_avg_sq": v[n].reshape(p.shape).to(p.device, torch.float32).clone(),
+            }
 
     def apply(self, grads: Dict[str, torch.Tensor]) -> torch.Tensor:
         """One update from `grads` (every parameter; clipped in place). Returns the pre-clip norm (a device scalar)."""

@@ -38,6 +38,32 @@ export function feedbackSources(data: VisionData, weights: { seg: number; depth:
   return out;
 }
 
+/** A source's images the feedback heads fit on, and those g_down is taken on (design.metaFraction). */
+export interface FeedbackPartition {
+  head: number[];
+  meta: number[];
+}
+
+/**
+ * Splits each source's images: the last ⌈metaFraction·n⌉ are the meta set (g_down and the one-step probe), the rest
+ * the heads' (their first fit and every refit), as the paper keeps separate head-training and meta sets. At 0 both
+ * are every image (the heads then refit on the very batch g_down is taken on). Too few images on either side is
+ * one line naming the split and the keys.
+ */
+export function partitionFeedback(sources: readonly FeedbackSource[], metaFraction: number, feedbackBatch: number): FeedbackPartition[] {
+  return sources.map((src) => {
+    const n = src.split.n;
+    const kind = src.seg && src.depth ? 'segmentation + depth' : src.seg ? 'segmentation' : 'depth';
+    const all = Array.from({ length: n }, (_, i) => i);
+    if (metaFraction <= 0) return { head: all, meta: all };
+    const m = Math.ceil(metaFraction * n);
+    if (m < feedbackBatch || n - m < feedbackBatch) {
+      throw new Error(`design.metaFraction ${metaFraction} splits the ${n} ${kind} feedback images into ${n - m} for the heads and ${m} for meta batches; each side needs at least design.feedbackBatch ${feedbackBatch}`);
+    }
+    return { head: all.slice(0, n - m), meta: all.slice(n - m) };
+  });
+}
+
 /** A labelled batch on the device. */
 export interface FeedbackBatch {
   B: number;
@@ -174,28 +200,24 @@ export class FeedbackHeads {
   }
 
   /**
-   * The first fit: standardisation statistics from the patch tokens of every feedback image under `params`
-   * (the student backbone), then `steps` Adam steps over minibatches of `batch` images, sources in turn.
+   * The first fit: standardisation statistics from the patch tokens of the heads' images under `params` (the
+   * student backbone), then `steps` Adam steps over minibatches of `batch` images, sources in turn. `images` lists,
+   * per source, the images the heads may fit on (design.metaFraction keeps the rest for g_down); default all.
    */
-  fit(params: Params, steps: number, batch: number, rng: Rng): void {
+  fit(params: Params, steps: number, batch: number, rng: Rng, images?: readonly (readonly number[])[]): void {
     const D = this.vit.width;
     const g = gridSize(this.vit);
     const T = 1 + g * g;
-    const stored = this.sources.map((src) => {
-      const idx = Array.from({ length: src.split.n }, (_, i) => i);
-      const chunks: Float32Array[] = [];
+    const lists = this.sources.map((src, si) => images?.[si] ?? Array.from({ length: src.split.n }, (_, i) => i));
+    const stored = this.sources.map((src, si) => {
+      const idx = lists[si] as readonly number[];
+      const all = new Float32Array(idx.length * T * D);
       for (let a = 0; a < idx.length; a += 64) {
         const b = feedbackBatch({ ...src, seg: false, depth: false }, idx.slice(a, a + 64), this.cfg.numClasses);
         const t = tf.tidy(() => vitTokens(this.vit, params, b.images).tokens);
-        chunks.push(t.dataSync() as Float32Array);
+        all.set(t.dataSync() as Float32Array, a * T * D);
         t.dispose();
         disposeFeedbackBatch(b);
-      }
-      const all = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-      let o = 0;
-      for (const c of chunks) {
-        all.set(c, o);
-        o += c.length;
       }
       return all;
     });
@@ -210,20 +232,24 @@ export class FeedbackHeads {
     }
     const st = columnStats(pr, D);
     this.stats = { mean: tf.keep(tf.tensor1d(st.mean)), invStd: tf.keep(tf.tensor1d(st.invStd)) };
-    const orders = this.sources.map((s) => rng.shuffle(Array.from({ length: s.split.n }, (_, i) => i)));
+    // Minibatches are positions in each source's list (its image indices when the list is every image).
+    const orders = lists.map((l) => rng.shuffle(Array.from({ length: l.length }, (_, i) => i)));
     const pos = this.sources.map(() => 0);
     for (let t = 0; t < steps; t++) {
       const si = t % this.sources.length;
       const src = this.sources[si] as FeedbackSource;
       const order = orders[si] as number[];
+      const list = lists[si] as readonly number[];
       const n = Math.min(batch, order.length);
       if ((pos[si] as number) + n > order.length) pos[si] = 0;
-      const idx = order.slice(pos[si], (pos[si] as number) + n);
+      const at = order.slice(pos[si], (pos[si] as number) + n);
       pos[si] = (pos[si] as number) + n;
-      const b = feedbackBatch(src, idx, this.cfg.numClasses);
+      const b = feedbackBatch(src, at.map((j) => list[j] as number), this.cfg.numClasses);
       const data = stored[si] as Float32Array;
       const tok = new Float32Array(n * T * D);
-      idx.forEach((i, j) => tok.set(data.subarray(i * T * D, (i + 1) * T * D), j * T * D));
+      at.forEach((j, r) => {
+        tok.set(data.subarray(j * T * D, (j + 1) * T * D), r * T * D);
+      });
       const tokens = tf.tensor2d(tok, [n * T, D]);
       this.step(tokens, b, 1);
       tokens.dispose();

@@ -20,11 +20,11 @@ import type { DinoModel } from '../model.js';
 import type { VisionDesignConfig } from '../schema.js';
 import { cropBatch, disposeCrops } from '../trainer.js';
 import { blurBatch, type CropBatch, type GlobalViews, type ViewRule } from '../views.js';
-import { disposeFeedbackBatch, feedbackBatch, FeedbackHeads, feedbackSources, type FeedbackBatch, type FeedbackSource } from './feedback.js';
+import { disposeFeedbackBatch, feedbackBatch, FeedbackHeads, feedbackSources, partitionFeedback, type FeedbackBatch, type FeedbackPartition, type FeedbackSource } from './feedback.js';
 import { keepPenalty, maskedViews, maskStats, totalVariation } from './masks.js';
 import { MaskDesigner } from './unet.js';
 import {
-  downstreamGrad, downstreamLoss, localHidden, pretrainBatch, pretrainGrad, shiftedParams, slopeAlong, unitDirection, visionSubset, type VisionSubset,
+  downstreamGrad, downstreamLoss, localHidden, pretrainBatch, pretrainGrad, refitHeads, shiftedParams, slopeAlong, unitDirection, visionSubset, type VisionSubset,
 } from './value.js';
 
 /** What a masking rule is built from. */
@@ -97,6 +97,8 @@ export class MaskDesignerRule implements ViewRule {
   private readonly opt: tf.Optimizer;
   private readonly subset: VisionSubset;
   private readonly sources: FeedbackSource[];
+  /** Per source: the images the heads fit on and those g_down is taken on (design.metaFraction). */
+  private readonly parts: FeedbackPartition[];
   private readonly fbRng: Rng;
   private readonly noiseRng: Rng;
   private readonly sums = statSums();
@@ -107,24 +109,33 @@ export class MaskDesignerRule implements ViewRule {
   /** The previous meta step's designer gradient of the value term. */
   private valueGradPrev: Grads | undefined;
   private probeR = Number.NaN;
+  /** The probe's V̂ on held-out batches under the final and under the initial designer (paired by batch). */
+  private probeSlopes: { final: number[]; initial: number[] } | undefined;
   /** iBOT patch masking of the meta batches (used only with dino.ibotWeight > 0). */
   private readonly patchRng: Rng;
 
   constructor(private readonly ctx: MaskRuleContext, private readonly feedback: 'true' | 'random') {
     const { model, design, data } = ctx;
-    this.designer = new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale, ...(design.keepCentering ? { centre: design.keepTarget } : {}) }, ctx.rng.fork('designer-init'));
+    this.designer = this.initialDesigner();
     this.opt = tf.train.adam(design.designerLr);
     this.subset = visionSubset(model.cfg.vit, design.subsetBlocks);
     this.sources = feedbackSources(data, { seg: design.segWeight, depth: design.depthWeight });
+    this.parts = partitionFeedback(this.sources, design.metaFraction, design.feedbackBatch);
     this.heads = new FeedbackHeads(model.cfg.vit, { seg: design.segWeight, depth: design.depthWeight, numClasses: Math.max(1, data.info.segClasses), lr: design.headLr }, this.sources);
     this.fbRng = ctx.rng.fork('feedback-batches');
     this.noiseRng = ctx.rng.fork('random-feedback');
     this.patchRng = ctx.rng.fork('ibot-mask');
   }
 
-  /** The student's global views of normalised crops [N,S,S,3] under the current designer. */
-  private studentViews(global: tf.Tensor4D, blurred: tf.Tensor4D): { views: tf.Tensor4D; mu: tf.Tensor4D } {
-    const mu = this.designer.masks(global);
+  /** The U-Net as the arm starts it (the 'designer-init' fork: the same weights every time it is built). */
+  private initialDesigner(): MaskDesigner {
+    const { model, design, rng } = this.ctx;
+    return new MaskDesigner({ width: design.designerWidth, levels: design.designerLevels, channels: model.cfg.vit.channels, scale: design.designerScale, ...(design.keepCentering ? { centre: design.keepTarget } : {}) }, rng.fork('designer-init'));
+  }
+
+  /** The student's global views of normalised crops [N,S,S,3] under the current designer (or `designer`). */
+  private studentViews(global: tf.Tensor4D, blurred: tf.Tensor4D, designer: MaskDesigner = this.designer): { views: tf.Tensor4D; mu: tf.Tensor4D } {
+    const mu = designer.masks(global);
     return { views: maskedViews(global, blurred, mu, this.ctx.design.maskStrength), mu };
   }
 
@@ -144,21 +155,36 @@ export class MaskDesignerRule implements ViewRule {
   private ensureHeads(): void {
     if (this.heads.fitted) return;
     const t0 = performance.now();
-    this.heads.fit(this.ctx.model.student, this.ctx.design.headSteps, this.ctx.design.feedbackBatch, this.ctx.rng.fork('head-fit'));
+    this.heads.fit(this.ctx.model.student, this.ctx.design.headSteps, this.ctx.design.feedbackBatch, this.ctx.rng.fork('head-fit'), this.parts.map((p) => p.head));
     this.headFitMs += performance.now() - t0;
   }
 
-  /** The next labelled batch: sources in turn, images drawn from `rng`. */
-  private nextFeedback(rng: Rng): FeedbackBatch {
-    const src = this.sources[this.fbTurn++ % this.sources.length] as FeedbackSource;
-    return feedbackBatch(src, rng.sample(src.split.n, this.ctx.design.feedbackBatch), this.heads.cfg.numClasses);
+  /** Whether the heads refit on their own images before g_down (else on g_down's batch itself). */
+  private get separateRefit(): boolean {
+    return this.ctx.design.metaFraction > 0 && this.ctx.design.headRefitSteps > 0;
+  }
+
+  /**
+   * The next labelled batch: sources in turn, images of the source's meta set drawn from `rng`; with a separate
+   * refit, a batch of the source's head images is drawn first (`refit`).
+   */
+  private nextFeedback(rng: Rng, withRefit = false): { batch: FeedbackBatch; refit?: FeedbackBatch } {
+    const si = this.fbTurn++ % this.sources.length;
+    const src = this.sources[si] as FeedbackSource;
+    const part = this.parts[si] as FeedbackPartition;
+    const k = this.ctx.design.feedbackBatch;
+    const C = this.heads.cfg.numClasses;
+    const refit = withRefit ? feedbackBatch(src, rng.sample(part.head.length, k).map((i) => part.head[i] as number), C) : undefined;
+    const batch = feedbackBatch(src, rng.sample(part.meta.length, k).map((i) => part.meta[i] as number), C);
+    return { batch, ...(refit ? { refit } : {}) };
   }
 
   /** g_down for this meta step (detached) and the feedback batch's loss: from labels, or a same-norm Gaussian. */
   private gDown(): { grads: Grads; loss: number } {
-    const fb = this.nextFeedback(this.fbRng);
+    const { batch: fb, refit } = this.nextFeedback(this.fbRng, this.separateRefit);
     try {
-      const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, this.heads, fb, this.ctx.design.headRefitSteps);
+      if (refit) refitHeads(this.ctx.model, this.heads, refit, this.ctx.design.headRefitSteps);
+      const { loss, grads } = downstreamGrad(this.ctx.model, this.subset, this.heads, fb, refit ? 0 : this.ctx.design.headRefitSteps);
       const l = loss.dataSync()[0] as number;
       loss.dispose();
       if (this.feedback === 'true') return { grads, loss: l };
@@ -167,6 +193,7 @@ export class MaskDesignerRule implements ViewRule {
       return { grads: noise, loss: l };
     } finally {
       disposeFeedbackBatch(fb);
+      if (refit) disposeFeedbackBatch(refit);
     }
   }
 
@@ -247,7 +274,9 @@ export class MaskDesignerRule implements ViewRule {
   /**
    * One-step probe (METHOD.md §2): on held-out unlabeled batches, the predicted decrease η·V against the
    * realised decrease of the downstream loss after one plain step θ_S ← θ_S − η·g_pre (exact gradients, the
-   * real g_down whatever the arm's feedback), each on a fresh feedback batch.
+   * real g_down whatever the arm's feedback), each on a fresh feedback batch. On the same batches it also takes
+   * V̂ = ĝ_downᵀg_pre under the initial designer, so the summary can set what the designer's updates moved V̂ by
+   * against V̂'s batch-to-batch noise.
    */
   probe(pool: ImagePool, batches: number, eta: number, rng: Rng): { predicted: number[]; realised: number[]; r: number } {
     this.ensureHeads();
@@ -258,26 +287,55 @@ export class MaskDesignerRule implements ViewRule {
     const maskRng = rng.fork('ibot-mask');
     const predicted: number[] = [];
     const realised: number[] = [];
+    const slopes = { final: [] as number[], initial: [] as number[] };
+    const initial = this.initialDesigner();
     for (let j = 0; j < batches && (j + 1) * m <= pool.n; j++) {
       const crops = cropBatch(pool, Array.from({ length: m }, (_, i) => j * m + i), augment, augRng);
-      const fb = this.nextFeedback(fbRng);
+      const fb = this.nextFeedback(fbRng).batch;
       const { loss, grads: gDown } = downstreamGrad(model, this.subset, this.heads, fb);
       const pr = tf.tidy(() => {
         const b = pretrainBatch(model, crops, m, dino, design.maskBlurSigma, maskRng);
         const { views } = this.studentViews(b.global, b.blurred);
         const gPre = pretrainGrad(model, this.subset, views, b, dino).grads;
         const after = downstreamLoss(model, shiftedParams(model.student, this.subset, gPre, -eta), this.heads, fb);
-        return tf.stack([tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after)]);
+        const gPre0 = pretrainGrad(model, this.subset, this.studentViews(b.global, b.blurred, initial).views, b, dino).grads;
+        const unit = unitDirection(gDown);
+        return tf.stack([tf.mul(dot(gDown, gPre), eta), tf.sub(loss, after), dot(unit, gPre), dot(unit, gPre0)]);
       });
-      const [p, r] = pr.dataSync() as Float32Array;
+      const [p, r, s1, s0] = pr.dataSync() as Float32Array;
       predicted.push(p as number);
       realised.push(r as number);
+      slopes.final.push(s1 as number);
+      slopes.initial.push(s0 as number);
       tf.dispose([pr, loss, ...Object.values(gDown)]);
       disposeFeedbackBatch(fb);
       disposeCrops(crops);
     }
+    initial.dispose();
     this.probeR = pearson(predicted, realised);
+    this.probeSlopes = slopes;
     return { predicted, realised, r: this.probeR };
+  }
+
+  /**
+   * What the designer's updates did to V̂, from the probe's held-out batches: the mean paired change of V̂ (final
+   * against initial designer, same batch, same g_down, the same learner), its standard error, and the sd of V̂ from
+   * batch to batch. A gain inside the batch sd means the updates moved V̂ less than one batch's noise.
+   */
+  private designerGain(): Record<string, number> {
+    const sl = this.probeSlopes;
+    if (!sl || sl.final.length < 2) return {};
+    const n = sl.final.length;
+    const diff = sl.final.map((v, i) => v - (sl.initial[i] as number));
+    const mean = meanOf(diff);
+    const sd = (xs: readonly number[]): number => {
+      const m = meanOf(xs);
+      return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+    };
+    return {
+      value_unit_final: meanOf(sl.final), value_unit_initial: meanOf(sl.initial),
+      value_unit_designer_gain: mean, value_unit_gain_se: sd(diff) / Math.sqrt(n), value_unit_batch_sd: sd(sl.initial),
+    };
   }
 
   masksFor(images: Float32Array, n: number): Float32Array {
@@ -308,6 +366,7 @@ export class MaskDesignerRule implements ViewRule {
       value_share_mean: meanOf(this.curve.map((p) => p.valueShare)),
       down_cos_mean: meanOf(this.curve.flatMap((p) => (p.downCos === null ? [] : [p.downCos]))),
       ...(design.valueAfter ? { value_unit_gain_mean: meanOf(this.curve.map((p) => (p.slopeAfter as number) - p.slope)) } : {}),
+      ...this.designerGain(),
       meta_steps: this.curve.length,
       meta_ms_mean: meanOf(this.metaMs),
       head_fit_ms: this.headFitMs,

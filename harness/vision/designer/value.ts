@@ -143,6 +143,14 @@ export function feedbackTokens(model: DinoModel, params: Params, hidden: HiddenV
   return vitForwardFrom(model.cfg.vit, params, hidden.x, hidden.B, hidden.T, from);
 }
 
+/** `steps` Adam steps of the feedback heads on batch `b`'s tokens under the current student (the backbone frozen). */
+export function refitHeads(model: DinoModel, heads: FeedbackHeads, b: FeedbackBatch, steps: number): void {
+  if (steps <= 0) return;
+  const tokens = tf.tidy(() => feedbackTokens(model, model.student, vitHiddenBelow(model.cfg.vit, model.student, b.images, 0), 0));
+  heads.step(tokens, b, steps);
+  tokens.dispose();
+}
+
 /**
  * g_down = ∇_θS L_down on a labelled batch, detached, with the loss. With `refitSteps`, the heads first take
  * that many steps on this batch's tokens at the current θ (the backbone frozen for them).

@@ -116,16 +116,20 @@ class FeedbackHeads:
             grads = torch.autograd.grad(loss, [self.params[n] for n in used], allow_unused=True)
             self.opt.apply({n: g for n, g in zip(used, grads) if g is not None})
 
-    def fit(self, params: Params, steps: int, draws: List[np.ndarray], draw_sources: np.ndarray) -> None:
-        """The first fit: standardisation statistics over the patch tokens of every feedback image under `params`
-        (float64 sums, population variance, eps 1e-5), then one Adam step per harness-drawn minibatch."""
+    def fit(self, params: Params, steps: int, draws: List[np.ndarray], draw_sources: np.ndarray,
+            head_images: Optional[List[Optional[np.ndarray]]] = None) -> None:
+        """The first fit: standardisation statistics over the patch tokens of the heads' feedback images under
+        `params` (every image of a source unless `head_images` lists them: design.metaFraction), float64 sums,
+        population variance, eps 1e-5; then one Adam step per harness-drawn minibatch."""
         D = self.vit.cfg.width
         stored: List[torch.Tensor] = []
         with torch.no_grad():
             for src in self.sources:
                 chunks = [self.vit.tokens(params, src.images[a:a + 64]) for a in range(0, src.n, 64)]
                 stored.append(torch.cat(chunks))
-            rows = torch.cat([t[:, self.vit.prefix:].reshape(-1, D) for t in stored]).double()
+            picked = [t if head_images is None or head_images[i] is None else t[torch.from_numpy(head_images[i]).to(t.device)]
+                      for i, t in enumerate(stored)]
+            rows = torch.cat([t[:, self.vit.prefix:].reshape(-1, D) for t in picked]).double()
             mean = rows.mean(dim=0)
             var = torch.clamp((rows * rows).mean(dim=0) - mean * mean, min=0)
             self.mean = mean.float()

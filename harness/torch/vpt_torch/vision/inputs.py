@@ -30,6 +30,7 @@ class VisionTrain:
     batchSize: int
     logEvery: int
     optim: OptimConfig
+    optimizerState: Optional[str] = None  # the base stage's AdamW state to continue (train.optimizer 'continued')
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def parse(folder: Path, mode: str) -> VisionCell:
         raise InputError(f"inputs.json: 'model.kind' {kind!r} is not 'vpt-dino-vit' or 'hf-dinov2'")
     tr = _need(j, "train", "")
     train = VisionTrain(int(_need(tr, "steps", "train.")), int(_need(tr, "batchSize", "train.")), int(_need(tr, "logEvery", "train.")),
-                        _dataclass(OptimConfig, _need(tr, "optim", "train."), "train.optim."))
+                        _dataclass(OptimConfig, _need(tr, "optim", "train."), "train.optim."),
+                        str(tr["optimizerState"]) if tr.get("optimizerState") else None)
     dj = _need(j, "dino", "")
     dino = DinoConfig(**{f.name: dj[f.name] for f in fields(DinoConfig) if f.name in dj})
     arm = _need(j, "arm", "")

@@ -13,6 +13,8 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional
 import numpy as np
 import torch
 
+from .. import safetensors_io
+from ..errors import InputError
 from ..optim import LearnerAdamW
 from .dino import DinoConfig, PatchMask, dino_targets, mean_entropy, student_loss_from_hidden, teacher_side, updated_center
 from .inputs import VisionCell
@@ -40,6 +42,20 @@ class DinoLearner:
         self.teacher: Params = {n: torch.from_numpy(np.array(arrays["teacher." + n], dtype=np.float32)).to(device) for n in names}
         self.center = torch.from_numpy(np.array(arrays["center"], dtype=np.float32)).to(device)
         self.opt = LearnerAdamW(cell.train.optim, self.student)
+        if cell.train.optimizerState:
+            self.continue_optimizer(cell.train.optimizerState, device)
+
+    def continue_optimizer(self, path: str, device: torch.device) -> None:
+        """The base stage's AdamW state (train.optimizer 'continued'), as the harness saved it beside the checkpoint."""
+        try:
+            st = safetensors_io.read(path)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file (the base checkpoint's optimiser state)") from None
+        updates = st.metadata.get("updates", "")
+        if st.metadata.get("format") != "vpt-adamw" or not updates.isdigit():
+            raise InputError(f"{path}: not a vpt AdamW state (metadata format {st.metadata.get('format')!r}, updates {updates!r})")
+        moments = {w: {k[2:]: torch.from_numpy(np.array(a, dtype=np.float32)).to(device) for k, a in st.arrays.items() if k.startswith(w + ".")} for w in ("m", "v")}
+        self.opt.restore(moments["m"], moments["v"], int(updates))
 
     def const(self) -> Params:
         """The student's current values without gradient tracking (the designer's and the probe's θ)."""

@@ -11,6 +11,8 @@ activations below S are computed once per meta step.
 """
 from __future__ import annotations
 
+import math
+
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -93,6 +95,7 @@ class DesignerRule(ViewRule):
         shape = UNetShape(d.designerWidth, d.designerLevels, cell.vit.channels, d.designerScale, d.keepTarget if d.keepCentering else None)
         init = {k[len("designer."):]: torch.from_numpy(np.array(v)).to(device) for k, v in cell.arrays.items() if k.startswith("designer.")}
         self.designer = MaskDesigner(shape, init)
+        self.initial = MaskDesigner(shape, {k: v.clone() for k, v in init.items()})  # the probe's V̂ under the untrained designer
         self.opt = DesignerAdam(d.designerLr, self.designer.params)
         self.sources: List[FeedbackSource] = []
         for i, s in enumerate(cell.sources):
@@ -103,6 +106,11 @@ class DesignerRule(ViewRule):
         self.fb_draws = cell.array("feedback_draws", np.int32)
         self.fb_sources = cell.array("feedback_source", np.int32)
         self.fb_turn = 0
+        # design.metaFraction > 0: the heads refit on a harness-drawn batch of their own images before each g_down.
+        self.refit_draws = cell.arrays.get("refit_draws")
+        self.refit_sources = cell.arrays.get("refit_source")
+        self.refit_turn = 0
+        self.probe_slopes: Optional[Tuple[List[float], List[float]]] = None
         self.meta_ibot = cell.arrays.get("meta_ibot")
         self.meta_turn = 0
         self.meta_set = set(cell.meta_steps)
@@ -137,7 +145,9 @@ class DesignerRule(ViewRule):
         t0 = time.perf_counter()
         hf = self.cell.array("head_fit", np.int32)
         draws = [row[row >= 0] for row in hf]
-        self.heads.fit(self.learner.const(), len(draws), draws, self.cell.array("head_fit_source", np.int32))
+        heads = [self.cell.arrays.get(f"feedback.{i}.head") for i in range(len(self.sources))]
+        self.heads.fit(self.learner.const(), len(draws), draws, self.cell.array("head_fit_source", np.int32),
+                       [None if h is None else h.astype(np.int64) for h in heads])
         self.head_fit_ms += (time.perf_counter() - t0) * 1000.0
 
     def next_feedback(self) -> FeedbackBatch:
@@ -146,6 +156,20 @@ class DesignerRule(ViewRule):
         src = self.sources[int(self.fb_sources[k])]
         row = self.fb_draws[k]
         return feedback_batch(src, torch.from_numpy(row[row >= 0].astype(np.int64)).to(self.device))
+
+    def refit_heads(self, steps: int) -> bool:
+        """With separate head and meta sets: the heads' refit steps on the next drawn batch of their own images."""
+        if self.refit_draws is None or self.refit_sources is None or steps <= 0:
+            return False
+        k = self.refit_turn
+        self.refit_turn += 1
+        src = self.sources[int(self.refit_sources[k])]
+        row = self.refit_draws[k]
+        b = feedback_batch(src, torch.from_numpy(row[row >= 0].astype(np.int64)).to(self.device))
+        with torch.no_grad():
+            tokens = self.learner.vit.tokens(self.learner.const(), b.images)
+        self.heads.step(tokens, b, steps)
+        return True
 
     def subset_params(self, base: Params) -> Tuple[Params, List[torch.Tensor]]:
         """`base` with S's tensors replaced by fresh leaves that require grad."""
@@ -223,8 +247,9 @@ class DesignerRule(ViewRule):
         self.ensure_heads()
         t0 = time.perf_counter()
         d = self.cell.design
+        refit = self.refit_heads(d.headRefitSteps)
         fb = self.next_feedback()
-        down_loss, g = self.downstream_grad(fb, d.headRefitSteps)
+        down_loss, g = self.downstream_grad(fb, 0 if refit else d.headRefitSteps)
         if self.cell.feedback == "random":
             g = self.random_like(g)
         down_cos = dot(g, self.down_prev) / (global_norm(list(g.values())) * global_norm(list(self.down_prev.values()))) if self.down_prev else None
@@ -289,6 +314,8 @@ class DesignerRule(ViewRule):
         vit = self.learner.vit
         predicted: List[float] = []
         realised: List[float] = []
+        final: List[float] = []
+        initial: List[float] = []
         for crops, local, ibot in batches:
             fb = self.next_feedback()
             loss, g_down = self.downstream_grad(fb, 0)
@@ -301,6 +328,14 @@ class DesignerRule(ViewRule):
             pre = self.learner.loss(p, g_views, b["local"], b["targets"], b["m"], b["mask"], b["patch"])
             g_pre = dict(zip(self.names, torch.autograd.grad(pre, leaves)))
             with torch.no_grad():
+                views0 = masked_views(b["global"], b["blurred"], self.initial.masks(b["global"]), self.cell.design.maskStrength)
+            p0, leaves0 = self.subset_params(base)
+            pre0 = self.learner.loss(p0, self.ibot_views(views0, b), b["local"], b["targets"], b["m"], b["mask"], b["patch"])
+            g_pre0 = dict(zip(self.names, torch.autograd.grad(pre0, leaves0)))
+            with torch.no_grad():
+                down_norm = global_norm(list(g_down.values()))
+                final.append(float(dot(g_down, g_pre) / down_norm))
+                initial.append(float(dot(g_down, g_pre0) / down_norm))
                 shifted = dict(base)
                 for n in self.names:
                     shifted[n] = base[n] - eta * g_pre[n]
@@ -308,6 +343,24 @@ class DesignerRule(ViewRule):
                 predicted.append(float(dot(g_down, g_pre) * eta))
                 realised.append(float(loss - after))
         self.probe_r = pearson(predicted, realised)
+        self.probe_slopes = (final, initial)
+
+    def designer_gain(self) -> Dict[str, float]:
+        """The paired change of V̂ from the initial to the final designer on the probe's batches, its standard error,
+        and V̂'s batch-to-batch sd (as the TypeScript rule reports them)."""
+        if self.probe_slopes is None or len(self.probe_slopes[0]) < 2:
+            return {}
+        final, initial = self.probe_slopes
+        n = len(final)
+        diff = [a - b for a, b in zip(final, initial)]
+
+        def sd(xs: List[float]) -> float:
+            m = sum(xs) / len(xs)
+            return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+        return {"value_unit_final": mean_of(final), "value_unit_initial": mean_of(initial),
+                "value_unit_designer_gain": mean_of(diff), "value_unit_gain_se": sd(diff) / math.sqrt(n),
+                "value_unit_batch_sd": sd(initial)}
 
     @property
     def curve(self) -> List[Dict[str, Any]]:
@@ -334,6 +387,7 @@ class DesignerRule(ViewRule):
             "value_grad_cos_mean": mean_of([p["valueGradCos"] for p in c if p["valueGradCos"] is not None]),
             "value_share_mean": mean_of([p["valueShare"] for p in c]),
             "down_cos_mean": mean_of([p["downCos"] for p in c if p["downCos"] is not None]),
+            **self.designer_gain(),
             "meta_steps": float(len(c)),
             "meta_ms_mean": mean_of(self.meta_ms),
             "head_fit_ms": self.head_fit_ms,
