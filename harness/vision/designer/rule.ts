@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { VisionData } from '../data/load.js';
 import { pearson } from '../../engine/moments.js';
+import { describe } from '../../stats.js';
 import { dot, randomLike, type Grads } from '../../engine/grads.js';
 import { globalNorm } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
@@ -325,16 +326,10 @@ export class MaskDesignerRule implements ViewRule {
   private designerGain(): Record<string, number> {
     const sl = this.probeSlopes;
     if (!sl || sl.final.length < 2) return {};
-    const n = sl.final.length;
-    const diff = sl.final.map((v, i) => v - (sl.initial[i] as number));
-    const mean = meanOf(diff);
-    const sd = (xs: readonly number[]): number => {
-      const m = meanOf(xs);
-      return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-    };
+    const gain = describe(sl.final.map((v, i) => v - (sl.initial[i] as number)));
     return {
       value_unit_final: meanOf(sl.final), value_unit_initial: meanOf(sl.initial),
-      value_unit_designer_gain: mean, value_unit_gain_se: sd(diff) / Math.sqrt(n), value_unit_batch_sd: sd(sl.initial),
+      value_unit_designer_gain: gain.mean, value_unit_gain_se: gain.sd / Math.sqrt(gain.n), value_unit_batch_sd: describe(sl.initial).sd,
     };
   }
 
