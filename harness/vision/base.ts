@@ -36,8 +36,17 @@ export interface VisionBaseInfo {
 
 type BaseKeys = Pick<VisionConfig, 'model' | 'base'>;
 
+/**
+ * The model keys a base checkpoint (and its random initialisation) depends on: `implementation` only says how the
+ * torch engine runs a pretrained backbone, which has no base stage.
+ */
+export function baseModelKeys(model: VisionConfig['model']): Omit<VisionConfig['model'], 'implementation'> {
+  const { implementation: _implementation, ...keys } = model;
+  return keys;
+}
+
 export function visionBaseHash(cfg: BaseKeys, data: VisionData): string {
-  return configHash({ v: VISION_BASE_VERSION, model: cfg.model, base: cfg.base, unlabeled: data.hashes.unlabeled });
+  return configHash({ v: VISION_BASE_VERSION, model: baseModelKeys(cfg.model), base: cfg.base, unlabeled: data.hashes.unlabeled });
 }
 
 export function visionBaseDir(cfg: BaseKeys, data: VisionData, cacheDir: string): string {
@@ -145,7 +154,7 @@ export function baseProbeChoices(cfg: Pick<VisionConfig, 'model' | 'base' | 'eva
 
 /** Probe metrics of the base stage's random initialisation (the "random-init backbone" row), cached likewise. */
 export function evaluateRandomInit(cfg: Pick<VisionConfig, 'model' | 'base' | 'eval'>, data: VisionData, cacheDir: string): ReferenceEvaluation {
-  const hash = configHash({ v: VISION_BASE_VERSION, model: cfg.model, seed: cfg.base.seed });
+  const hash = configHash({ v: VISION_BASE_VERSION, model: baseModelKeys(cfg.model), seed: cfg.base.seed });
   const file = join(cacheDir, 'vision-random-init', hash, `eval-${evalKey(cfg, data)}.json`);
   return cachedEval(file, () => {
     const model = initialModel(cfg);

@@ -50,6 +50,12 @@ export const VisionModelSchema = z.strictObject({
    * Absent: the base stage's ViT.
    */
   backbone: z.string().optional(),
+  /**
+   * Which implementation runs a pretrained `backbone` on the torch engine: 'auto' (transformers' own model class when
+   * transformers ≥ 4.48 imports with the family's class, else the built-in), 'built-in' or 'transformers' (refused in
+   * one line where it cannot run). The cell's engine record names the one that ran (`paths.models`). Default 'auto'.
+   */
+  implementation: z.enum(['auto', 'built-in', 'transformers']).default('auto'),
 });
 
 /** Where the images come from: the embedded scene generator (default) or files in published layouts. */

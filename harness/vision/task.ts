@@ -15,7 +15,7 @@ import type { CellResult, ReferenceRow } from '../results/schema.js';
 import { summariseCosts } from '../bench/step-cost.js';
 import { configHash } from '../suite/hash.js';
 import type { VisionSuite } from './schema.js';
-import { ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, referenceEvalKey, VISION_BASE_VERSION } from './base.js';
+import { baseModelKeys, ensureVisionBase, evaluateRandomInit, evaluateVisionBase, loadVisionBase, referenceEvalKey, VISION_BASE_VERSION } from './base.js';
 import { runVisionCell, splitUnlabeled } from './cell.js';
 import { feedbackSources, partitionFeedback } from './designer/feedback.js';
 import { MaskDesignerRule } from './designer/rule.js';
@@ -139,7 +139,7 @@ function visionReferences(s: VisionSuite, results: readonly CellResult[], cacheD
     const ev = JSON.parse(readFileSync(file, 'utf8')) as { metrics: ReferenceRow['metrics'] };
     rows.push({ id, label, note, metrics: ev.metrics });
   };
-  const initHash = configHash({ v: VISION_BASE_VERSION, model: s.model, seed: s.base.seed });
+  const initHash = configHash({ v: VISION_BASE_VERSION, model: baseModelKeys(s.model), seed: s.base.seed });
   add(join(cacheDir, 'vision-random-init', initHash, `eval-${key}.json`), 'random-init', 'random-init backbone', 'no pretraining');
   add(join(cacheDir, 'vision-base', done.config.baseHash as string, `eval-${key}.json`), 'base', 'base checkpoint', 'before continued pretraining');
   return rows;

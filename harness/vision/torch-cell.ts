@@ -233,7 +233,7 @@ export function writeVisionTorchInputs(c: VisionTorchCell, dir: string, torch: T
     directional: torch.directional,
     // A benchmark's learner is random at the configuration's shape (drawn by the engine: speed does not depend on values).
     model: mode === 'bench' ? { kind: 'vpt-dino-vit', init: 'random', dir: '', vit: model.vit, head: model.head }
-      : backbone ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head }
+      : backbone ? { kind: 'hf-dinov2', dir: resolve(backbone), imageSize: S, head: model.head, implementation: cfg.model.implementation }
       : { kind: 'vpt-dino-vit', dir: resolve(visionBaseDir(cfg, data, c.cacheDir)), vit: model.vit, head: model.head },
     train: {
       steps, batchSize: B, logEvery: cfg.train.logEvery, optim: stageOptim({ ...cfg.train, steps }),

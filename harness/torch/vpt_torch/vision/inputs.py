@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..inputs import OptimConfig
 from .dino import DinoConfig
 from .masks import unet_parameter_shapes, UNetShape
-from .hf_backbone import HfConfig, load_weights, parameter_shapes, read_config
+from .hf_backbone import IMPLEMENTATIONS, HfConfig, load_weights, parameter_shapes, read_config
 from .hf_backbone import subset_names as hf_subset
 from .vit import HeadConfig, VitConfig, check_shapes, head_parameter_shapes, vit_parameter_shapes
 from .vit import subset_names as vpt_subset
@@ -112,6 +112,7 @@ class VisionCell:
     arrays: Dict[str, np.ndarray]
     init: str = "checkpoint"  # 'random': weights drawn here at the config's shape (benchmarks)
     bench_warmup: int = 0
+    implementation: str = "auto"  # model.implementation: auto | built-in | transformers (hf_backbone.which_implementation)
 
     def array(self, name: str, dtype: Optional[type] = None) -> np.ndarray:
         a = self.arrays.get(name)
@@ -169,6 +170,9 @@ def parse(folder: Path, mode: str) -> VisionCell:
             raise InputError(f"inputs.json: 'model.vit.patchSize' {vit.patchSize} does not divide 'model.vit.imageSize' {vit.imageSize}")
     else:
         raise InputError(f"inputs.json: 'model.kind' {kind!r} is not 'vpt-dino-vit' or 'hf-dinov2'")
+    implementation = str(model.get("implementation", "auto"))
+    if implementation not in IMPLEMENTATIONS:
+        raise InputError(f"inputs.json: 'model.implementation' should be one of {', '.join(IMPLEMENTATIONS)}, got {json.dumps(implementation)}")
     tr = _need(j, "train", "")
     train = VisionTrain(int(_need(tr, "steps", "train.")), int(_need(tr, "batchSize", "train.")), int(_need(tr, "logEvery", "train.")),
                         _dataclass(OptimConfig, _need(tr, "optim", "train."), "train.optim."),
@@ -200,7 +204,7 @@ def parse(folder: Path, mode: str) -> VisionCell:
         meta_steps=[int(x) for x in j.get("metaSteps", [])], probe_batches=int(j.get("probeBatches", 0)),
         backbone=str(ev.get("backbone", "teacher")), eval_sets=[EvalSet(int(s["index"]), [int(x) for x in s["layers"]]) for s in ev.get("sets", [])],
         calibrate_cycle=int(j.get("calibrateCycle", 0)), arrays=arrays, init=str(model.get("init", "checkpoint")),
-        bench_warmup=int(j.get("bench", {}).get("warmup", 0)),
+        bench_warmup=int(j.get("bench", {}).get("warmup", 0)), implementation=implementation,
     )
     check(cell)
     return cell

@@ -34,7 +34,8 @@ class DinoLearner:
                  autocast: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
         self.cell = cell
         self.autocast = autocast  # bf16 autocast of the learner's forward on CUDA (parameters, state and designer float32)
-        self.vit: Vit = backbone_vit(cell.hf, cell.vit.imageSize, cell.head, device) if cell.hf is not None else Vit(cell.vit, cell.head, device)
+        self.vit: Vit = (backbone_vit(cell.hf, cell.vit.imageSize, cell.head, device, cell.implementation, cell.model_dir)
+                         if cell.hf is not None else Vit(cell.vit, cell.head, device))
         self.dino: DinoConfig = cell.dino
         names = [k[len("student."):] for k in arrays if k.startswith("student.")]
         self.names = names

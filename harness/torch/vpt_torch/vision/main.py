@@ -30,6 +30,10 @@ def run_vision(folder: Path, mode: str, emitter: Emitter, nproc: Optional[int] =
     rt = make_runtime(cell.device, cell.dtype, cell.threads, cell.directional)
     engine = rt.engine_info()
     engine["paths"]["directional"] = directional_path(rt)
+    if cell.hf is not None:
+        from .hf_backbone import paths
+
+        engine["paths"].update(paths(cell.hf, cell.implementation))
     arrays = load_model_arrays(cell)
     n = sum(int(math.prod(a.shape)) for k, a in arrays.items() if k.startswith("student."))
     arch = cell.hf.architecture if cell.hf is not None else "vpt-dino-vit"
