@@ -71,6 +71,8 @@ export default defineSuite({
     designerWidth: 16, designerLevels: 3, designerScale: 2, designerLr: 1e-3,
     keepTarget: 0.5, keepCentering: true, segWeight: 1, depthWeight: 1, headSteps: 500, headRefitSteps: 2,
     maskBlurSigma: 7, probeBatches: 8, previewImages: 4,
+    // The paper's separate head-training (2,000) and meta (512) feedback images: the last 20% of each feedback split.
+    metaFraction: 0.2,
   },
   eval: {
     backbone: 'teacher', select: 'each', layers: { segmentation: 4, depth: 4, classification: 1 },
