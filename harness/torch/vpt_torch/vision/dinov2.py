@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from .. import safetensors_io
 from ..errors import InputError
 from .vit import HeadConfig, Params, Vit, VitConfig
+from .weights import checked_weights
 
 ARCHITECTURES = ("Dinov2Model", "Dinov2WithRegistersModel")
 
@@ -122,18 +123,9 @@ def load_weights(folder: Path, c: Dinov2Config) -> Dict[str, np.ndarray]:
         raise InputError(f"{f}: no such file (a Dinov2Model folder holds config.json and model.safetensors)")
     arrays = safetensors_io.read(f).arrays
     named = {k[len("dinov2."):] if k.startswith("dinov2.") else k: v for k, v in arrays.items()}
-    shapes = parameter_shapes(c)
-    for name, shape in shapes.items():
-        a = named.get(name)
-        if a is None:
-            raise InputError(f"{f}: no tensor '{name}', which {folder / 'config.json'} implies ({c.architecture}, {c.num_hidden_layers} layers)")
-        if list(a.shape) != shape:
-            raise InputError(f"{f}: tensor '{name}' has shape {list(a.shape)}, {folder / 'config.json'} implies {shape}")
     # The mask token (absent with use_mask_token false) is never read: iBOT blanks pixels, as on tfjs.
-    extra = sorted(k for k in named if k not in shapes and k != "embeddings.mask_token" and not k.startswith(("classifier.", "pooler.")))
-    if extra:
-        raise InputError(f"{f}: unexpected tensor '{extra[0]}' for {c.architecture} with {c.num_hidden_layers} layers")
-    return {k: np.asarray(named[k], dtype=np.float32) for k in shapes}
+    return checked_weights(f, folder / "config.json", named, parameter_shapes(c), f"{c.architecture}, {c.num_hidden_layers} layers",
+                           ignored=("embeddings.mask_token",))
 
 
 class Dinov2Vit(Vit):

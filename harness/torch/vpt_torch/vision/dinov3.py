@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from .. import safetensors_io
 from ..errors import InputError
 from .vit import HeadConfig, Params, Vit, VitConfig
+from .weights import checked_weights
 
 ARCHITECTURE = "DINOv3ViTModel"
 MODEL_TYPE = "dinov3_vit"
@@ -172,17 +173,8 @@ def load_weights(folder: Path, c: Dinov3Config) -> Dict[str, np.ndarray]:
     named = {k[len("dinov3_vit."):] if k.startswith("dinov3_vit.") else k: v for k, v in arrays.items()}
     if not c.num_register_tokens and named.get("embeddings.register_tokens", np.zeros((1, 0, c.hidden_size))).size == 0:
         named.pop("embeddings.register_tokens", None)  # transformers keeps a [1, 0, D] parameter when there are none
-    shapes = parameter_shapes(c)
-    for name, shape in shapes.items():
-        a = named.get(name)
-        if a is None:
-            raise InputError(f"{f}: no tensor '{name}', which {folder / 'config.json'} implies ({c.architecture}, {c.num_hidden_layers} layers)")
-        if list(a.shape) != shape:
-            raise InputError(f"{f}: tensor '{name}' has shape {list(a.shape)}, {folder / 'config.json'} implies {shape}")
-    extra = sorted(k for k in named if k not in shapes and k not in IGNORED and not k.startswith(("classifier.", "pooler.")))
-    if extra:
-        raise InputError(f"{f}: unexpected tensor '{extra[0]}' for {c.architecture} as {folder / 'config.json'} describes it")
-    return {k: np.asarray(named[k], dtype=np.float32) for k in shapes}
+    return checked_weights(f, folder / "config.json", named, parameter_shapes(c), f"{c.architecture}, {c.num_hidden_layers} layers",
+                           ignored=IGNORED)
 
 
 def rope_tables(head_dim: int, theta: float, g: int) -> Tuple[np.ndarray, np.ndarray]:
