@@ -19,10 +19,20 @@
 #   5. bench-ref the same at the reference preset (width 128, 2 blocks, sequence 64, batch 16) on wasm (this
 #                CPU, one thread) and webgpu side by side
 #                Both benches put PyTorch on the same GPU beside vpt when `torch` imports with CUDA.
+#
+# With GPU_CHECK_PARTS=torch (or webgpu,torch) the PyTorch engine's checks run instead of (or after) steps 2-5:
+#   6. bench-qwen  `vpt bench --trainer torch --torch-device cuda` of the baseline and v-pretraining at
+#                  Qwen2.5-0.5B's configuration (random weights), the LoRA and the full-parameter branch: the
+#                  overhead table and MFU (more arms: GPU_CHECK_QWEN_ARMS, comma-separated)
+#   7. torch-tests the engine's pytest suite on this machine's torch, with CUDA and, where installed, transformers,
+#                  peft and safetensors (the tests CI skips: learner steps that never wait for the host, float32 on
+#                  the GPU against the CPU, the built-in Qwen2/Qwen3/LLaMA and LoRA against transformers and peft)
 # Results (8 files): <out-dir>/summary.txt and summary.json (per step: status, seconds; the adapter), diag.txt,
 # logs.txt (every step's log), bench.md with bench-gpu.json and bench-reference.json, agreement.json (the
-# measured differences between webgpu and wasm beside the test's tolerances).
+# measured differences between webgpu and wasm beside the test's tolerances); the torch part adds bench-qwen.json
+# (and bench-qwen.md into bench.md).
 # Environment: GPU_CHECK_BUDGET_S (default 450), GPU_CHECK_REPEATS (default 2), GPU_CHECK_STEPS (default 8),
+# GPU_CHECK_PARTS (webgpu, torch or both, comma-separated; default webgpu),
 # VPT_PYTHON (the PyTorch interpreter), GPU_CHECK_CAP_SCALE (multiplies each step's time cap; default 1),
 # GPU_CHECK_NODE=bundle (use the bundle's node even if one is installed); GPU_CHECK_SOFTWARE=1 accepts a software adapter in step 2 (a dry run on
 # lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json).
@@ -37,6 +47,8 @@ budget=${GPU_CHECK_BUDGET_S:-450}
 repeats=${GPU_CHECK_REPEATS:-2}
 steps=${GPU_CHECK_STEPS:-8}
 bundle=$repo/.gpu-bundle
+parts=",${GPU_CHECK_PARTS:-webgpu},"
+wants() { case $parts in *",$1,"*) return 0 ;; esac; return 1; }
 # Scratch (per-step logs, the ICD file, mocha's config) lives outside the out folder, which keeps 8 files:
 # diag.txt, logs.txt, bench.md, bench-gpu.json, bench-reference.json, agreement.json, summary.txt, summary.json.
 work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
@@ -149,6 +161,7 @@ setup() {
     unxz_to "$bundle/node_modules.tar.xz" | tar -xf - || return 1
     echo "node_modules: unpacked from the bundle ($(du -sh node_modules | cut -f1))"
   fi
+  wants webgpu || return 0  # the torch part needs Node and the packages, not Vulkan
   if ! has_loader; then
     [ -f "$bundle/lib/libvulkan.so.1" ] || { echo "no Vulkan loader (libvulkan.so.1) here and none in the bundle"; return 1; }
     echo "Vulkan loader: the bundle's ($bundle/lib/libvulkan.so.1)"
@@ -211,6 +224,28 @@ bench_gpu() {
   return $rc
 }
 
+# The interpreter that holds PyTorch: VPT_PYTHON, else python3 (the harness's own choice when it is unset).
+torch_python() { echo "${VPT_PYTHON:-python3}"; }
+
+torch_tests() {
+  local py xdist=()
+  py=$(torch_python)
+  "$py" -c 'import transformers, peft; print("transformers", transformers.__version__, "peft", peft.__version__)' 2>&1 | tail -n 1
+  # pytest-xdist spreads the tests over the cores when it is installed (each test writes its own tmp folder).
+  "$py" -c 'import xdist' 2>/dev/null && xdist=(-n "$(($(nproc) > 8 ? 8 : $(nproc)))")
+  PYTHONPATH=harness/torch limited "$py" -m pytest -q -rs -p no:cacheprovider "${xdist[@]}" harness/torch/tests
+}
+
+bench_qwen() {
+  limited node harness/cli/bin.js bench --trainer torch --torch-device cuda --python "$(torch_python)" --torch off \
+    --preset qwen2.5-0.5b-lora qwen2.5-0.5b-full --arms "${GPU_CHECK_QWEN_ARMS:-v-pretraining}" \
+    --repeats "$repeats" --steps "$steps" --warmup 2 --json "$out/bench-qwen.json" >"$work/bench-qwen.md"
+  local rc=$?
+  cat "$work/bench-qwen.md"
+  cat "$work/bench-qwen.md" >>"$out/bench.md"
+  return $rc
+}
+
 diag | tee "$out/diag.txt"
 step setup 120 setup
 # Exports the step's choices to every later step (step runs its function with its output in a log).
@@ -220,17 +255,22 @@ has_loader || export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
   [ -d "$d" ] && case ":${LD_LIBRARY_PATH:-}:" in *":$d:"*) ;; *) export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d" ;; esac
 done
-if [ -s "$work/icd.path" ]; then
+if wants webgpu && [ -s "$work/icd.path" ]; then
   VK_ICD_FILENAMES=$(cat "$work/icd.path")
   export VK_ICD_FILENAMES VK_DRIVER_FILES=$VK_ICD_FILENAMES
 fi
 echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} node=$(command -v node)" | tee -a "$out/diag.txt"
-if [ "${result[setup]}" = passed ]; then
+if [ "${result[setup]}" = passed ] && wants webgpu; then
   step select 90 select_adapter
   step agree 170 agree
   step bench-gpu 200 bench_gpu
   step bench-ref 150 bench_ref
 fi
+# The bench first: it is what a runner's table needs; the tests take what is left of the budget.
+if [ "${result[setup]}" = passed ] && wants torch; then
+  step bench-qwen 300 bench_qwen
+fi
+wants torch && step torch-tests 200 torch_tests
 
 {
   echo "== gpu-check summary ($out; $(($(date +%s) - t_start)) s of a ${budget} s budget)"
