@@ -119,12 +119,12 @@ const QWEN25_05B = {
 /** The paper's language design at Qwen2.5-0.5B: K 64, a meta step every 8 updates, S the last 2 layers, its 6 × 256 designer. */
 const PAPER_DESIGN = { topK: 64, alphaMax: 0.5, metaEvery: 8, burnIn: 8, subsetBlocks: 2, feedbackBatch: 8, designerWidth: 256, designerLayers: 6, designerHeads: 4 };
 
-/** A Qwen2.5-0.5B-shaped preset (the GPT keys only name the shape in the table; the engine builds the Qwen2 decoder). */
-function qwenPreset(description: string, blockSize: number, trainable: NonNullable<BenchConfig['hf']>['trainable']): PresetDef {
+/** A Qwen2.5-0.5B-shaped preset; `name` heads its table (a suite name: no dots). The GPT keys only name the shape there; the engine builds the Qwen2 decoder. */
+function qwenPreset(name: string, description: string, blockSize: number, trainable: NonNullable<BenchConfig['hf']>['trainable']): PresetDef {
   return {
     description, vocabSize: QWEN25_05B.vocab_size, accum: 8, trainers: ['torch'], hf: { config: QWEN25_05B, trainable },
     suite: {
-      name: 'qwen', seeds: [1], model: { nLayer: 24, nHead: 14, nEmbd: 896, blockSize }, train: { batchSize: 4 }, design: PAPER_DESIGN, arms: [{ arm: 'baseline' }],
+      name, seeds: [1], model: { nLayer: 24, nHead: 14, nEmbd: 896, blockSize }, train: { batchSize: 4 }, design: PAPER_DESIGN, arms: [{ arm: 'baseline' }],
     },
   };
 }
@@ -163,10 +163,12 @@ const PRESETS: Record<string, PresetDef> = {
     },
   },
   'qwen2.5-0.5b-lora': qwenPreset(
+    'qwen25-05b-lora',
     "Qwen2.5-0.5B's shape (random weights), the paper's LoRA branch: r 8 on all seven projections, sequence 1024, microbatch 4 × 8, K 64, r = 8 (torch engine; a GPU)",
     1024, { lora: { r: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } },
   ),
   'qwen2.5-0.5b-full': qwenPreset(
+    'qwen25-05b-full',
     "Qwen2.5-0.5B's shape (random weights), the paper's full-parameter branch: sequence 512, microbatch 4 × 8 (the paper accumulates 32), K 64, r = 8 (torch engine; a GPU)",
     512, 'full',
   ),

@@ -3,6 +3,7 @@ transformers is not installed: the layers called one by one through functional_c
 S replaced by other tensors, the tied head's alias, forward-mode AD through the written-out attention, decoding
 through the model's own cache, training() mode, and the engine's LoRA modules put in place of nn.Linear. Each is
 compared with the built-in implementation on the same weights, in float64 (to 1e-10)."""
+import sys
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -98,13 +99,14 @@ def test_decoding_through_the_models_cache(tmp_path: Path) -> None:
     assert generate_greedy(rt, lt, pt, prompts, 6, 15, [[3, 4]], 3) == generate_greedy(rt, lb, pb, prompts, 6, 15, [[3, 4]], 3)
 
 
-def test_the_engines_lora_modules(tmp_path: Path) -> None:
+def test_the_engines_lora_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without peft: the engine's adapters in place of the targets; names base_layer / lora_A / lora_B; the same A
     as the built-in adapters for one seed; outputs as built in once B is set; only adapters train; dropout in
     training() only."""
+    monkeypatch.setitem(sys.modules, "peft", None)  # peft absent, also where it is installed (its import fails)
     lb, pb, lt, pt, cfg = pair(tmp_path, "qwen3")
     spec = LoraSpec(r=2, alpha=6.0, dropout=0.0, targets=("q_proj", "down_proj"))
-    assert attach_lora(lt.model, cfg, spec, seed=9, device=torch.device("cpu")) == "built-in"  # (no peft here)
+    assert attach_lora(lt.model, cfg, spec, seed=9, device=torch.device("cpu")) == "built-in"
     lt.model.double()
     lt2 = TransformersLm(lt.model, cfg)
     names = [n for n, t in lt.model.named_parameters() if t.requires_grad]

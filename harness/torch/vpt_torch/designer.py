@@ -84,8 +84,9 @@ class LmDesigner:
         u = torch.tanh(ctx @ p["query.ctx"] + nxt @ p["query.next"] + p["query.b"])
         K = c.ids.shape[1]
         picked = candidate_scores(u, p["wte"], c.ids)
-        is_true = torch.zeros(1, K, device=u.device, dtype=u.dtype)
-        is_true[0, 0] = 1.0
+        # 1 at the true next token (column 0), built on the device: writing a Python scalar into a CUDA tensor
+        # is a host-to-device copy that waits for the stream.
+        is_true = (torch.arange(K, device=u.device) == 0).to(u.dtype).unsqueeze(0)
         scores = picked + logp * p["score.logp"] + is_true * p["score.true"]
         if self.shape.rSupport == "others":
             scores = scores + is_true * EXCLUDED

@@ -118,8 +118,9 @@ class OracleGateRule(GatedRule):
 
     def targets(self, b: Batch, step: int, view: View) -> Targets:
         c = top_k_candidates(view.logits, b.targets, self.top_k)
-        others = torch.zeros(1, c.ids.shape[1], device=c.logits.device)
-        others[0, 0] = -math.inf
+        # −∞ at the true token (column 0), 0 elsewhere, built on the device (no host-to-device copy of a scalar).
+        K = c.ids.shape[1]
+        others = torch.zeros(1, K, device=c.logits.device).masked_fill(torch.arange(K, device=c.logits.device) == 0, -math.inf)
         r = torch.softmax(c.logits + others, dim=-1)
         alpha = b.wrong * self.alpha_max
         self.trace.record(step, alpha, b)

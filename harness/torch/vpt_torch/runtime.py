@@ -122,6 +122,9 @@ def make_runtime(device: str, dtype: str, threads: int, directional: str, distri
         # TF32 only for bf16 runs: a float32 run is the agreement test, where TF32's 10-bit mantissa would show.
         torch.backends.cuda.matmul.allow_tf32 = dtype == "bfloat16"
         torch.backends.cudnn.allow_tf32 = dtype == "bfloat16"
+        # The allocator's statistics exist once CUDA is initialised: torch 2.11 refuses the reset before that
+        # ("Invalid device argument"), which a float32 run (no bf16 query above) would otherwise hit first.
+        torch.cuda.init()
         torch.cuda.reset_peak_memory_stats(dev)
     path = jvp_path()
     if directional == "exact" and path == "finite-differences":

@@ -99,7 +99,8 @@ def read_library(path: os.PathLike | str) -> Loaded:
     with safe_open(str(path), framework="numpy") as f:
         metadata = dict(f.metadata() or {})
         for name in f.keys():
-            arrays[name] = np.ascontiguousarray(f.get_tensor(name))
+            # np.asarray keeps a 0-d tensor 0-d (np.ascontiguousarray returns at least 1-d).
+            arrays[name] = np.asarray(f.get_tensor(name), order="C")
     return Loaded(arrays, metadata)
 
 

@@ -122,6 +122,30 @@ def release(model: nn.Module, names: List[str]) -> None:
         owner._parameters[leaf] = nn.Parameter(torch.empty(0), requires_grad=False)
 
 
+def locate(model: nn.Module, c: BackboneConfig) -> Dict[str, str]:
+    """Paths of the embeddings, the list of blocks, the final LayerNorm and (DINOv3) the RoPE module inside
+    transformers' model, found by their kind rather than fixed names (transformers' versions nest them differently)."""
+    name = type(model).__name__
+    mods = list(model.named_modules())
+
+    def one(what: str, found: List[str]) -> str:
+        if len(found) != 1:
+            raise InputError(f"transformers' {name}: expected one {what}, found {len(found)} ({', '.join(found) or 'none'})")
+        return found[0]
+
+    layers = one(f"list of {c.num_hidden_layers} blocks", [n for n, m in mods if isinstance(m, nn.ModuleList) and len(m) == c.num_hidden_layers])
+    inside = (layers + ".", "embeddings.")
+    at = {
+        "layers": layers,
+        "embeddings": one("embeddings module", [n for n, _ in mods if n.rsplit(".", 1)[-1] == "embeddings"]),
+        "norm": one("final LayerNorm", [n for n, m in mods if isinstance(m, nn.LayerNorm) and n.rsplit(".", 1)[-1] in ("norm", "layernorm")
+                                         and not any(n.startswith(p) or ("." + p) in n for p in inside)]),
+    }
+    if isinstance(c, dinov3.Dinov3Config):
+        at["rope"] = one("RoPE module", [n for n, m in mods if "Rope" in type(m).__name__ and not n.startswith(layers + ".")])
+    return at
+
+
 class TransformersVit(Vit):
     """transformers' DINOv2 / DINOv3 model, driven piece by piece over a parameter dictionary, with vit.Vit's
     interface (embed, block, final_norm; the rest inherited)."""
@@ -134,25 +158,31 @@ class TransformersVit(Vit):
         self.model = model
         self.prefix = 1 + c.num_register_tokens
         self.v3 = isinstance(c, dinov3.Dinov3Config)
-        own = [n for n, _ in model.named_parameters()]
-        supplied = parameter_names(c)
-        missing = [n for n in supplied if n not in own]
-        if missing:
-            raise InputError(f"transformers' {type(model).__name__} has no parameter '{missing[0]}' (the checkpoint's name)")
-        self.embeddings: Any = getattr(model, "embeddings")
+        at = locate(model, c)
+        self.embeddings: Any = model.get_submodule(at["embeddings"])
+        self.layers: Any = model.get_submodule(at["layers"])
+        self.norm: Any = model.get_submodule(at["norm"])
         if self.v3:
-            self.layers: Any = getattr(model, "layer")
-            self.norm: Any = getattr(model, "norm")
-            self.rope: Any = getattr(model, "rope_embeddings")
-            pre, norm = "layer.{}.", "norm."
-        else:
-            self.layers = getattr(model, "encoder").layer
-            self.norm = getattr(model, "layernorm")
-            pre, norm = "encoder.layer.{}.", "layernorm."
-        self.embed_keys = self.keys(own, "embeddings.")
-        self.layer_keys = [self.keys(own, pre.format(i)) for i in range(c.num_hidden_layers)]
-        self.norm_keys = self.keys(own, norm)
-        release(model, supplied)
+            self.rope: Any = model.get_submodule(at["rope"])
+        # The checkpoint's names (the dictionary's) against the module paths of this transformers, which may nest
+        # or rename the containers (the blocks' list, the final norm): (checkpoint prefix, module prefix) pairs.
+        ck_layers, ck_norm = ("layer", "norm") if self.v3 else ("encoder.layer", "layernorm")
+        groups = [("embeddings.", at["embeddings"] + "."), *((f"{ck_layers}.{i}.", f"{at['layers']}.{i}.") for i in range(c.num_hidden_layers)),
+                  (ck_norm + ".", at["norm"] + ".")]
+        own = {n for n, _ in model.named_parameters()}
+        supplied = parameter_names(c)
+        module_name: Dict[str, str] = {}
+        for n in supplied:
+            m = next((mod + n[len(ck):] for ck, mod in groups if n.startswith(ck)), n)
+            if m not in own:
+                block0 = sorted(k[len(at["layers"]) + 3:] for k in own if k.startswith(at["layers"] + ".0."))
+                raise InputError(f"transformers' {type(model).__name__} has no parameter '{m}' for the checkpoint's '{n}' "
+                                 f"(its first block holds {', '.join(block0)})")
+            module_name[n] = m
+        self.embed_keys = self.keys(supplied, "embeddings.")
+        self.layer_keys = [self.keys(supplied, f"{ck_layers}.{i}.") for i in range(c.num_hidden_layers)]
+        self.norm_keys = self.keys(supplied, ck_norm + ".")
+        release(model, list(module_name.values()))
         model.to(device)
         model.eval()
         set_attention(model, attention_for(device))
