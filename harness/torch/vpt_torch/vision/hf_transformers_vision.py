@@ -6,7 +6,9 @@ of the parameter dictionary, under the checkpoint's own names. So the vision lea
 designer's value (S replaced by perturbed copies, or differentiated twice) and the features run on transformers'
 arithmetic with vit.Vit's interface, exactly as they do on the built-in dinov2.py / dinov3.py.
 
-How transformers' modules are called (the modeling files of 4.48 to 4.57):
+How transformers' modules are called (the modeling files of 4.48 to 4.57, and 5.17 as run on a GPU machine,
+docs/gpu-torch.md). Where they sit varies (5.17 holds DINOv3's blocks under `model.layer`, its checkpoints name them
+`layer.N`), so `locate` finds the embeddings, the list of blocks, the final norm and the RoPE module by kind.
 - embeddings(pixel_values [B, C, H, W]) -> tokens [B, T, D] ([CLS, registers, patches]); Dinov2's resizes its
   position table to the crop's grid itself (bicubic; antialiased in the registers model).
 - Dinov2 layer(hidden_states) -> a tensor (a 1-tuple before 4.54); DINOv3 layer(hidden_states,
