@@ -34,7 +34,7 @@ import { loraInit } from './model/hf-checkpoint.js';
 import { isHfModel } from './schema.js';
 
 /** The torch engine's defaults where the suite gives no `torch` key. */
-export const TORCH_DEFAULTS: TorchConfig = { device: 'auto', dtype: 'auto', threads: 1, directional: 'exact', nproc: 1 };
+export const TORCH_DEFAULTS: TorchConfig = { device: 'auto', dtype: 'auto', threads: 1, directional: 'exact', nproc: 1, shardOptimizer: false };
 
 /** Each target rule the engine implements, by arm name. */
 const RULES: Record<string, string> = {
@@ -122,7 +122,7 @@ export async function writeTorchInputs(p: PreparedCell, dir: string, torch: Torc
     dtype: torch.dtype,
     threads: torch.threads,
     directional: torch.directional,
-    ...(torch.nproc > 1 ? { launch: { nproc: torch.nproc } } : {}),
+    ...(torch.nproc > 1 ? { launch: { nproc: torch.nproc, ...(torch.shardOptimizer ? { shardOptimizer: true } : {}) } } : {}),
     model: modelInputs(p),
     train: { steps, batchSize: s.train.batchSize, accum: s.train.accum ?? 1, seqLen: p.rows.seqLen, logEvery: s.train.logEvery, optim: { ...s.train, totalSteps: steps } },
     arm: { name: p.arm.name, version: p.arm.version, rule },

@@ -82,7 +82,12 @@ export const TorchSchema = z.strictObject({
   directional: z.enum(['exact', 'differences']).default('exact'),
   /** Data-parallel processes per cell (torchrun; one GPU each on CUDA, gloo on CPU). Default 1. */
   nproc: int(1).default(1),
-});
+  /**
+   * Shard AdamW's moments over the `nproc` processes (ZeRO stage 1, torch's ZeroRedundancyOptimizer): each device
+   * keeps 1/nproc of them, for full-parameter learners whose optimiser state does not fit one card. Default false.
+   */
+  shardOptimizer: z.boolean().default(false),
+}).refine((t) => !t.shardOptimizer || t.nproc > 1, { message: 'shardOptimizer shards over several processes: set nproc > 1', path: ['shardOptimizer'] });
 
 /** Keys every suite has, whatever its task. */
 export const commonSuiteKeys = {

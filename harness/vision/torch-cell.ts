@@ -37,7 +37,7 @@ import { cropDraws, designerDraws, maskDraws, type CropDraw, type VisionDraws } 
 import { gridSize, vitSubsetNames, vitSubsetStart } from './vit.js';
 
 /** The torch engine's defaults where the suite gives no `torch` key (as for language). */
-export const VISION_TORCH_DEFAULTS: TorchConfig = { device: 'auto', dtype: 'auto', threads: 1, directional: 'exact', nproc: 1 };
+export const VISION_TORCH_DEFAULTS: TorchConfig = { device: 'auto', dtype: 'auto', threads: 1, directional: 'exact', nproc: 1, shardOptimizer: false };
 
 /** How the engine builds the student's global views, by arm. */
 const RULES: Record<string, 'standard' | 'designer' | 'masks'> = {

@@ -74,6 +74,8 @@ def run(folder: Path, mode: str, emitter: Emitter) -> int:
         cell.subset = model.subset
         engine = rt.engine_info()
         engine["paths"].update(model.info.get("paths", {}))
+        if rt.dist.active:  # AdamW's moments: whole on every process, or sharded over them (ZeRO stage 1)
+            engine["paths"]["optimizer"] = "zero-1" if cell.launch.shard_optimizer else "replicated"
         engine.update({k: v for k, v in model.info.items() if k != "paths"}, **model.counts())
         out.emit({"type": "hello", "protocol": PROTOCOL, "cell": cell.cell, "mode": mode, "engine": engine})
         if mode == "calibrate":

@@ -50,7 +50,7 @@ def injected_failure(cell_id: str) -> Optional[int]:
 
 
 def learner_of(rt: Runtime, cell: CellInputs, model: Learnable) -> Learner:
-    return Learner(rt, model.lm, model.params, cell.train.optim, model.trainable, model.aliases)
+    return Learner(rt, model.lm, model.params, cell.train.optim, model.trainable, model.aliases, cell.launch.shard_optimizer)
 
 
 def nll_of(rt: Runtime, gpt: LanguageModel, params: Dict[str, Any], rows: TokenRows, batch_size: int) -> AnswerNll:

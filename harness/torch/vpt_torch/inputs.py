@@ -125,6 +125,7 @@ class ModelSpec:
 class LaunchConfig:
     nproc: int = 1  # data-parallel processes (the engine runs under torch.distributed.run when > 1)
     fsdp: bool = False
+    shard_optimizer: bool = False  # AdamW's moments sharded over the processes (ZeRO stage 1)
 
 
 @dataclass(frozen=True)
@@ -400,12 +401,16 @@ def parse(folder: Path, mode: Optional[str] = None) -> CellInputs:
         raise InputError(f"inputs.json: 'train.accum' should be at least 1, got {train.accum}")
     launch_obj = doc.get("launch", {})
     launch = LaunchConfig(nproc=_num(launch_obj, "nproc", "launch.", integer=True) if "nproc" in launch_obj else 1,
-                          fsdp=_bool(launch_obj, "fsdp", "launch.", False))
+                          fsdp=_bool(launch_obj, "fsdp", "launch.", False),
+                          shard_optimizer=_bool(launch_obj, "shardOptimizer", "launch.", False))
     if launch.nproc < 1:
         raise InputError(f"inputs.json: 'launch.nproc' should be at least 1, got {launch.nproc}")
     if launch.fsdp:
         raise InputError("inputs.json: 'launch.fsdp': vpt_torch has no FSDP (every process holds the whole model; "
-                         "use LoRA, or a model whose parameters, gradients and AdamW state fit one device)")
+                         "use LoRA, launch.shardOptimizer to shard AdamW's moments over the processes, or a model whose "
+                         "parameters, gradients and AdamW state fit one device)")
+    if launch.shard_optimizer and launch.nproc < 2:
+        raise InputError("inputs.json: 'launch.shardOptimizer' shards AdamW's moments over several processes, and launch.nproc is 1")
     if train.batchSize % launch.nproc:
         raise InputError(f"inputs.json: 'train.batchSize' {train.batchSize} is not divisible by launch.nproc {launch.nproc}")
     bench_obj = doc.get("bench", {})

@@ -8,14 +8,19 @@
   t + 1, as the TypeScript increments its counter first.
 torch.optim.AdamW computes the same update, x ← x·(1 − lr·wd) − lr·(m/bc1)/(√(v/bc2) + eps), written
 x − (lr/bc1)·m/(√v/√bc2 + eps): the same arithmetic up to rounding.
+- With several processes and `launch.shardOptimizer`, torch's ZeroRedundancyOptimizer (ZeRO stage 1) wraps that
+  AdamW: each process keeps the moments of its share of the parameters (partitioned by size), updates that share
+  from the all-reduced gradients and broadcasts it, so the moments take 1/N of the memory on each device and the
+  update is the one a single process makes.
 """
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 import torch
 
+from .distributed import Dist
 from .errors import InputError
 
 from .inputs import OptimConfig
@@ -42,14 +47,28 @@ def global_norm(ts: List[torch.Tensor]) -> torch.Tensor:
 class LearnerAdamW:
     """The learner's optimiser: clipping by the global norm, then AdamW at the scheduled learning rate."""
 
-    def __init__(self, cfg: OptimConfig, params: Mapping[str, torch.Tensor]) -> None:
+    def __init__(self, cfg: OptimConfig, params: Mapping[str, torch.Tensor], shard_over: Optional[Dist] = None) -> None:
+        """`shard_over`: the processes over which to shard the moments (ZeRO stage 1); None keeps them whole."""
         self.cfg = cfg
         self.params = dict(params)
         decay = [p for p in self.params.values() if p.dim() >= 2]
         plain = [p for p in self.params.values() if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": cfg.weightDecay}, {"params": plain, "weight_decay": 0.0}]
-        self.opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+        groups = [g for g in ({"params": decay, "weight_decay": cfg.weightDecay}, {"params": plain, "weight_decay": 0.0}) if g["params"]]
+        kw: Dict[str, Any] = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "eps": cfg.eps}
+        self.opt: torch.optim.Optimizer
+        if shard_over is not None and shard_over.active:
+            from torch.distributed.optim import ZeroRedundancyOptimizer
+
+            self.opt = ZeroRedundancyOptimizer(groups, optimizer_class=torch.optim.AdamW, **kw)
+            self.local: torch.optim.Optimizer = self.opt.optim  # this process's share, and its moments
+        else:
+            self.opt = torch.optim.AdamW(groups, **kw)
+            self.local = self.opt
         self.step_count = 0
+
+    def moment_elements(self) -> int:
+        """Elements of the AdamW moments this process holds (all of them unless sharded)."""
+        return sum(t.numel() for s in self.local.state.values() for k, t in s.items() if k in ("exp_avg", "exp_avg_sq"))
 
     def next_lr(self) -> float:
         return scheduled_lr(self.cfg, self.step_count)
@@ -57,12 +76,15 @@ class LearnerAdamW:
     def restore(self, m: Mapping[str, torch.Tensor], v: Mapping[str, torch.Tensor], updates: int) -> None:
         """Continues an AdamW state saved by the harness (vpt's optimizer.safetensors): the moments and the bias
         correction's update count carry on; the schedule (step_count) starts at this stage's step 0."""
+        owned = {id(p) for g in self.local.param_groups for p in g["params"]}  # sharded: this process's share
         for n, p in self.params.items():
             if n not in m or n not in v:
                 raise InputError(f"optimiser state: no moments for parameter {n}")
             if m[n].numel() != p.numel() or v[n].numel() != p.numel():
                 raise InputError(f"optimiser state: moments of {n} hold {m[n].numel()} values, the parameter {p.numel()}")
-            self.opt.state[p] = {
+            if id(p) not in owned:
+                continue
+            self.local.state[p] = {
                 "step": torch.tensor(float(updates)),
                 "exp_avg": m[n].reshape(p.shape).to(p.device, torch.float32).clone(),
                 "exp_avg_sq": v[n].reshape(p.shape).to(p.device, torch.float32).clone(),

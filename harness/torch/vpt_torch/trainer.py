@@ -53,11 +53,12 @@ class Learner:
     """
 
     def __init__(self, rt: Runtime, gpt: LanguageModel, params: Dict[str, torch.Tensor], optim: OptimConfig,
-                 trainable: Optional[Sequence[str]] = None, aliases: Optional[Mapping[str, str]] = None) -> None:
+                 trainable: Optional[Sequence[str]] = None, aliases: Optional[Mapping[str, str]] = None,
+                 shard_optimizer: bool = False) -> None:
         self.rt, self.gpt, self.params = rt, gpt, params
         self.trainable = list(params) if trainable is None else list(trainable)
         self.aliases = dict(aliases or {})
-        self.opt = LearnerAdamW(optim, {n: params[n] for n in self.trainable})
+        self.opt = LearnerAdamW(optim, {n: params[n] for n in self.trainable}, rt.dist if shard_optimizer else None)
         self.clock = Clock(rt)
 
     def step(self, b: Batch, rule: TargetRule, step: int) -> StepOutput:

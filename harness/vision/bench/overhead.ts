@@ -81,7 +81,7 @@ async function torchArm(s: VisionSuite, data: VisionData, arm: string, req: Benc
     const cfg = configOf(s);
     const steps = req.warmup + req.steps;
     const planned: VisionConfig = { ...cfg, train: { ...cfg.train, steps }, design: { ...cfg.design, burnIn: 0, metaEvery: 1, probeBatches: 0 } };
-    const torch = { device: req.torchDevice, dtype: 'auto' as const, threads: s.torch?.threads ?? 1, directional: 'exact' as const, nproc: 1, ...(req.python ? { python: req.python } : {}) };
+    const torch = { device: req.torchDevice, dtype: 'auto' as const, threads: s.torch?.threads ?? 1, directional: 'exact' as const, nproc: 1, shardOptimizer: false, ...(req.python ? { python: req.python } : {}) };
     writeVisionTorchInputs({ cfg: planned, cellId: `${s.name}/${arm}/bench`, seed: req.seed, armName: arm, steps, data, cacheDir: dir }, dir, torch, 'bench', 0, Math.max(1, req.warmup));
     const { final } = await runEngine({ python, mode: 'bench', inputsDir: dir, env: { OMP_NUM_THREADS: String(torch.threads), OPENBLAS_NUM_THREADS: String(torch.threads) } });
     return { learnerMs: final.learnerMs as number[], metaMs: final.metaMs as number[], peakBytes: Number(final.peakBytes) };
