@@ -29,7 +29,7 @@ def updates(tmp_path: Path, world: int) -> Dict[int, Dict[str, np.ndarray]]:
     return {r: dict(np.load(tmp_path / f"out-{world}-{r}.npz")) for r in range(world)}
 
 
-def test_each_process_holds_a_share_of_the_moments_and_the_update_is_one_processs(tmp_path: Path) -> None:
+def test_each_process_holds_a_share_of_the_moments_and_updates_as_one_process_does(tmp_path: Path) -> None:
     whole = updates(tmp_path, 1)[0]
     shards = updates(tmp_path, 2)
     held = [int(shards[r].pop("moments")) for r in (0, 1)]
@@ -43,6 +43,7 @@ def test_each_process_holds_a_share_of_the_moments_and_the_update_is_one_process
 
 def test_a_sharded_cell_gives_what_one_process_gives(tmp_path: Path) -> None:
     one, two = run(tmp_path, 1), run(tmp_path, 2, shardOptimizer=True)  # run() checks the hello line says zero-1
+    assert [p["step"] for p in one["curve"]] == [p["step"] for p in two["curve"]] and len(one["curves"]["designer"]) == len(two["curves"]["designer"]) == 5
     for key in ("loss", "gradNorm", "lr"):
         assert all(close(a[key], b[key]) for a, b in zip(one["curve"], two["curve"])), key
     for key in ("value", "valueAfter", "cos"):
