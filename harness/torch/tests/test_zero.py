@@ -6,7 +6,7 @@ test_ddp.py); and a request the engine cannot honour is one line."""
 import json
 import subprocess
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -51,22 +51,23 @@ def test_a_sharded_cell_gives_what_one_process_gives(tmp_path: Path) -> None:
     assert all(close(a, b) for a, b in zip(one["testNll"]["perItem"], two["testNll"]["perItem"]))
 
 
-def test_sharding_on_one_process_is_refused_in_one_line(tmp_path: Path) -> None:
+def errors_with_launch(tmp_path: Path, launch: Dict[str, Any]) -> Tuple[int, List[Dict[str, Any]]]:
+    """The exit status and error lines of a tiny cell run with inputs.json's `launch` replaced."""
     folder = write_hf_cell(tmp_path / "c", CellSpec(steps=2), "qwen2")
     doc = json.loads((folder / "inputs.json").read_text())
-    doc["launch"] = {"nproc": 1, "shardOptimizer": True}
+    doc["launch"] = launch
     (folder / "inputs.json").write_text(json.dumps(doc))
     rc, lines, _ = run_engine(["run", str(folder)])
+    return rc, [x for x in lines if x["type"] == "error"]
+
+
+def test_sharding_on_one_process_is_refused_in_one_line(tmp_path: Path) -> None:
+    rc, errors = errors_with_launch(tmp_path, {"nproc": 1, "shardOptimizer": True})
     assert rc != 0
-    errors = [x for x in lines if x["type"] == "error"]
     assert len(errors) == 1 and "'launch.shardOptimizer'" in errors[0]["message"] and "nproc is 1" in errors[0]["message"]
 
 
 @pytest.mark.parametrize("value", ["yes", 1])
 def test_a_shard_flag_that_is_not_a_boolean_names_the_key(tmp_path: Path, value: object) -> None:
-    folder = write_hf_cell(tmp_path / "c", CellSpec(steps=2), "qwen2")
-    doc = json.loads((folder / "inputs.json").read_text())
-    doc["launch"] = {"nproc": 2, "shardOptimizer": value}
-    (folder / "inputs.json").write_text(json.dumps(doc))
-    rc, lines, _ = run_engine(["run", str(folder)])
-    assert rc != 0 and any("launch.shardOptimizer" in x.get("message", "") for x in lines if x["type"] == "error")
+    rc, errors = errors_with_launch(tmp_path, {"nproc": 2, "shardOptimizer": value})
+    assert rc != 0 and any("launch.shardOptimizer" in x.get("message", "") for x in errors)
